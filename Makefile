@@ -1,0 +1,179 @@
+# klab - a teaching implementation of Kafka and its coordinator, in C.
+#
+#   make            every stage that exists (build/chN/klab; build/klab is the latest)
+#   make ch1        stage 1 alone
+#   make run        build the latest stage and start its REPL
+#   make test       everything CI checks (sanitizers on)
+#   make test-ch1   one stage's tests
+#   make check      layering rule and formatting
+#   make diagrams   regenerate diagrams/ from their scripts
+#   make bench      benchmarks, with the machine's limits beside them
+#   make grade LAB=1 [REF=1]   grade a lab (REF=1: the reference solution)
+#   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS=60)
+#   make labs       regenerate the lab skeletons from the reference code
+#   make clean
+#
+# Objects go to build/<flavour>/obj: opt (-O2), san (ASan+UBSan), bench,
+# fuzz, and labN (a learner's files in place of the reference ones).
+
+STAGES  := 1
+LATEST  := $(lastword $(STAGES))
+CC      ?= cc
+ifeq ($(origin CC),default)
+CC      := cc
+endif
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
+OPT     := -O2 -g
+SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LIBS    := -lreadline -lpthread
+TEST_LIBS := -lcmocka $(LIBS)
+FUZZ_CC := clang
+FUZZ_SECONDS ?= 60
+
+include chapters/01-log/stage.mk
+
+.PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
+        $(foreach n,$(STAGES),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
+        test-diagrams test-labs test-fuzz test-clang
+.DEFAULT_GOAL := all
+
+all: $(foreach n,$(STAGES),ch$(n)) build/klab
+
+deps-run:
+	@tools/deps.sh run
+deps-test:
+	@tools/deps.sh test
+
+# ---- objects -------------------------------------------------------------
+build/opt/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(OPT) -c $< -o $@
+build/san/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -c $< -o $@
+build/bench/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG -c $< -o $@
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+
+# ---- stages --------------------------------------------------------------
+# build/<flavour>/chN/stage.c names the stage's REPL command tables.
+define stage_rules
+build/gen/ch$(1)/stage.c: chapters/*/stage.mk Makefile
+	@mkdir -p $$(dir $$@)
+	@tools/gen-stage.sh $(1) "$$(STAGE$(1)_NAME)" $$(STAGE$(1)_TABLES) > $$@.tmp && mv $$@.tmp $$@
+
+build/opt/ch$(1)/klab: $$(patsubst %.c,build/opt/obj/%.o,$$(STAGE$(1)_SRCS) src/main/klab.c build/gen/ch$(1)/stage.c)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(OPT) $$^ -o $$@ $$(LIBS)
+build/ch$(1)/klab: build/opt/ch$(1)/klab
+	@mkdir -p $$(dir $$@)
+	cp $$< $$@
+ch$(1): deps-run build/ch$(1)/klab
+
+build/san/ch$(1)/klab: $$(patsubst %.c,build/san/obj/%.o,$$(STAGE$(1)_SRCS) src/main/klab.c build/gen/ch$(1)/stage.c)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(SAN) $$^ -o $$@ $$(LIBS)
+build/san/ch$(1)/libklab.a: $$(patsubst %.c,build/san/obj/%.o,$$(STAGE$(1)_SRCS) build/gen/ch$(1)/stage.c)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+build/bench/ch$(1)/libklab.a: $$(patsubst %.c,build/bench/obj/%.o,$$(STAGE$(1)_SRCS) build/gen/ch$(1)/stage.c)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+build/fuzz/ch$(1)/libklab.a: $$(patsubst %.c,build/fuzz/obj/%.o,$$(STAGE$(1)_SRCS) build/gen/ch$(1)/stage.c)
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+
+# tests/chN/*.c: one cmocka program each, against stage N.
+CH$(1)_TESTS := $$(patsubst tests/ch$(1)/%.c,build/san/tests/ch$(1)/%,$$(wildcard tests/ch$(1)/test_*.c))
+build/san/tests/ch$(1)/%: tests/ch$(1)/%.c build/san/ch$(1)/libklab.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_BASE) $$(SAN) -Itests $$< build/san/ch$(1)/libklab.a -o $$@ $$(TEST_LIBS)
+
+test-ch$(1): deps-test build/san/ch$(1)/klab $$(CH$(1)_TESTS)
+	@tools/run-tests.sh $$(CH$(1)_TESTS)
+	@tools/walkthrough.sh build/san/ch$(1)/klab chapters/0$(1)-*
+endef
+$(foreach n,$(STAGES),$(eval $(call stage_rules,$(n))))
+
+build/klab: build/ch$(LATEST)/klab
+	cp $< $@
+
+# ---- run -----------------------------------------------------------------
+run: deps-run build/klab
+	@mkdir -p data
+	./build/klab repl -c chapters/0$(LATEST)-*/klab.properties
+
+# ---- tests ---------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/san/tests/unit/%,$(wildcard tests/unit/test_*.c))
+build/san/tests/unit/%: tests/unit/%.c build/san/ch$(LATEST)/libklab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $< build/san/ch$(LATEST)/libklab.a -o $@ $(TEST_LIBS)
+
+test-unit: deps-test $(UNIT_TESTS)
+	@tools/run-tests.sh $(UNIT_TESTS)
+
+test: deps-test
+	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory $(foreach n,$(STAGES),test-ch$(n))
+	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang
+	@echo "klab: all tests passed"
+
+check:
+	@tools/check-layers.sh
+	@tools/check-format.sh
+
+# Every stage also compiles with clang (the opt build above uses $(CC)).
+test-clang:
+	@$(MAKE) --no-print-directory CC=clang BUILD_TAG=clang build/clang-check.stamp
+build/clang-check.stamp: $(wildcard src/*/*.c src/*/*.h)
+	@mkdir -p build/clang
+	@for f in $(sort $(foreach n,$(STAGES),$(STAGE$(n)_SRCS))) src/main/klab.c; do \
+	  clang $(CFLAGS_BASE) -O2 -fsyntax-only $$f || exit 1; done
+	@echo "clang: every source compiles with -Werror"
+	@touch $@
+
+# ---- diagrams ------------------------------------------------------------
+diagrams: deps-run build/klab
+	@tools/diagrams.sh build/klab update
+test-diagrams: build/san/ch$(LATEST)/klab
+	@tools/diagrams.sh build/san/ch$(LATEST)/klab check
+
+# ---- labs ----------------------------------------------------------------
+LAB ?= 1
+labs:
+	@tools/labgen.sh write
+test-labs: build/san/ch$(LATEST)/libklab.a
+	@tools/labgen.sh check
+	@tools/grade.sh $(LAB) ref quiet
+	@tools/grade.sh $(LAB) skeleton expect-fail
+grade: deps-test
+	@tools/grade.sh $(LAB) $(if $(REF),ref,learner)
+
+# ---- fuzz ----------------------------------------------------------------
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/ch$(LATEST)/libklab.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/ch$(LATEST)/libklab.a -o $@ $(LIBS)
+test-fuzz: deps-test $(FUZZERS)
+	@tools/fuzz.sh replay $(FUZZERS)
+fuzz: deps-test $(FUZZERS)
+	@tools/fuzz.sh run $(FUZZ_SECONDS) $(FUZZERS)
+
+# ---- bench ---------------------------------------------------------------
+BENCHES := $(patsubst tests/bench/%.c,build/bench/%,$(wildcard tests/bench/bench_*.c))
+build/bench/bench_%: tests/bench/bench_%.c build/bench/ch$(LATEST)/libklab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG -Itests $< build/bench/ch$(LATEST)/libklab.a -o $@ $(LIBS)
+bench: deps-run $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+/*
+ * logdir.h - a log directory (one entry of log.dirs) and the logs in it.
+ *
+ * Kafka keeps per-directory bookkeeping beside the partition directories
+ * (LogManager):
+ *
+ *   <log.dir>/.kafka_cleanshutdown                written by a clean stop
+ *   <log.dir>/recovery-point-offset-checkpoint    offsets known fsynced
+ *   <log.dir>/log-start-offset-checkpoint         where each log begins
+ *   <log.dir>/<topic>-<partition>/00000000000000000000.log ...
+ *
+ * A checkpoint file is text: a version line ("0"), a count line, then one
+ * "topic partition offset" line per log.  It is replaced atomically
+ * (write a .tmp, fsync, rename), so a crash leaves the old or the new one.
+ *
+ * On open the marker is read and deleted: if the process dies from here on
+ * the next open will know the shutdown was unclean.
+ */
+#ifndef KLAB_LOG_LOGDIR_H
+#define KLAB_LOG_LOGDIR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "log/log.h"
+
+#define LOGDIR_CLEAN_MARKER ".kafka_cleanshutdown"
+#define LOGDIR_RECOVERY_CHECKPOINT "recovery-point-offset-checkpoint"
+#define LOGDIR_START_CHECKPOINT "log-start-offset-checkpoint"
+
+struct checkpoint_entry {
+	char *name; /* "<topic>-<partition>" */
+	int64_t offset;
+};
+
+struct logdir_log {
+	char *name;
+	struct log *log;
+};
+
+struct logdir {
+	char *path;
+	bool was_clean; /* the marker was there when we opened */
+	struct checkpoint_entry *recovery, *start;
+	size_t nrecovery, nstart;
+	struct logdir_log *logs;
+	size_t nlogs, cap;
+};
+
+int logdir_open(struct logdir **out, const char *path, struct kerr *e);
+
+/*
+ * The log named name ("<topic>-<partition>"), opened (and recovered when
+ * the directory was not shut down cleanly) on first use.
+ */
+int logdir_log(struct logdir *d, const char *name, const struct log_config *cfg,
+	       int64_t now_ms, struct log **out, struct kerr *e);
+
+/* Write both checkpoint files from the open logs. */
+int logdir_checkpoint(struct logdir *d);
+
+/* Flush and close every log, write checkpoints and the clean marker, free. */
+int logdir_close(struct logdir *d);
+
+/* A power cut: every log crashes (log_crash), no marker is written. */
+uint64_t logdir_crash(struct logdir *d);
+
+/* Parse checkpoint text; KLAB_ECORRUPT (with a reason) when malformed. */
+int checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n,
+		     struct kerr *e);
+void checkpoint_free(struct checkpoint_entry *en, size_t n);
+
+#endif
