@@ -1,0 +1,50 @@
+/*
+ * klab.c - the `klab` multi-call binary.
+ *
+ *   klab repl [-c FILE] [-f SCRIPT] [-e]   the shell of this stage
+ *   klab dump-log [--print-data-log] FILE  print a segment like kafka-dump-log
+ *   klab version
+ *
+ * Which REPL commands exist depends on the stage this binary was linked
+ * as (build/chN/klab): the generated build/gen/chN/stage.c names them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "main/dump_log.h"
+#include "repl/repl.h"
+
+extern const int klab_stage;
+extern const char *const klab_stage_name;
+extern const struct repl_table *const klab_stage_tables[];
+
+static int
+usage(FILE *f)
+{
+	fprintf(f, "klab (stage %d: %s)\n"
+		   "usage: klab COMMAND [ARGS]\n"
+		   "  repl [-c CONFIG] [-f SCRIPT] [-e]   interactive shell (or run a script)\n"
+		   "  dump-log [--print-data-log] FILE... print segment, index or timeindex files\n"
+		   "  version                             print the stage\n",
+		klab_stage, klab_stage_name);
+	return f == stdout ? 0 : 2;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "repl") == 0)
+		return repl_main(argc - 1, argv + 1, klab_stage_tables);
+	if (strcmp(argv[1], "dump-log") == 0)
+		return dump_log_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "version") == 0) {
+		printf("klab stage %d: %s\n", klab_stage, klab_stage_name);
+		return 0;
+	}
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	fprintf(stderr, "klab: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}
