@@ -145,13 +145,31 @@ test-diagrams: build/san/ch$(LATEST)/klab
 	@tools/diagrams.sh build/san/ch$(LATEST)/klab check
 
 # ---- labs ----------------------------------------------------------------
+# tools/grade.sh builds build/grade/labN/MODE/test with GRADE_LAB and
+# GRADE_MODE set: the stage's sources, but the files listed in
+# labs/labN-*/FILES taken from the learner's copy (learner), from a freshly
+# generated skeleton (skeleton) or from src/ (ref).
 LAB ?= 1
+LAB_NUMBERS := $(patsubst labs/lab%,%,$(foreach d,$(wildcard labs/lab*-*),$(firstword $(subst -, ,$(d)))))
+ifdef GRADE_LAB
+GRADE_DIR   := $(firstword $(wildcard labs/lab$(GRADE_LAB)-*))
+GRADE_FILES := $(shell cat $(GRADE_DIR)/FILES)
+GRADE_STAGE := $(shell cat $(GRADE_DIR)/STAGE)
+GRADE_ROOT_ref :=
+GRADE_ROOT_learner := $(GRADE_DIR)/
+GRADE_ROOT_skeleton := build/labs/lab$(GRADE_LAB)/
+GRADE_SRCS := $(foreach f,$(STAGE$(GRADE_STAGE)_SRCS),$(if $(filter $(f),$(GRADE_FILES)),$(GRADE_ROOT_$(GRADE_MODE))$(f),$(f)))
+build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/test: tests/labs/lab$(GRADE_LAB)/test_lab$(GRADE_LAB).c \
+		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $^ -o $@ $(TEST_LIBS)
+endif
 labs:
 	@tools/labgen.sh write
-test-labs: build/san/ch$(LATEST)/libklab.a
+test-labs:
 	@tools/labgen.sh check
-	@tools/grade.sh $(LAB) ref quiet
-	@tools/grade.sh $(LAB) skeleton expect-fail
+	@for n in $(LAB_NUMBERS); do tools/grade.sh $$n ref require-full || exit 1; \
+	  tools/grade.sh $$n skeleton require-all-fail || exit 1; done
 grade: deps-test
 	@tools/grade.sh $(LAB) $(if $(REF),ref,learner)
 

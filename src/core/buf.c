@@ -155,8 +155,7 @@ be16_read(const uint8_t *p)
 uint32_t
 be32_read(const uint8_t *p)
 {
-	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) |
-	       ((uint32_t)p[2] << 8) | p[3];
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
 uint64_t
@@ -247,9 +246,11 @@ cur_get_uvarint(struct cursor *c, size_t max_bytes)
 int32_t
 cur_get_varint(struct cursor *c)
 {
+	struct cursor before = *c;
 	uint64_t v = cur_get_uvarint(c, VARINT_MAX);
 
-	if (v > UINT32_MAX) {
+	if (v > UINT32_MAX) { /* more than 32 bits: fail without consuming */
+		*c = before;
 		c->failed = true;
 		return 0;
 	}

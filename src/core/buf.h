@@ -38,7 +38,7 @@ struct cursor {
 
 void buf_init(struct buf *b);
 void buf_free(struct buf *b);
-void buf_reset(struct buf *b);      /* len = 0, keeps the memory */
+void buf_reset(struct buf *b); /* len = 0, keeps the memory */
 bool buf_reserve(struct buf *b, size_t extra);
 bool buf_ok(const struct buf *b);
 void buf_put(struct buf *b, const void *p, size_t n);
@@ -46,7 +46,7 @@ void buf_put_u8(struct buf *b, uint8_t v);
 void buf_put_be16(struct buf *b, uint16_t v);
 void buf_put_be32(struct buf *b, uint32_t v);
 void buf_put_be64(struct buf *b, uint64_t v);
-void buf_put_varint(struct buf *b, int32_t v);  /* zigzag */
+void buf_put_varint(struct buf *b, int32_t v);	/* zigzag */
 void buf_put_varlong(struct buf *b, int64_t v); /* zigzag */
 
 /* Fixed-position helpers for patching or reading raw memory. */

@@ -158,6 +158,17 @@ continues(const char *s, size_t len)
 	return n % 2 == 1;
 }
 
+/* True when s[0..len) is a comment line, which never continues. */
+static bool
+is_comment(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && isspace((unsigned char)s[i]))
+		i++;
+	return i < len && (s[i] == '#' || s[i] == '!');
+}
+
 static int
 parse_logical(struct config *c, const char *logical, int line, struct kerr *e)
 {
@@ -181,8 +192,7 @@ parse_logical(struct config *c, const char *logical, int line, struct kerr *e)
 }
 
 int
-config_parse(struct config *c, const char *text, const char *source,
-	     struct kerr *e)
+config_parse(struct config *c, const char *text, const char *source, struct kerr *e)
 {
 	size_t cap = strlen(text) + 1, len = 0;
 	char *logical = malloc(cap);
@@ -207,7 +217,7 @@ config_parse(struct config *c, const char *text, const char *source,
 			n--;
 		memcpy(logical + len, piece, n);
 		len += n;
-		if (continues(logical, len)) {
+		if (continues(logical, len) && !is_comment(logical, len)) {
 			len--; /* drop the backslash, keep reading */
 		} else {
 			logical[len] = '\0';
@@ -233,10 +243,9 @@ config_load_file(struct config *c, const char *path, struct kerr *e)
 	int rc;
 
 	if (f == NULL)
-		return kerr_set(e, KLAB_EIO, "%s: cannot open: %s", path,
-				strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
-	    size > (1L << 24) || fseek(f, 0, SEEK_SET) != 0) {
+		return kerr_set(e, KLAB_EIO, "%s: cannot open: %s", path, strerror(errno));
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > (1L << 24) ||
+	    fseek(f, 0, SEEK_SET) != 0) {
 		fclose(f);
 		return kerr_set(e, KLAB_EIO, "%s: cannot read (or larger than 16 MiB)", path);
 	}
@@ -277,18 +286,17 @@ raw_value(const struct config *c, const struct config_key *k, int *line)
 }
 
 static int
-bad_value(const struct config *c, const struct config_key *k,
-	  const char *value, int line, struct kerr *e, const char *why)
+bad_value(const struct config *c, const struct config_key *k, const char *value, int line,
+	  struct kerr *e, const char *why)
 {
 	if (line > 0)
-		return kerr_set(e, KLAB_ECONFIG, "%s:%d: %s=%s: %s", c->source,
-				line, k->name, value, why);
+		return kerr_set(e, KLAB_ECONFIG, "%s:%d: %s=%s: %s", c->source, line, k->name,
+				value, why);
 	return kerr_set(e, KLAB_ECONFIG, "%s=%s: %s", k->name, value, why);
 }
 
 int
-config_long(const struct config *c, const struct config_key *k, int64_t *out,
-	    struct kerr *e)
+config_long(const struct config *c, const struct config_key *k, int64_t *out, struct kerr *e)
 {
 	int line;
 	const char *v = raw_value(c, k, &line);
@@ -301,12 +309,11 @@ config_long(const struct config *c, const struct config_key *k, int64_t *out,
 	x = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0' || isspace((unsigned char)*v))
 		return bad_value(c, k, v, line, e, "not an integer");
-	if (errno == ERANGE || (k->type == CONFIG_INT &&
-				(x < INT32_MIN || x > INT32_MAX)))
+	if (errno == ERANGE || (k->type == CONFIG_INT && (x < INT32_MIN || x > INT32_MAX)))
 		return bad_value(c, k, v, line, e, "integer out of range");
 	if (k->min <= k->max && (x < k->min || x > k->max)) {
-		snprintf(why, sizeof(why), "must be between %lld and %lld",
-			 (long long)k->min, (long long)k->max);
+		snprintf(why, sizeof(why), "must be between %lld and %lld", (long long)k->min,
+			 (long long)k->max);
 		return bad_value(c, k, v, line, e, why);
 	}
 	*out = x;
@@ -314,8 +321,7 @@ config_long(const struct config *c, const struct config_key *k, int64_t *out,
 }
 
 int
-config_bool(const struct config *c, const struct config_key *k, bool *out,
-	    struct kerr *e)
+config_bool(const struct config *c, const struct config_key *k, bool *out, struct kerr *e)
 {
 	int line;
 	const char *v = raw_value(c, k, &line);
@@ -332,8 +338,7 @@ config_bool(const struct config *c, const struct config_key *k, bool *out,
 }
 
 int
-config_string(const struct config *c, const struct config_key *k,
-	      const char **out, struct kerr *e)
+config_string(const struct config *c, const struct config_key *k, const char **out, struct kerr *e)
 {
 	int line;
 	const char *v = raw_value(c, k, &line);
@@ -354,8 +359,7 @@ config_string(const struct config *c, const struct config_key *k,
 }
 
 int
-config_validate(const struct config *c, const struct config_key *keys,
-		size_t n, struct kerr *e)
+config_validate(const struct config *c, const struct config_key *keys, size_t n, struct kerr *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		int64_t l;

@@ -34,8 +34,8 @@ enum config_type {
 struct config_key {
 	const char *name;
 	enum config_type type;
-	const char *def; /* default as text; NULL means "no default" */
-	int64_t min, max; /* for INT/LONG; ignored when min > max */
+	const char *def;	    /* default as text; NULL means "no default" */
+	int64_t min, max;	    /* for INT/LONG; ignored when min > max */
 	const char *const *choices; /* NULL-terminated, for STRING, or NULL */
 	const char *doc;
 };
@@ -56,20 +56,17 @@ void config_init(struct config *c);
 void config_free(struct config *c);
 
 /* Parse .properties text; later keys override earlier ones. */
-int config_parse(struct config *c, const char *text, const char *source,
-		 struct kerr *e);
+int config_parse(struct config *c, const char *text, const char *source, struct kerr *e);
 int config_load_file(struct config *c, const char *path, struct kerr *e);
 
 /* Set or replace one value (line 0). */
 int config_set(struct config *c, const char *key, const char *value);
 
 /* The raw entry for key, or NULL. */
-const struct config_entry *config_find(const struct config *c,
-				       const char *key);
+const struct config_entry *config_find(const struct config *c, const char *key);
 
 /* The schema entry named name in keys[0..n), or NULL. */
-const struct config_key *config_key_find(const struct config_key *keys,
-					 size_t n, const char *name);
+const struct config_key *config_key_find(const struct config_key *keys, size_t n, const char *name);
 
 /*
  * Typed reads through a schema entry: the file's value, or the default.
@@ -77,18 +74,16 @@ const struct config_key *config_key_find(const struct config_key *keys,
  * value is malformed or out of range, KLAB_ENOTFOUND when absent with no
  * default.
  */
-int config_long(const struct config *c, const struct config_key *k,
-		int64_t *out, struct kerr *e);
-int config_bool(const struct config *c, const struct config_key *k,
-		bool *out, struct kerr *e);
-int config_string(const struct config *c, const struct config_key *k,
-		  const char **out, struct kerr *e);
+int config_long(const struct config *c, const struct config_key *k, int64_t *out, struct kerr *e);
+int config_bool(const struct config *c, const struct config_key *k, bool *out, struct kerr *e);
+int config_string(const struct config *c, const struct config_key *k, const char **out,
+		  struct kerr *e);
 
 /* True when the key is set (in a file or by config_set). */
 bool config_has(const struct config *c, const char *key);
 
 /* Check every key of the schema that is set; the first error is returned. */
-int config_validate(const struct config *c, const struct config_key *keys,
-		    size_t n, struct kerr *e);
+int config_validate(const struct config *c, const struct config_key *keys, size_t n,
+		    struct kerr *e);
 
 #endif

@@ -33,8 +33,7 @@ table_build(void)
 	}
 	for (uint32_t i = 0; i < 256; i++)
 		for (int t = 1; t < 8; t++)
-			table[t][i] = (table[t - 1][i] >> 8) ^
-				      table[0][table[t - 1][i] & 0xff];
+			table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
 uint32_t
@@ -48,10 +47,9 @@ crc32c_portable(uint32_t crc, const void *data, size_t n)
 	while (n >= 8) {
 		memcpy(&w, p, 8);
 		w ^= crc; /* little-endian load: the low 4 bytes meet the crc */
-		crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^
-		      table[5][(w >> 16) & 0xff] ^ table[4][(w >> 24) & 0xff] ^
-		      table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
-		      table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+		crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
+		      table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
+		      table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
 		p += 8;
 		n -= 8;
 	}
@@ -60,8 +58,7 @@ crc32c_portable(uint32_t crc, const void *data, size_t n)
 	return ~crc;
 }
 
-#if defined(__x86_64__) && defined(__BYTE_ORDER__) && \
-	__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__x86_64__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #include <nmmintrin.h>
 
 __attribute__((target("sse4.2"))) uint32_t

@@ -21,7 +21,7 @@
 
 enum klab_err {
 	KLAB_OK = 0,
-	KLAB_EIO = -1,         /* the operating system said no */
+	KLAB_EIO = -1,	       /* the operating system said no */
 	KLAB_ENOMEM = -2,      /* allocation failed */
 	KLAB_EINVAL = -3,      /* a bad argument or value */
 	KLAB_ECORRUPT = -4,    /* bytes failed a CRC or a structural check */
@@ -49,8 +49,7 @@ bool klab_err_definite(int code);
  * Record code and a printf-style sentence in *e (if e is not NULL) and return
  * code, so a caller can write `return kerr_set(e, KLAB_EINVAL, "...")`.
  */
-int kerr_set(struct kerr *e, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int kerr_set(struct kerr *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The sentence in *e, or the code's name when none was recorded. */
 const char *kerr_msg(const struct kerr *e);

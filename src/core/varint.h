@@ -30,8 +30,7 @@ size_t uvarint_encode(uint8_t *p, uint64_t v);
  * Decode an unsigned varint of at most max_bytes from p[0..len).
  * Returns bytes consumed, or 0 when the input is truncated or too long.
  */
-size_t uvarint_decode(const uint8_t *p, size_t len, size_t max_bytes,
-		      uint64_t *out);
+size_t uvarint_decode(const uint8_t *p, size_t len, size_t max_bytes, uint64_t *out);
 
 /* Bytes needed to encode a zigzag varint / varlong. */
 size_t varint_size(int32_t v);

@@ -24,11 +24,10 @@
 #include "core/varint.h"
 
 void
-batch_builder_begin(struct batch_builder *bb, struct buf *out,
-		    int64_t base_offset, int64_t base_timestamp,
-		    int16_t attributes)
+batch_builder_begin(struct batch_builder *bb, struct buf *out, int64_t base_offset,
+		    int64_t base_timestamp, int16_t attributes)
 {
-	uint8_t hdr[BATCH_HEADER_SIZE] = {0};
+	uint8_t hdr[BATCH_HEADER_SIZE] = { 0 };
 
 	bb->out = out;
 	bb->start = out->len;
@@ -69,8 +68,7 @@ batch_builder_add(struct batch_builder *bb, const struct record_in *r)
 		      varint_size((int32_t)r->header_count);
 
 	for (size_t i = 0; i < r->header_count; i++)
-		body += bytes_size(r->headers[i].key_len) +
-			bytes_size(r->headers[i].value_len);
+		body += bytes_size(r->headers[i].key_len) + bytes_size(r->headers[i].value_len);
 	buf_put_varint(bb->out, (int32_t)body);
 	buf_put_u8(bb->out, 0); /* record attributes: unused */
 	buf_put_varlong(bb->out, ts_delta);
@@ -116,8 +114,7 @@ batch_header_parse(const uint8_t *p, size_t avail, struct batch_header *h)
 	h->length = (int32_t)be32_read(p + 8);
 	h->partition_leader_epoch = (int32_t)be32_read(p + 12);
 	h->magic = (int8_t)p[16];
-	if (h->magic != BATCH_MAGIC ||
-	    h->length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD)
+	if (h->magic != BATCH_MAGIC || h->length < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD)
 		return KLAB_ECORRUPT;
 	if (avail < BATCH_HEADER_SIZE)
 		return KLAB_ETRUNCATED;
@@ -161,8 +158,7 @@ corrupt(const char **why, const char *reason)
 
 /* Invariant 3: walk every record of an uncompressed batch. */
 static int
-validate_records(const uint8_t *p, size_t len, const struct batch_header *h,
-		 const char **why)
+validate_records(const uint8_t *p, size_t len, const struct batch_header *h, const char **why)
 {
 	struct record_iter it;
 	struct record r;
@@ -189,8 +185,7 @@ validate_records(const uint8_t *p, size_t len, const struct batch_header *h,
 }
 
 int
-batch_validate(const uint8_t *p, size_t len, struct batch_header *h,
-	       const char **why)
+batch_validate(const uint8_t *p, size_t len, struct batch_header *h, const char **why)
 {
 	int rc = batch_header_parse(p, len, h);
 
@@ -239,8 +234,7 @@ batch_set_log_append_time(uint8_t *p, size_t len, int64_t now_ms)
 }
 
 void
-record_iter_init(struct record_iter *it, const uint8_t *p, size_t len,
-		 const struct batch_header *h)
+record_iter_init(struct record_iter *it, const uint8_t *p, size_t len, const struct batch_header *h)
 {
 	cur_init(&it->c, p + BATCH_HEADER_SIZE, len - BATCH_HEADER_SIZE);
 	it->h = *h;
@@ -303,7 +297,7 @@ record_header_next(struct record *r, struct kv *h)
 const char *
 batch_compression_name(int16_t attributes)
 {
-	static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+	static const char *const names[] = { "none", "gzip", "snappy", "lz4", "zstd" };
 	int c = attributes & BATCH_ATTR_COMPRESSION;
 
 	return c < 5 ? names[c] : "unknown";

@@ -36,7 +36,7 @@
 #define BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 #define BATCH_HEADER_SIZE 61  /* bytes before the first record */
 #define BATCH_CRC_OFFSET 17
-#define BATCH_ATTR_OFFSET 21  /* first byte the CRC covers */
+#define BATCH_ATTR_OFFSET 21 /* first byte the CRC covers */
 #define BATCH_MAGIC 2
 #define BATCH_NO_PRODUCER_ID (-1)
 #define BATCH_NO_TIMESTAMP (-1)
@@ -85,7 +85,7 @@ struct record_in {
 struct record {
 	int8_t attributes;
 	int64_t timestamp; /* base timestamp + delta */
-	int64_t offset;    /* base offset + delta */
+	int64_t offset;	   /* base offset + delta */
 	int32_t offset_delta;
 	struct kv kv;
 	int32_t header_count;
@@ -101,9 +101,8 @@ struct batch_builder {
 };
 
 /* Start a batch at the end of out (producer fields -1: no idempotence). */
-void batch_builder_begin(struct batch_builder *bb, struct buf *out,
-			 int64_t base_offset, int64_t base_timestamp,
-			 int16_t attributes);
+void batch_builder_begin(struct batch_builder *bb, struct buf *out, int64_t base_offset,
+			 int64_t base_timestamp, int16_t attributes);
 void batch_builder_add(struct batch_builder *bb, const struct record_in *r);
 /* Fill in lengths, counts, timestamps and CRC.  Returns KLAB_OK or ENOMEM. */
 int batch_builder_finish(struct batch_builder *bb);
@@ -129,8 +128,7 @@ uint32_t batch_compute_crc(const uint8_t *p, size_t len);
  * shorter than the batch says) or KLAB_ECORRUPT; *why (may be NULL) gets a
  * short reason.
  */
-int batch_validate(const uint8_t *p, size_t len, struct batch_header *h,
-		   const char **why);
+int batch_validate(const uint8_t *p, size_t len, struct batch_header *h, const char **why);
 
 /* Patch fields that lie outside the CRC. */
 void batch_set_base_offset(uint8_t *p, int64_t base_offset);

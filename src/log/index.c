@@ -39,7 +39,7 @@ struct index_entry
 index_entry_at(const struct index *ix, size_t i)
 {
 	const uint8_t *p = ix->mem + i * ix->entry_size;
-	struct index_entry en = {0};
+	struct index_entry en = { 0 };
 
 	if (ix->kind == INDEX_OFFSET) {
 		en.offset = ix->base_offset + (int32_t)be32_read(p);
@@ -120,8 +120,8 @@ load(struct index *ix, struct kerr *e)
 }
 
 int
-index_open(struct index *ix, enum index_kind kind, const char *path,
-	   int64_t base_offset, size_t max_bytes, struct kerr *e)
+index_open(struct index *ix, enum index_kind kind, const char *path, int64_t base_offset,
+	   size_t max_bytes, struct kerr *e)
 {
 	memset(ix, 0, sizeof(*ix));
 	ix->kind = kind;
@@ -270,7 +270,7 @@ index_slot_floor(const int64_t *keys, size_t n, int64_t target)
 struct index_entry
 index_lookup(const struct index *ix, int64_t target)
 {
-	struct index_entry none = {ix->base_offset, -1, 0};
+	struct index_entry none = { ix->base_offset, -1, 0 };
 	int64_t key = target;
 	long slot;
 

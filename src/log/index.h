@@ -40,7 +40,7 @@ struct index {
 	char *path;
 	int64_t base_offset;
 	size_t entry_size;
-	uint8_t *mem; /* n * entry_size bytes, as in the file */
+	uint8_t *mem;  /* n * entry_size bytes, as in the file */
 	int64_t *keys; /* keys[i]: entry i's relative offset or timestamp */
 	size_t n, cap;
 	size_t max_entries; /* log.index.size.max.bytes / entry_size */
@@ -59,8 +59,8 @@ struct index_entry {
  * whole number of entries, entries out of order or below base_offset); the
  * caller then rebuilds it with index_reset() and fresh appends.
  */
-int index_open(struct index *ix, enum index_kind kind, const char *path,
-	       int64_t base_offset, size_t max_bytes, struct kerr *e);
+int index_open(struct index *ix, enum index_kind kind, const char *path, int64_t base_offset,
+	       size_t max_bytes, struct kerr *e);
 void index_close(struct index *ix);
 int index_sync(struct index *ix);
 bool index_full(const struct index *ix);
@@ -73,8 +73,7 @@ int index_remove_file(struct index *ix);
 /* Offset index: offset must be above the last entry's. */
 int index_append_offset(struct index *ix, int64_t offset, uint32_t position);
 /* Time index: adds only when timestamp is above the last entry's. */
-int index_maybe_append_time(struct index *ix, int64_t timestamp,
-			    int64_t offset);
+int index_maybe_append_time(struct index *ix, int64_t timestamp, int64_t offset);
 
 /* Entry i (0 <= i < n), decoded. */
 struct index_entry index_entry_at(const struct index *ix, size_t i);

@@ -52,8 +52,7 @@ push_segment(struct log *l, struct segment *s)
 }
 
 static int
-new_segment(struct log *l, int64_t base, int64_t now_ms, struct segment **out,
-	    struct kerr *e)
+new_segment(struct log *l, int64_t base, int64_t now_ms, struct segment **out, struct kerr *e)
 {
 	struct segment *s;
 	int rc = segment_open(&s, l->dir, base, (uint32_t)l->cfg.index_interval_bytes,
@@ -147,7 +146,8 @@ list_segments(const char *dir, int64_t **bases, size_t *n, struct kerr *e)
 		(*bases)[(*n)++] = base;
 	}
 	closedir(d);
-	qsort(*bases, *n, sizeof(**bases), cmp_i64);
+	if (*n > 1)
+		qsort(*bases, *n, sizeof(**bases), cmp_i64);
 	return KLAB_OK;
 }
 
@@ -172,15 +172,15 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 {
 	for (size_t i = 0; i < l->nsegs; i++) {
 		struct segment *s = l->segs[i];
-		bool later_flushed = i + 1 < l->nsegs &&
-				     l->segs[i + 1]->base_offset <= l->recovery_point;
+		bool later_flushed =
+			i + 1 < l->nsegs && l->segs[i + 1]->base_offset <= l->recovery_point;
 		struct segment_recovery rep;
 		int rc;
 
 		if ((clean || later_flushed) && segment_load(s) == KLAB_OK)
 			continue;
-		rc = segment_recover(s, (size_t)l->cfg.max_message_bytes +
-						BATCH_LOG_OVERHEAD, &rep);
+		rc = segment_recover(s, (size_t)l->cfg.max_message_bytes + BATCH_LOG_OVERHEAD,
+				     &rep);
 		if (rc != KLAB_OK)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
@@ -228,9 +228,8 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 }
 
 int
-log_open(struct log **out, const char *dir, const struct log_config *cfg,
-	 int64_t recovery_point, int64_t log_start_offset, bool clean,
-	 int64_t now_ms, struct kerr *e)
+log_open(struct log **out, const char *dir, const struct log_config *cfg, int64_t recovery_point,
+	 int64_t log_start_offset, bool clean, int64_t now_ms, struct kerr *e)
 {
 	struct log *l = calloc(1, sizeof(*l));
 	int rc;
@@ -267,17 +266,15 @@ log_open(struct log **out, const char *dir, const struct log_config *cfg,
 }
 
 static bool
-should_roll(const struct log *l, const struct batch_header *h, size_t len,
-	    int64_t now_ms)
+should_roll(const struct log *l, const struct batch_header *h, size_t len, int64_t now_ms)
 {
 	const struct segment *s = active(l);
 	int64_t since = s->rolling_timestamp >= 0 ? s->rolling_timestamp : s->created_ms;
 
 	if (s->size == 0)
 		return false;
-	return s->size + len > (uint64_t)l->cfg.segment_bytes ||
-	       now_ms - since > l->cfg.roll_ms || index_full(&s->oi) ||
-	       index_full(&s->ti) ||
+	return s->size + len > (uint64_t)l->cfg.segment_bytes || now_ms - since > l->cfg.roll_ms ||
+	       index_full(&s->oi) || index_full(&s->ti) ||
 	       l->next_offset + h->last_offset_delta - s->base_offset > INT32_MAX;
 }
 
@@ -295,16 +292,16 @@ assign_offsets(struct log *l, uint8_t *p, struct batch_header *h)
 }
 
 static int
-validate_for_append(const struct log *l, const uint8_t *p, size_t len,
-		    struct batch_header *h, struct kerr *e)
+validate_for_append(const struct log *l, const uint8_t *p, size_t len, struct batch_header *h,
+		    struct kerr *e)
 {
 	const char *why = NULL;
 	int rc;
 
 	if (len > (uint64_t)l->cfg.max_message_bytes + BATCH_LOG_OVERHEAD)
 		return kerr_set(e, KLAB_ETOOLARGE,
-				"batch of %zu bytes is larger than message.max.bytes=%" PRId64,
-				len, l->cfg.max_message_bytes);
+				"batch of %zu bytes is larger than message.max.bytes=%" PRId64, len,
+				l->cfg.max_message_bytes);
 	rc = batch_validate(p, len, h, &why);
 	if (rc != KLAB_OK)
 		return kerr_set(e, rc, "invalid batch: %s", why ? why : klab_strerror(rc));
@@ -325,8 +322,8 @@ maybe_flush(struct log *l, int64_t now_ms, bool *flushed)
 }
 
 int
-log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms,
-	   struct log_append_info *info, struct kerr *e)
+log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_append_info *info,
+	   struct kerr *e)
 {
 	struct log_append_info dummy;
 	struct batch_header h;
@@ -395,8 +392,7 @@ segment_index(const struct log *l, const struct segment *s)
 
 /* Copy the batch at pos into out if it is valid; else KLAB_ECORRUPT. */
 static int
-copy_batch(const struct segment *s, uint64_t pos, const struct batch_header *h,
-	   struct buf *out)
+copy_batch(const struct segment *s, uint64_t pos, const struct batch_header *h, struct buf *out)
 {
 	size_t n = batch_size(h);
 	struct batch_header check;
@@ -461,9 +457,8 @@ log_read(struct log *l, int64_t offset, size_t max_bytes, struct buf *out,
 
 /* In the batch at pos: the first record with timestamp >= ts. */
 static int
-search_batch_for_time(const struct segment *s, uint64_t pos,
-		      const struct batch_header *h, int64_t ts, int64_t *offset,
-		      int64_t *found_ts)
+search_batch_for_time(const struct segment *s, uint64_t pos, const struct batch_header *h,
+		      int64_t ts, int64_t *offset, int64_t *found_ts)
 {
 	struct buf b;
 	struct batch_header check;
@@ -488,7 +483,8 @@ search_batch_for_time(const struct segment *s, uint64_t pos,
 		rc = KLAB_ENOTFOUND;
 		while (record_iter_next(&it, &r) == 1) {
 			int64_t rts = (h->attributes & BATCH_ATTR_LOG_APPEND_TIME)
-					      ? h->max_timestamp : r.timestamp;
+					      ? h->max_timestamp
+					      : r.timestamp;
 
 			if (rts >= ts) {
 				*offset = r.offset;

@@ -30,16 +30,16 @@
 
 /* Kafka's broker-level log settings (KafkaConfig / LogConfig). */
 struct log_config {
-	int64_t segment_bytes;            /* log.segment.bytes */
-	int64_t roll_ms;                  /* log.roll.ms or log.roll.hours */
-	int64_t retention_ms;             /* log.retention.{ms,minutes,hours}; -1 = forever */
-	int64_t retention_bytes;          /* log.retention.bytes; -1 = no limit */
-	int64_t index_interval_bytes;     /* log.index.interval.bytes */
-	int64_t index_size_max_bytes;     /* log.index.size.max.bytes */
-	int64_t flush_interval_messages;  /* log.flush.interval.messages */
-	int64_t flush_interval_ms;        /* log.flush.interval.ms; -1 = not set */
-	int64_t max_message_bytes;        /* message.max.bytes */
-	bool log_append_time;             /* log.message.timestamp.type=LogAppendTime */
+	int64_t segment_bytes;		 /* log.segment.bytes */
+	int64_t roll_ms;		 /* log.roll.ms or log.roll.hours */
+	int64_t retention_ms;		 /* log.retention.{ms,minutes,hours}; -1 = forever */
+	int64_t retention_bytes;	 /* log.retention.bytes; -1 = no limit */
+	int64_t index_interval_bytes;	 /* log.index.interval.bytes */
+	int64_t index_size_max_bytes;	 /* log.index.size.max.bytes */
+	int64_t flush_interval_messages; /* log.flush.interval.messages */
+	int64_t flush_interval_ms;	 /* log.flush.interval.ms; -1 = not set */
+	int64_t max_message_bytes;	 /* message.max.bytes */
+	bool log_append_time;		 /* log.message.timestamp.type=LogAppendTime */
 };
 
 extern const struct config_key log_config_keys[];
@@ -47,17 +47,16 @@ extern const size_t log_config_key_count;
 
 void log_config_defaults(struct log_config *lc);
 /* Read the log keys of c (defaults for the rest). */
-int log_config_load(struct log_config *lc, const struct config *c,
-		    struct kerr *e);
+int log_config_load(struct log_config *lc, const struct config *c, struct kerr *e);
 
 /* What log_open() did, for the REPL and tests to show. */
 struct log_open_report {
-	bool clean;              /* the clean-shutdown marker skipped the scan */
+	bool clean; /* the clean-shutdown marker skipped the scan */
 	int segments;
-	int segments_recovered;  /* validated batch by batch */
+	int segments_recovered; /* validated batch by batch */
 	int64_t truncated_bytes;
-	int segments_deleted;    /* after a corrupt one */
-	const char *why;         /* the first problem found, or NULL */
+	int segments_deleted; /* after a corrupt one */
+	const char *why;      /* the first problem found, or NULL */
 };
 
 struct log {
@@ -66,8 +65,8 @@ struct log {
 	struct segment **segs; /* ascending base offset; segs[nsegs-1] is active */
 	size_t nsegs, cap;
 	int64_t log_start_offset;
-	int64_t next_offset;     /* the log end offset */
-	int64_t recovery_point;  /* offsets below it are fsynced */
+	int64_t next_offset;	/* the log end offset */
+	int64_t recovery_point; /* offsets below it are fsynced */
 	int64_t unflushed_messages;
 	int64_t last_flush_ms;
 	int32_t leader_epoch;
@@ -104,8 +103,8 @@ struct log_retention_report {
  * clean-shutdown marker was present.
  */
 int log_open(struct log **out, const char *dir, const struct log_config *cfg,
-	     int64_t recovery_point, int64_t log_start_offset, bool clean,
-	     int64_t now_ms, struct kerr *e);
+	     int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
+	     struct kerr *e);
 
 /*
  * Validate the batch p[0..len), assign its offsets (rewriting baseOffset
@@ -113,8 +112,8 @@ int log_open(struct log **out, const char *dir, const struct log_config *cfg,
  * KLAB_ETRUNCATED (with a reason in e) for a malformed batch,
  * KLAB_ETOOLARGE above message.max.bytes; nothing is written then.
  */
-int log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms,
-	       struct log_append_info *info, struct kerr *e);
+int log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_append_info *info,
+	       struct kerr *e);
 
 /*
  * Copy whole batches starting with the one holding offset into out, up to
@@ -129,15 +128,13 @@ int log_read(struct log *l, int64_t offset, size_t max_bytes, struct buf *out,
  * The first offset whose record timestamp is >= ts (Kafka's ListOffsets by
  * timestamp), and that record's timestamp.  KLAB_ENOTFOUND when none is.
  */
-int log_offset_for_time(struct log *l, int64_t ts, int64_t *offset,
-			int64_t *found_ts);
+int log_offset_for_time(struct log *l, int64_t ts, int64_t *offset, int64_t *found_ts);
 
 /* Start a new active segment at the log end (no-op when it is empty). */
 int log_roll(struct log *l, int64_t now_ms);
 
 /* Delete whole segments past log.retention.ms / log.retention.bytes. */
-int log_apply_retention(struct log *l, int64_t now_ms,
-			struct log_retention_report *rep);
+int log_apply_retention(struct log *l, int64_t now_ms, struct log_retention_report *rep);
 
 /* fsync everything; the recovery point becomes the log end offset. */
 int log_flush(struct log *l, int64_t now_ms);

@@ -28,8 +28,7 @@ checkpoint_free(struct checkpoint_entry *en, size_t n)
 }
 
 int
-checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n,
-		 struct kerr *e)
+checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, struct kerr *e)
 {
 	struct checkpoint_entry *en = NULL;
 	int version, count, used = 0;
@@ -42,7 +41,8 @@ checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n,
 	if (sscanf(text, "%d\n%d\n%n", &version, &count, &used) != 2 || used == 0)
 		return kerr_set(e, KLAB_ECORRUPT, "checkpoint: missing version or count line");
 	if (version != 0 || count < 0 || count > 1000000)
-		return kerr_set(e, KLAB_ECORRUPT, "checkpoint: version %d, count %d", version, count);
+		return kerr_set(e, KLAB_ECORRUPT, "checkpoint: version %d, count %d", version,
+				count);
 	en = calloc((size_t)count + 1, sizeof(*en));
 	if (en == NULL)
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
@@ -59,7 +59,8 @@ checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n,
 	}
 	if (i != (size_t)count) {
 		checkpoint_free(en, i);
-		return kerr_set(e, KLAB_ECORRUPT, "checkpoint: line %zu is not 'topic partition offset'", i + 3);
+		return kerr_set(e, KLAB_ECORRUPT,
+				"checkpoint: line %zu is not 'topic partition offset'", i + 3);
 	}
 	*out = en;
 	*n = i;
@@ -89,8 +90,7 @@ read_small_file(const char *path)
 }
 
 static void
-load_checkpoint(struct logdir *d, const char *file, struct checkpoint_entry **en,
-		size_t *n)
+load_checkpoint(struct logdir *d, const char *file, struct checkpoint_entry **en, size_t *n)
 {
 	char path[4096];
 	char *text;
@@ -159,8 +159,8 @@ valid_log_name(const char *name)
 }
 
 int
-logdir_log(struct logdir *d, const char *name, const struct log_config *cfg,
-	   int64_t now_ms, struct log **out, struct kerr *e)
+logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int64_t now_ms,
+	   struct log **out, struct kerr *e)
 {
 	char dir[4096];
 	struct log *l;
@@ -172,7 +172,8 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg,
 			return KLAB_OK;
 		}
 	if (!valid_log_name(name))
-		return kerr_set(e, KLAB_EINVAL, "'%s' is not a log name (<topic>-<partition>)", name);
+		return kerr_set(e, KLAB_EINVAL, "'%s' is not a log name (<topic>-<partition>)",
+				name);
 	if (d->nlogs == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 8;
 		void *p = realloc(d->logs, cap * sizeof(*d->logs));

@@ -54,8 +54,8 @@ int logdir_open(struct logdir **out, const char *path, struct kerr *e);
  * The log named name ("<topic>-<partition>"), opened (and recovered when
  * the directory was not shut down cleanly) on first use.
  */
-int logdir_log(struct logdir *d, const char *name, const struct log_config *cfg,
-	       int64_t now_ms, struct log **out, struct kerr *e);
+int logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int64_t now_ms,
+	       struct log **out, struct kerr *e);
 
 /* Write both checkpoint files from the open logs. */
 int logdir_checkpoint(struct logdir *d);
@@ -67,8 +67,7 @@ int logdir_close(struct logdir *d);
 uint64_t logdir_crash(struct logdir *d);
 
 /* Parse checkpoint text; KLAB_ECORRUPT (with a reason) when malformed. */
-int checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n,
-		     struct kerr *e);
+int checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, struct kerr *e);
 void checkpoint_free(struct checkpoint_entry *en, size_t n);
 
 #endif

@@ -32,8 +32,7 @@
 #include <unistd.h>
 
 void
-segment_file_name(char *out, size_t n, const char *dir, int64_t base,
-		  const char *suffix)
+segment_file_name(char *out, size_t n, const char *dir, int64_t base, const char *suffix)
 {
 	snprintf(out, n, "%s/%020" PRId64 "%s", dir, base, suffix);
 }
@@ -49,8 +48,7 @@ reset_stats(struct segment *s)
 }
 
 static int
-open_indexes(struct segment *s, const char *dir, uint32_t max_bytes,
-	     struct kerr *e)
+open_indexes(struct segment *s, const char *dir, uint32_t max_bytes, struct kerr *e)
 {
 	char path[4096];
 	int rc;
@@ -71,9 +69,8 @@ open_indexes(struct segment *s, const char *dir, uint32_t max_bytes,
 }
 
 int
-segment_open(struct segment **out, const char *dir, int64_t base,
-	     uint32_t index_interval_bytes, uint32_t index_max_bytes,
-	     int64_t now_ms, struct kerr *e)
+segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index_interval_bytes,
+	     uint32_t index_max_bytes, int64_t now_ms, struct kerr *e)
 {
 	struct segment *s = calloc(1, sizeof(*s));
 	char path[4096];
@@ -189,8 +186,7 @@ note_batch(struct segment *s, uint64_t pos, const struct batch_header *h)
 }
 
 int
-segment_append(struct segment *s, const uint8_t *p, size_t len,
-	       const struct batch_header *h)
+segment_append(struct segment *s, const uint8_t *p, size_t len, const struct batch_header *h)
 {
 	uint64_t pos = s->size;
 	ssize_t put;
@@ -211,7 +207,7 @@ segment_append(struct segment *s, const uint8_t *p, size_t len,
 int
 segment_load(struct segment *s)
 {
-	struct index_entry last = {s->base_offset, -1, 0};
+	struct index_entry last = { s->base_offset, -1, 0 };
 	struct batch_header h;
 	uint64_t pos;
 	int rc;
@@ -244,8 +240,8 @@ segment_load(struct segment *s)
 
 /* Read and fully validate the batch at pos into b. */
 static int
-read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes,
-		 struct buf *b, struct batch_header *h, const char **why)
+read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes, struct buf *b,
+		 struct batch_header *h, const char **why)
 {
 	int rc = segment_header_at(s, pos, h);
 
@@ -271,8 +267,7 @@ read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes,
 }
 
 int
-segment_recover(struct segment *s, size_t max_batch_bytes,
-		struct segment_recovery *rep)
+segment_recover(struct segment *s, size_t max_batch_bytes, struct segment_recovery *rep)
 {
 	struct buf b;
 	struct batch_header h;
@@ -318,8 +313,7 @@ segment_recover(struct segment *s, size_t max_batch_bytes,
 }
 
 int
-segment_find(const struct segment *s, int64_t offset, uint64_t *pos,
-	     struct batch_header *h)
+segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batch_header *h)
 {
 	struct index_entry start = index_lookup(&s->oi, offset);
 	uint64_t p;
@@ -339,8 +333,7 @@ segment_find(const struct segment *s, int64_t offset, uint64_t *pos,
 int
 segment_flush(struct segment *s)
 {
-	if (fsync(s->fd) != 0 || index_sync(&s->oi) != KLAB_OK ||
-	    index_sync(&s->ti) != KLAB_OK)
+	if (fsync(s->fd) != 0 || index_sync(&s->oi) != KLAB_OK || index_sync(&s->ti) != KLAB_OK)
 		return KLAB_EIO;
 	return KLAB_OK;
 }
@@ -366,6 +359,5 @@ segment_seal(struct segment *s)
 		return KLAB_OK;
 	if (index_full(&s->ti))
 		return KLAB_OK;
-	return index_maybe_append_time(&s->ti, s->max_timestamp,
-				       s->offset_of_max_timestamp);
+	return index_maybe_append_time(&s->ti, s->max_timestamp, s->offset_of_max_timestamp);
 }

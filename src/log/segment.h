@@ -30,12 +30,12 @@ struct segment {
 	int64_t base_offset;
 	int fd;
 	char *log_path;
-	uint64_t size;       /* bytes in .log */
-	int64_t next_offset; /* one past the last offset held; base when empty */
+	uint64_t size;	       /* bytes in .log */
+	int64_t next_offset;   /* one past the last offset held; base when empty */
 	int64_t max_timestamp; /* -1 when empty */
 	int64_t offset_of_max_timestamp;
 	int64_t rolling_timestamp; /* first batch's maxTimestamp, -1 when empty */
-	int64_t created_ms;  /* for log.roll.ms while empty */
+	int64_t created_ms;	   /* for log.roll.ms while empty */
 	uint64_t bytes_since_index;
 	uint32_t index_interval_bytes;
 	bool index_suspect; /* an index file failed its sanity check */
@@ -44,19 +44,17 @@ struct segment {
 
 /* What segment_recover() found. */
 struct segment_recovery {
-	int32_t batches;        /* valid batches kept */
-	uint64_t valid_bytes;   /* the .log is cut to this length */
+	int32_t batches;      /* valid batches kept */
+	uint64_t valid_bytes; /* the .log is cut to this length */
 	uint64_t truncated_bytes;
-	const char *why;        /* why the first bad batch was bad, or NULL */
+	const char *why; /* why the first bad batch was bad, or NULL */
 };
 
 /* "<dir>/<20-digit base><suffix>" into out. */
-void segment_file_name(char *out, size_t n, const char *dir, int64_t base,
-		       const char *suffix);
+void segment_file_name(char *out, size_t n, const char *dir, int64_t base, const char *suffix);
 
-int segment_open(struct segment **out, const char *dir, int64_t base,
-		 uint32_t index_interval_bytes, uint32_t index_max_bytes,
-		 int64_t now_ms, struct kerr *e);
+int segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index_interval_bytes,
+		 uint32_t index_max_bytes, int64_t now_ms, struct kerr *e);
 void segment_close(struct segment *s);
 /* Remove the three files and free the segment. */
 int segment_delete(struct segment *s);
@@ -74,16 +72,13 @@ int segment_load(struct segment *s);
  * torn, fails its CRC, is larger than max_batch_bytes, or its offsets do
  * not follow the previous batch's.
  */
-int segment_recover(struct segment *s, size_t max_batch_bytes,
-		    struct segment_recovery *rep);
+int segment_recover(struct segment *s, size_t max_batch_bytes, struct segment_recovery *rep);
 
 /* Append a batch whose offsets are assigned (base >= next_offset). */
-int segment_append(struct segment *s, const uint8_t *p, size_t len,
-		   const struct batch_header *h);
+int segment_append(struct segment *s, const uint8_t *p, size_t len, const struct batch_header *h);
 
 /* Read the batch header at pos (header only; no CRC check). */
-int segment_header_at(const struct segment *s, uint64_t pos,
-		      struct batch_header *h);
+int segment_header_at(const struct segment *s, uint64_t pos, struct batch_header *h);
 /* pread n bytes at pos into dst; KLAB_ETRUNCATED when the file is shorter. */
 int segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n);
 
@@ -92,8 +87,7 @@ int segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n);
  * sparse index gives a starting point, then batch headers are scanned.
  * KLAB_ENOTFOUND when no batch of this segment reaches offset.
  */
-int segment_find(const struct segment *s, int64_t offset, uint64_t *pos,
-		 struct batch_header *h);
+int segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batch_header *h);
 
 /* fsync the .log and both indexes. */
 int segment_flush(struct segment *s);

@@ -59,9 +59,10 @@ print_records(const uint8_t *p, const struct batch_header *h)
 		struct kv hv;
 		bool first = true;
 
-		printf("| offset: %" PRId64 " %s: %" PRId64 " keySize: %" PRId32 " valueSize: %" PRId32
-		       " sequence: %" PRId32 " headerKeys: [",
-		       r.offset, h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime",
+		printf("| offset: %" PRId64 " %s: %" PRId64 " keySize: %" PRId32
+		       " valueSize: %" PRId32 " sequence: %" PRId32 " headerKeys: [",
+		       r.offset,
+		       h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime",
 		       h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? h->max_timestamp : r.timestamp,
 		       r.kv.key_len, r.kv.value_len,
 		       h->base_sequence < 0 ? -1 : h->base_sequence + r.offset_delta);
@@ -87,8 +88,8 @@ print_batch(const uint8_t *p, size_t pos, const struct batch_header *h, bool val
 	       " isControl: %s deleteHorizonMs: OptionalLong.empty position: %zu %s: %" PRId64
 	       " size: %zu magic: %d compresscodec: %s crc: %" PRIu32 " isvalid: %s\n",
 	       h->base_offset, batch_last_offset(h), h->record_count, h->base_sequence,
-	       h->base_sequence < 0 ? -1 : h->base_sequence + h->last_offset_delta,
-	       h->producer_id, h->producer_epoch, h->partition_leader_epoch,
+	       h->base_sequence < 0 ? -1 : h->base_sequence + h->last_offset_delta, h->producer_id,
+	       h->producer_epoch, h->partition_leader_epoch,
 	       h->attributes & BATCH_ATTR_TRANSACTIONAL ? "true" : "false",
 	       h->attributes & BATCH_ATTR_CONTROL ? "true" : "false", pos,
 	       h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime",
@@ -109,8 +110,10 @@ dump_segment(const uint8_t *p, size_t len, bool data)
 		int rc = batch_header_parse(p + pos, len - pos, &h);
 
 		if (rc != KLAB_OK || batch_size(&h) > len - pos) {
-			printf("Found %zu invalid bytes at the end of the file (position %zu): %s\n",
-			       len - pos, pos, rc == KLAB_ECORRUPT ? "bad batch header" : "torn batch");
+			printf("Found %zu invalid bytes at the end of the file (position %zu): "
+			       "%s\n",
+			       len - pos, pos,
+			       rc == KLAB_ECORRUPT ? "bad batch header" : "torn batch");
 			return 1;
 		}
 		rc = batch_validate(p + pos, batch_size(&h), &h, &why);
@@ -195,7 +198,8 @@ dump_log_main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--files") == 0) {
 			continue; /* Kafka's spelling: --files FILE */
 		} else if (argv[i][0] == '-') {
-			fprintf(stderr, "usage: klab dump-log [--print-data-log] [--files] FILE...\n");
+			fprintf(stderr,
+				"usage: klab dump-log [--print-data-log] [--files] FILE...\n");
 			return 2;
 		}
 	}

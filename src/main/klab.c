@@ -21,11 +21,12 @@ extern const struct repl_table *const klab_stage_tables[];
 static int
 usage(FILE *f)
 {
-	fprintf(f, "klab (stage %d: %s)\n"
-		   "usage: klab COMMAND [ARGS]\n"
-		   "  repl [-c CONFIG] [-f SCRIPT] [-e]   interactive shell (or run a script)\n"
-		   "  dump-log [--print-data-log] FILE... print segment, index or timeindex files\n"
-		   "  version                             print the stage\n",
+	fprintf(f,
+		"klab (stage %d: %s)\n"
+		"usage: klab COMMAND [ARGS]\n"
+		"  repl [-c CONFIG] [-f SCRIPT] [-e]   interactive shell (or run a script)\n"
+		"  dump-log [--print-data-log] FILE... print segment, index or timeindex files\n"
+		"  version                             print the stage\n",
 		klab_stage, klab_stage_name);
 	return f == stdout ? 0 : 2;
 }

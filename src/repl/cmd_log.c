@@ -47,7 +47,7 @@ static int
 refresh_config(struct repl *r, struct log_shell *sh)
 {
 	struct log_config lc;
-	struct kerr e = {0};
+	struct kerr e = { 0 };
 
 	if (log_config_load(&lc, &r->cfg, &e) != KLAB_OK)
 		return repl_error(r, "%s", kerr_msg(&e));
@@ -71,8 +71,9 @@ print_open_report(struct repl *r, const struct log_shell *sh)
 	else if (rep->clean && rep->segments_recovered == 0)
 		repl_printf(r, "  clean shutdown marker found: no recovery scan\n");
 	else
-		repl_printf(r, "  unclean shutdown: validated %d segment%s, truncated %" PRId64
-			       " bytes%s%s%s, deleted %d segment%s\n",
+		repl_printf(r,
+			    "  unclean shutdown: validated %d segment%s, truncated %" PRId64
+			    " bytes%s%s%s, deleted %d segment%s\n",
 			    rep->segments_recovered, rep->segments_recovered == 1 ? "" : "s",
 			    rep->truncated_bytes, rep->why ? " (" : "", rep->why ? rep->why : "",
 			    rep->why ? ")" : "", rep->segments_deleted,
@@ -94,7 +95,7 @@ static int
 open_log(struct repl *r, struct log_shell *sh, const char *path, const char *name)
 {
 	struct log_config lc;
-	struct kerr e = {0};
+	struct kerr e = { 0 };
 
 	close_current(r, sh);
 	if (log_config_load(&lc, &r->cfg, &e) != KLAB_OK)
@@ -140,8 +141,8 @@ parse_headers(struct repl *r, int n, char **words, struct kv *h)
 		if (eq == NULL || eq == words[i])
 			return repl_error(r, "header '%s' is not NAME=VALUE", words[i]);
 		*eq = '\0';
-		h[i] = (struct kv){(const uint8_t *)words[i], (int32_t)strlen(words[i]),
-				   (const uint8_t *)(eq + 1), (int32_t)strlen(eq + 1)};
+		h[i] = (struct kv){ (const uint8_t *)words[i], (int32_t)strlen(words[i]),
+				    (const uint8_t *)(eq + 1), (int32_t)strlen(eq + 1) };
 	}
 	return 0;
 }
@@ -149,7 +150,7 @@ parse_headers(struct repl *r, int n, char **words, struct kv *h)
 static int
 append_built(struct repl *r, struct log_shell *sh, struct buf *b, struct log_append_info *info)
 {
-	struct kerr e = {0};
+	struct kerr e = { 0 };
 
 	if (!buf_ok(b))
 		return repl_error(r, "out of memory");
@@ -166,8 +167,8 @@ print_append(struct repl *r, const struct log_append_info *in, size_t bytes)
 	else
 		repl_printf(r, "offsets %" PRId64 "..%" PRId64, in->first_offset, in->last_offset);
 	repl_printf(r, " -> segment %020" PRId64 ", position %" PRIu64 ", %zu bytes%s%s\n",
-		    in->segment_base, in->position, bytes, in->rolled ? " (rolled a new segment)" : "",
-		    in->flushed ? " (flushed)" : "");
+		    in->segment_base, in->position, bytes,
+		    in->rolled ? " (rolled a new segment)" : "", in->flushed ? " (flushed)" : "");
 }
 
 static int
@@ -175,7 +176,7 @@ cmd_append(struct repl *r, void *state, int argc, char **argv)
 {
 	struct log_shell *sh = state;
 	struct kv headers[REPL_MAX_ARGS];
-	struct record_in rec = {0};
+	struct record_in rec = { 0 };
 	struct batch_builder bb;
 	struct log_append_info info;
 	struct buf b;
@@ -216,11 +217,11 @@ fill_batch(struct repl *r, struct log_shell *sh, int64_t first, int64_t n, int64
 	buf_init(&b);
 	batch_builder_begin(&bb, &b, 0, repl_now_ms(r), 0);
 	for (int64_t i = first; i < first + n; i++) {
-		struct record_in rec = {0};
+		struct record_in rec = { 0 };
 		int klen = snprintf(key, sizeof(key), "key-%" PRId64, i);
 
 		snprintf(value, (size_t)vbytes + 1, "value-%" PRId64 "-%0*d", i, (int)vbytes, 0);
-		rec.kv = (struct kv){(uint8_t *)key, klen, (uint8_t *)value, (int32_t)vbytes};
+		rec.kv = (struct kv){ (uint8_t *)key, klen, (uint8_t *)value, (int32_t)vbytes };
 		rec.timestamp = repl_now_ms(r);
 		batch_builder_add(&bb, &rec);
 	}
@@ -236,7 +237,7 @@ cmd_fill(struct repl *r, void *state, int argc, char **argv)
 {
 	struct log_shell *sh = state;
 	int64_t n, per = 1, vbytes = 16, done = 0, first = -1;
-	struct log_append_info info = {0};
+	struct log_append_info info = { 0 };
 	int rolls = 0;
 
 	if (need_log(r, sh) != 0 || refresh_config(r, sh) != 0 ||
@@ -254,27 +255,29 @@ cmd_fill(struct repl *r, void *state, int argc, char **argv)
 		rolls += info.rolled;
 		done += k;
 	}
-	repl_printf(r, "appended %" PRId64 " records in %" PRId64 " batches: offsets %" PRId64
-		       "..%" PRId64 ", %d roll%s, %zu segments\n",
+	repl_printf(r,
+		    "appended %" PRId64 " records in %" PRId64 " batches: offsets %" PRId64
+		    "..%" PRId64 ", %d roll%s, %zu segments\n",
 		    n, (n + per - 1) / per, first, info.last_offset, rolls, rolls == 1 ? "" : "s",
 		    sh->log->nsegs);
 	return 0;
 }
 
 static int
-print_batch_records(struct repl *r, const uint8_t *p, const struct batch_header *h,
-		    int64_t from)
+print_batch_records(struct repl *r, const uint8_t *p, const struct batch_header *h, int64_t from)
 {
 	struct record_iter it;
 	struct record rec;
 	int rc;
 
-	repl_printf(r, "batch offsets %" PRId64 "..%" PRId64 ", %" PRId32 " record%s, %zu bytes, "
-		       "crc %08" PRIx32 " ok\n",
+	repl_printf(r,
+		    "batch offsets %" PRId64 "..%" PRId64 ", %" PRId32 " record%s, %zu bytes, "
+		    "crc %08" PRIx32 " ok\n",
 		    h->base_offset, batch_last_offset(h), h->record_count,
 		    h->record_count == 1 ? "" : "s", batch_size(h), h->crc);
 	if (h->attributes & BATCH_ATTR_COMPRESSION) {
-		repl_printf(r, "  (%s-compressed records)\n", batch_compression_name(h->attributes));
+		repl_printf(r, "  (%s-compressed records)\n",
+			    batch_compression_name(h->attributes));
 		return 0;
 	}
 	record_iter_init(&it, p, batch_size(h), h);
@@ -306,11 +309,13 @@ cmd_read(struct repl *r, void *state, int argc, char **argv)
 	buf_init(&b);
 	rc = log_read(sh->log, offset, (size_t)max, &b, &info);
 	if (rc == KLAB_ERANGE)
-		rc = repl_error(r, "offset %" PRId64 " is out of range: the log holds %" PRId64
-				   "..%" PRId64 " (OFFSET_OUT_OF_RANGE)",
+		rc = repl_error(r,
+				"offset %" PRId64 " is out of range: the log holds %" PRId64
+				"..%" PRId64 " (OFFSET_OUT_OF_RANGE)",
 				offset, sh->log->log_start_offset, sh->log->next_offset - 1);
 	else if (rc == KLAB_ECORRUPT)
-		rc = repl_error(r, "the batch holding offset %" PRId64 " fails its CRC: not returned",
+		rc = repl_error(r,
+				"the batch holding offset %" PRId64 " fails its CRC: not returned",
 				offset);
 	else if (rc != KLAB_OK)
 		rc = repl_error(r, "read failed: %s", klab_strerror(rc));
@@ -319,8 +324,8 @@ cmd_read(struct repl *r, void *state, int argc, char **argv)
 		print_batch_records(r, b.data + at, &h, offset);
 	}
 	if (rc == 0)
-		repl_printf(r, "%d batch%s, %zu bytes; log end offset %" PRId64 "%s\n", info.batches,
-			    info.batches == 1 ? "" : "es", b.len, info.next_offset,
+		repl_printf(r, "%d batch%s, %zu bytes; log end offset %" PRId64 "%s\n",
+			    info.batches, info.batches == 1 ? "" : "es", b.len, info.next_offset,
 			    info.stopped_at_corrupt ? "; stopped before a corrupt batch" : "");
 	buf_free(&b);
 	return rc;
@@ -343,13 +348,15 @@ cmd_segments(struct repl *r, void *state, int argc, char **argv)
 
 		if (s->max_timestamp >= 0)
 			repl_format_time(s->max_timestamp, t, sizeof(t));
-		repl_printf(r, "%020" PRId64 ".log %10" PRId64 " %10" PRId64 " %10" PRIu64
-			       " %6zu %6zu  %s%s\n",
+		repl_printf(r,
+			    "%020" PRId64 ".log %10" PRId64 " %10" PRId64 " %10" PRIu64
+			    " %6zu %6zu  %s%s\n",
 			    s->base_offset, s->base_offset, s->next_offset - 1, s->size, s->oi.n,
 			    s->ti.n, t, i + 1 == l->nsegs ? "  (active)" : "");
 	}
-	repl_printf(r, "log start offset %" PRId64 ", log end offset %" PRId64
-		       ", recovery point %" PRId64 ", %" PRIu64 " bytes\n",
+	repl_printf(r,
+		    "log start offset %" PRId64 ", log end offset %" PRId64
+		    ", recovery point %" PRId64 ", %" PRIu64 " bytes\n",
 		    l->log_start_offset, l->next_offset, l->recovery_point, log_size_bytes(l));
 	return 0;
 }
@@ -399,29 +406,32 @@ cmd_find_time(struct repl *r, void *state, int argc, char **argv)
 	if (need_log(r, sh) != 0 || !repl_arg_i64(r, argv[1], "TIMESTAMP_MS", 0, INT64_MAX, &ts))
 		return -1;
 	if (log_offset_for_time(sh->log, ts, &off, &found) != KLAB_OK) {
-		repl_printf(r, "no record has a timestamp >= %" PRId64 " (a consumer would start at "
-			       "the log end, %" PRId64 ")\n",
+		repl_printf(r,
+			    "no record has a timestamp >= %" PRId64 " (a consumer would start at "
+			    "the log end, %" PRId64 ")\n",
 			    ts, sh->log->next_offset);
 		return 0;
 	}
 	repl_format_time(found, t, sizeof(t));
-	repl_printf(r, "offset %" PRId64 " is the first with timestamp >= %" PRId64 " (it has %"
-		       PRId64 ", %s)\n",
+	repl_printf(r,
+		    "offset %" PRId64 " is the first with timestamp >= %" PRId64 " (it has %" PRId64
+		    ", %s)\n",
 		    off, ts, found, t);
 	return 0;
 }
 
 /* Read the whole batch holding offset into b. */
 static int
-batch_holding(struct repl *r, struct log_shell *sh, int64_t offset, struct buf *b,
-	      uint64_t *pos, const struct segment **seg)
+batch_holding(struct repl *r, struct log_shell *sh, int64_t offset, struct buf *b, uint64_t *pos,
+	      const struct segment **seg)
 {
 	struct batch_header h;
 	const struct segment *s = log_segment_for(sh->log, offset);
 
 	if (offset < sh->log->log_start_offset || offset >= sh->log->next_offset || s == NULL ||
 	    segment_find(s, offset, pos, &h) != KLAB_OK)
-		return repl_error(r, "offset %" PRId64 " is not in the log (%" PRId64 "..%" PRId64 ")",
+		return repl_error(r,
+				  "offset %" PRId64 " is not in the log (%" PRId64 "..%" PRId64 ")",
 				  offset, sh->log->log_start_offset, sh->log->next_offset - 1);
 	if (!buf_reserve(b, batch_size(&h)) ||
 	    segment_read(s, *pos, b->data, batch_size(&h)) != KLAB_OK)
@@ -447,8 +457,9 @@ cmd_explain(struct repl *r, void *state, int argc, char **argv)
 	buf_init(&b);
 	rc = batch_holding(r, sh, offset, &b, &pos, &s);
 	if (rc == 0) {
-		repl_printf(r, "batch at position %" PRIu64 " of %020" PRId64 ".log, %zu bytes "
-			       "(RecordBatch v2):\n",
+		repl_printf(r,
+			    "batch at position %" PRIu64 " of %020" PRId64 ".log, %zu bytes "
+			    "(RecordBatch v2):\n",
 			    pos, s->base_offset, b.len);
 		show_batch_fields(r->out, b.data, b.len);
 	}
@@ -482,8 +493,9 @@ cmd_retention(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	if (log_apply_retention(sh->log, repl_now_ms(r), &rep) != KLAB_OK)
 		return repl_error(r, "retention failed");
-	repl_printf(r, "deleted %d segment%s (%" PRIu64 " bytes)%s; log start offset is now %" PRId64
-		       "\n",
+	repl_printf(r,
+		    "deleted %d segment%s (%" PRIu64 " bytes)%s; log start offset is now %" PRId64
+		    "\n",
 		    rep.segments_deleted, rep.segments_deleted == 1 ? "" : "s", rep.bytes_deleted,
 		    rep.rolled ? " after rolling the expired active segment" : "",
 		    rep.log_start_offset);
@@ -521,8 +533,9 @@ cmd_crash(struct repl *r, void *state, int argc, char **argv)
 	lost = logdir_crash(sh->dir);
 	sh->dir = NULL;
 	sh->log = NULL;
-	repl_printf(r, "power cut: %" PRIu64 " unflushed bytes lost or torn (everything below "
-		       "recovery point %" PRId64 " is safe)\n",
+	repl_printf(r,
+		    "power cut: %" PRIu64 " unflushed bytes lost or torn (everything below "
+		    "recovery point %" PRId64 " is safe)\n",
 		    lost, rp);
 	repl_printf(r, "no clean shutdown marker: 'open %s' will recover\n", path);
 	return 0;
@@ -551,8 +564,9 @@ cmd_corrupt(struct repl *r, void *state, int argc, char **argv)
 	buf_free(&b);
 	if (pwrite(s->fd, &byte, 1, (off_t)at) != 1)
 		return repl_error(r, "write failed: %s", strerror(errno));
-	repl_printf(r, "flipped one bit at position %" PRIu64 " of %020" PRId64
-		       ".log: that batch's CRC no longer matches\n",
+	repl_printf(r,
+		    "flipped one bit at position %" PRIu64 " of %020" PRId64
+		    ".log: that batch's CRC no longer matches\n",
 		    at, s->base_offset);
 	return 0;
 }
@@ -563,7 +577,7 @@ cmd_dot(struct repl *r, void *state, int argc, char **argv)
 	struct log_shell *sh = state;
 	const char *base = argc > 1 ? argv[1] : "log";
 	char path[4096], title[300];
-	struct kerr e = {0};
+	struct kerr e = { 0 };
 	FILE *f;
 
 	if (need_log(r, sh) != 0)
@@ -609,50 +623,51 @@ log_shell_fini(struct repl *r, void *state)
 }
 
 static const struct repl_cmd log_cmds[] = {
-	{"open", "DIR [TOPIC-PARTITION]", "open (or create) a log in log directory DIR",
-	 "DIR is a log directory (one of Kafka's log.dirs); the log lives in\n"
-	 "DIR/TOPIC-PARTITION (default events-0).  If DIR has no clean-shutdown\n"
-	 "marker, every batch after the recovery point is validated and the log\n"
-	 "is cut at the first torn or corrupt one.",
-	 1, 2, cmd_open},
-	{"close", "", "flush and close cleanly (writes the clean-shutdown marker)", NULL, 0, 0,
-	 cmd_close},
-	{"append", "KEY VALUE [HEADER=VALUE ...]", "append one record as a one-record batch",
-	 "KEY '-' means a null key.  The record's timestamp is the shell's clock.\n"
-	 "Prints the offset the log assigned and where the batch landed.",
-	 2, -1, cmd_append},
-	{"fill", "N [RECORDS_PER_BATCH] [VALUE_BYTES]", "append N generated records",
-	 "Keys are key-<offset>; values are VALUE_BYTES long (default 16).", 1, 3, cmd_fill},
-	{"read", "OFFSET [MAX_BYTES]", "read whole batches from OFFSET (as a consumer fetch)",
-	 "Returns the batch holding OFFSET and those after it, up to MAX_BYTES\n"
-	 "(default 1 MiB) but always at least one batch.  Every batch's CRC is\n"
-	 "checked first: a corrupt batch is never returned.",
-	 1, 2, cmd_read},
-	{"segments", "", "list the segments with their offsets, sizes and indexes", NULL, 0, 0,
-	 cmd_segments},
-	{"index", "[OFFSET]", "list the sparse index entries of a segment (default: active)", NULL,
-	 0, 1, cmd_index},
-	{"find-time", "TIMESTAMP_MS", "the first offset with a timestamp >= TIMESTAMP_MS",
-	 "Uses the .timeindex to find where to start, then scans batches.", 1, 1, cmd_find_time},
-	{"explain", "OFFSET", "show the batch holding OFFSET byte by byte", NULL, 1, 1,
-	 cmd_explain},
-	{"roll", "", "start a new active segment now", NULL, 0, 0, cmd_roll},
-	{"retention", "", "delete old segments (log.retention.ms / log.retention.bytes)", NULL, 0, 0,
-	 cmd_retention},
-	{"flush", "", "fsync the log and move the recovery point", NULL, 0, 0, cmd_flush},
-	{"crash", "", "cut the power: unflushed data is partly lost, the tail torn",
-	 "Of the batches appended since the last flush, the first half survive,\n"
-	 "the next is torn in the middle and the rest are lost, as if the page\n"
-	 "cache had written back only part of them.  The log is closed without\n"
-	 "the clean-shutdown marker; 'open' then recovers.",
-	 0, 0, cmd_crash},
-	{"corrupt", "OFFSET", "flip one bit on disk in the batch holding OFFSET", NULL, 1, 1,
-	 cmd_corrupt},
-	{"dot", "[FILE]", "draw segments and the sparse index (FILE.dot, .svg, .png)", NULL, 0, 1,
-	 cmd_dot},
+	{ "open", "DIR [TOPIC-PARTITION]", "open (or create) a log in log directory DIR",
+	  "DIR is a log directory (one of Kafka's log.dirs); the log lives in\n"
+	  "DIR/TOPIC-PARTITION (default events-0).  If DIR has no clean-shutdown\n"
+	  "marker, every batch after the recovery point is validated and the log\n"
+	  "is cut at the first torn or corrupt one.",
+	  1, 2, cmd_open },
+	{ "close", "", "flush and close cleanly (writes the clean-shutdown marker)", NULL, 0, 0,
+	  cmd_close },
+	{ "append", "KEY VALUE [HEADER=VALUE ...]", "append one record as a one-record batch",
+	  "KEY '-' means a null key.  The record's timestamp is the shell's clock.\n"
+	  "Prints the offset the log assigned and where the batch landed.",
+	  2, -1, cmd_append },
+	{ "fill", "N [RECORDS_PER_BATCH] [VALUE_BYTES]", "append N generated records",
+	  "Keys are key-<offset>; values are VALUE_BYTES long (default 16).", 1, 3, cmd_fill },
+	{ "read", "OFFSET [MAX_BYTES]", "read whole batches from OFFSET (as a consumer fetch)",
+	  "Returns the batch holding OFFSET and those after it, up to MAX_BYTES\n"
+	  "(default 1 MiB) but always at least one batch.  Every batch's CRC is\n"
+	  "checked first: a corrupt batch is never returned.",
+	  1, 2, cmd_read },
+	{ "segments", "", "list the segments with their offsets, sizes and indexes", NULL, 0, 0,
+	  cmd_segments },
+	{ "index", "[OFFSET]", "list the sparse index entries of a segment (default: active)", NULL,
+	  0, 1, cmd_index },
+	{ "find-time", "TIMESTAMP_MS", "the first offset with a timestamp >= TIMESTAMP_MS",
+	  "Uses the .timeindex to find where to start, then scans batches.", 1, 1, cmd_find_time },
+	{ "explain", "OFFSET", "show the batch holding OFFSET byte by byte", NULL, 1, 1,
+	  cmd_explain },
+	{ "roll", "", "start a new active segment now", NULL, 0, 0, cmd_roll },
+	{ "retention", "", "delete old segments (log.retention.ms / log.retention.bytes)", NULL, 0,
+	  0, cmd_retention },
+	{ "flush", "", "fsync the log and move the recovery point", NULL, 0, 0, cmd_flush },
+	{ "crash", "", "cut the power: unflushed data is partly lost, the tail torn",
+	  "Of the batches appended since the last flush, the first half survive,\n"
+	  "the next is torn in the middle and the rest are lost, as if the page\n"
+	  "cache had written back only part of them.  The log is closed without\n"
+	  "the clean-shutdown marker; 'open' then recovers.",
+	  0, 0, cmd_crash },
+	{ "corrupt", "OFFSET", "flip one bit on disk in the batch holding OFFSET", NULL, 1, 1,
+	  cmd_corrupt },
+	{ "dot", "[FILE]", "draw segments and the sparse index (FILE.dot, .svg, .png)", NULL, 0, 1,
+	  cmd_dot },
 };
 
 const struct repl_table repl_log_table = {
-	"log", "stage 1: the append-only log", log_cmds,
-	(int)(sizeof(log_cmds) / sizeof(log_cmds[0])), log_shell_init, log_shell_fini,
+	"log",		"stage 1: the append-only log",
+	log_cmds,	(int)(sizeof(log_cmds) / sizeof(log_cmds[0])),
+	log_shell_init, log_shell_fini,
 };

@@ -28,20 +28,20 @@ static int builtin_time(struct repl *r, void *state, int argc, char **argv);
 static int builtin_config(struct repl *r, void *state, int argc, char **argv);
 
 static const struct repl_cmd builtins[] = {
-	{"help", "[COMMAND]", "list commands, or explain one", NULL, 0, 1, builtin_help},
-	{"quit", "", "leave the shell (also: exit, Ctrl-D)", NULL, 0, 0, builtin_quit},
-	{"exit", "", "leave the shell", NULL, 0, 0, builtin_quit},
-	{"echo", "[TEXT ...]", "print the text (for scripts)", NULL, 0, -1, builtin_echo},
-	{"sleep", "MS", "let MS milliseconds pass on the shell's clock",
-	 "In a script the clock is virtual: it starts at 2023-11-14T22:13:20Z and\n"
-	 "moves only when you sleep, so output repeats exactly.  At a terminal the\n"
-	 "clock is the wall clock and sleep moves it forward without waiting.",
-	 1, 1, builtin_sleep},
-	{"time", "", "show the shell's clock", NULL, 0, 0, builtin_time},
-	{"config", "[KEY [VALUE]]", "show the settings, or set one",
-	 "Settings come from `klab repl -c FILE` (Kafka's key names).  `config KEY\n"
-	 "VALUE` changes one for what you open next; some stages apply it at once.",
-	 0, 2, builtin_config},
+	{ "help", "[COMMAND]", "list commands, or explain one", NULL, 0, 1, builtin_help },
+	{ "quit", "", "leave the shell (also: exit, Ctrl-D)", NULL, 0, 0, builtin_quit },
+	{ "exit", "", "leave the shell", NULL, 0, 0, builtin_quit },
+	{ "echo", "[TEXT ...]", "print the text (for scripts)", NULL, 0, -1, builtin_echo },
+	{ "sleep", "MS", "let MS milliseconds pass on the shell's clock",
+	  "In a script the clock is virtual: it starts at 2023-11-14T22:13:20Z and\n"
+	  "moves only when you sleep, so output repeats exactly.  At a terminal the\n"
+	  "clock is the wall clock and sleep moves it forward without waiting.",
+	  1, 1, builtin_sleep },
+	{ "time", "", "show the shell's clock", NULL, 0, 0, builtin_time },
+	{ "config", "[KEY [VALUE]]", "show the settings, or set one",
+	  "Settings come from `klab repl -c FILE` (Kafka's key names).  `config KEY\n"
+	  "VALUE` changes one for what you open next; some stages apply it at once.",
+	  0, 2, builtin_config },
 };
 #define NBUILTINS ((int)(sizeof(builtins) / sizeof(builtins[0])))
 
@@ -86,8 +86,8 @@ repl_usage(struct repl *r, const struct repl_cmd *cmd)
 }
 
 bool
-repl_arg_i64(struct repl *r, const char *arg, const char *what, int64_t min,
-	     int64_t max, int64_t *out)
+repl_arg_i64(struct repl *r, const char *arg, const char *what, int64_t min, int64_t max,
+	     int64_t *out)
 {
 	char *end;
 	long long v;
@@ -114,8 +114,8 @@ repl_format_time(int64_t ms, char *out, size_t n)
 		snprintf(out, n, "%" PRId64, ms);
 		return;
 	}
-	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+	snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
 }
 
 int
@@ -179,8 +179,23 @@ repl_find(const struct repl *r, const char *name)
 	return lookup(r, name, &state);
 }
 
+static int run_words(struct repl *r, const char *line);
+
 int
 repl_run_line(struct repl *r, const char *line)
+{
+	const char *p = line + strspn(line, " \t");
+
+	if (*p != '!')
+		return run_words(r, line);
+	/* "! COMMAND": a lesson shows a command that must fail */
+	if (run_words(r, p + 1) == 0)
+		return repl_error(r, "this command was expected to fail, but it succeeded");
+	return 0;
+}
+
+static int
+run_words(struct repl *r, const char *line)
 {
 	char *copy = strdup(line), *argv[REPL_MAX_ARGS];
 	const struct repl_cmd *cmd;
@@ -240,7 +255,8 @@ builtin_help(struct repl *r, void *state, int argc, char **argv)
 	repl_printf(r, "shell:\n");
 	for (int i = 0; i < NBUILTINS; i++)
 		help_line(r, &builtins[i]);
-	repl_printf(r, "'help COMMAND' tells more; '#' starts a comment.\n");
+	repl_printf(r, "'help COMMAND' tells more; '#' starts a comment; '! COMMAND' in a\n"
+		       "script runs a command that is expected to fail.\n");
 	return 0;
 }
 
@@ -441,15 +457,16 @@ stop_tables(struct repl *r)
 int
 repl_main(int argc, char **argv, const struct repl_table *const *tables)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"file", required_argument, NULL, 'f'},
-		{"wall-clock", no_argument, NULL, 'w'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
-	struct repl r = {.out = stdout};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "file", required_argument, NULL, 'f' },
+					      { "wall-clock", no_argument, NULL, 'w' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	struct repl r = { .out = stdout };
 	const char *script = NULL, *cfgfile = NULL;
 	bool wall = false;
 	FILE *in = stdin;
-	struct kerr e = {0};
+	struct kerr e = { 0 };
 	int c, rc = 0;
 
 	config_init(&r.cfg);

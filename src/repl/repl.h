@@ -30,9 +30,9 @@ struct repl;
 
 struct repl_cmd {
 	const char *name;
-	const char *usage;   /* arguments, e.g. "KEY VALUE [HEADER=VALUE ...]" */
-	const char *summary; /* one line for `help` */
-	const char *help;    /* more for `help NAME`, or NULL */
+	const char *usage;	/* arguments, e.g. "KEY VALUE [HEADER=VALUE ...]" */
+	const char *summary;	/* one line for `help` */
+	const char *help;	/* more for `help NAME`, or NULL */
 	int min_args, max_args; /* max -1: no limit */
 	int (*run)(struct repl *r, void *state, int argc, char **argv);
 };
@@ -52,7 +52,7 @@ struct repl {
 	void *states[REPL_MAX_TABLES];
 	int ntables;
 	struct config cfg;
-	bool script;        /* input is not a terminal */
+	bool script;	    /* input is not a terminal */
 	bool stop_on_error; /* -e */
 	bool quit;
 	bool virtual_clock;
@@ -62,18 +62,16 @@ struct repl {
 
 /* Milliseconds since the epoch: virtual in scripts, wall clock otherwise. */
 int64_t repl_now_ms(const struct repl *r);
-void repl_printf(struct repl *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void repl_printf(struct repl *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "error: ..." and return -1. */
-int repl_error(struct repl *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int repl_error(struct repl *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the usage line of cmd as an error and return -1. */
 int repl_usage(struct repl *r, const struct repl_cmd *cmd);
 const struct repl_cmd *repl_find(const struct repl *r, const char *name);
 
 /* Parse a decimal integer argument; on failure print an error naming what. */
-bool repl_arg_i64(struct repl *r, const char *arg, const char *what,
-		  int64_t min, int64_t max, int64_t *out);
+bool repl_arg_i64(struct repl *r, const char *arg, const char *what, int64_t min, int64_t max,
+		  int64_t *out);
 
 /* Format ms since the epoch as 2023-11-14T22:13:20.000Z. */
 void repl_format_time(int64_t ms, char *out, size_t n);
@@ -81,7 +79,10 @@ void repl_format_time(int64_t ms, char *out, size_t n);
 /* Split line into words (quotes "..." and '...' group); returns argc or -1. */
 int repl_split(char *line, char **argv, int max);
 
-/* Run one line; returns 0 or -1. */
+/*
+ * Run one line; returns 0 or -1.  A line "! COMMAND" succeeds only when
+ * COMMAND fails (scripts use it to show an error without stopping -e).
+ */
 int repl_run_line(struct repl *r, const char *line);
 
 /* `klab repl [-c FILE] [-f FILE] [-e] [--wall-clock]` */

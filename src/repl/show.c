@@ -55,8 +55,7 @@ hex(FILE *f, const uint8_t *p, size_t n)
 
 /* One line: "  @off  hexbytes  name  meaning". */
 static void
-field(FILE *f, size_t at, const uint8_t *p, size_t n, const char *name,
-      const char *meaning)
+field(FILE *f, size_t at, const uint8_t *p, size_t n, const char *name, const char *meaning)
 {
 	char bytes[40];
 	FILE *m = fmemopen(bytes, sizeof(bytes), "w");
@@ -70,11 +69,11 @@ field(FILE *f, size_t at, const uint8_t *p, size_t n, const char *name,
 	fprintf(f, "  @%-4zu %-26s %-22s %s\n", at, bytes, name, meaning);
 }
 
-#define FIELD_INT(off, n, name, fmt, val)                                   \
-	do {                                                                 \
-		char m_[64];                                                 \
-		snprintf(m_, sizeof(m_), fmt, val);                          \
-		field(f, off, p, n, name, m_);                               \
+#define FIELD_INT(off, n, name, fmt, val)           \
+	do {                                        \
+		char m_[64];                        \
+		snprintf(m_, sizeof(m_), fmt, val); \
+		field(f, off, p, n, name, m_);      \
 	} while (0)
 
 static void
@@ -86,8 +85,7 @@ show_header_fields(FILE *f, const uint8_t *p, const struct batch_header *h, uint
 	FIELD_INT(8, 4, "batchLength", "%" PRId32 " bytes follow", h->length);
 	FIELD_INT(12, 4, "partitionLeaderEpoch", "%" PRId32, h->partition_leader_epoch);
 	FIELD_INT(16, 1, "magic", "%d", h->magic);
-	snprintf(m, sizeof(m), "%08" PRIx32 " (%s)", h->crc,
-		 crc == h->crc ? "valid" : "INVALID");
+	snprintf(m, sizeof(m), "%08" PRIx32 " (%s)", h->crc, crc == h->crc ? "valid" : "INVALID");
 	field(f, 17, p, 4, "crc", m);
 	snprintf(m, sizeof(m), "compression %s, %s%s%s", batch_compression_name(h->attributes),
 		 h->attributes & BATCH_ATTR_LOG_APPEND_TIME ? "LogAppendTime" : "CreateTime",

@@ -46,11 +46,12 @@ dot_begin(FILE *f, const char *name, const char *rankdir)
 {
 	fprintf(f, "digraph \"");
 	dot_escape(f, name);
-	fprintf(f, "\" {\n"
-		   "  rankdir=%s;\n"
-		   "  graph [fontname=\"Helvetica\", fontsize=11, nodesep=0.3, ranksep=0.5];\n"
-		   "  node [fontname=\"Helvetica\", fontsize=10, shape=plaintext];\n"
-		   "  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n",
+	fprintf(f,
+		"\" {\n"
+		"  rankdir=%s;\n"
+		"  graph [fontname=\"Helvetica\", fontsize=11, nodesep=0.3, ranksep=0.5];\n"
+		"  node [fontname=\"Helvetica\", fontsize=10, shape=plaintext];\n"
+		"  edge [fontname=\"Helvetica\", fontsize=9, color=\"#555555\"];\n",
 		rankdir);
 }
 
@@ -64,7 +65,7 @@ static int
 run_dot(const char *format, const char *in, const char *out, struct kerr *e)
 {
 	char fmt[16], oflag[4096];
-	char *argv[] = {"dot", fmt, (char *)in, "-o", oflag, NULL};
+	char *argv[] = { "dot", fmt, (char *)in, "-o", oflag, NULL };
 	pid_t pid;
 	int status, rc;
 

@@ -60,9 +60,10 @@ batch_rows(FILE *f, const struct segment *s, int max_rows)
 			fprintf(f, "<tr><td colspan=\"3\">&#8942;</td></tr>");
 		gap = false;
 		human_size(batch_size(&h), size, sizeof(size));
-		fprintf(f, "<tr><td port=\"b%" PRIu64 "\" align=\"left\">offsets %" PRId64
-			   "&#8211;%" PRId64 "</td><td align=\"right\">pos %" PRIu64
-			   "</td><td align=\"right\">%s</td></tr>",
+		fprintf(f,
+			"<tr><td port=\"b%" PRIu64 "\" align=\"left\">offsets %" PRId64
+			"&#8211;%" PRId64 "</td><td align=\"right\">pos %" PRIu64
+			"</td><td align=\"right\">%s</td></tr>",
 			pos, h.base_offset, batch_last_offset(&h), pos, size);
 		shown++;
 	}
@@ -76,12 +77,13 @@ segment_node(FILE *f, const struct segment *s, size_t i, bool is_active, int max
 	char size[32];
 
 	human_size(s->size, size, sizeof(size));
-	fprintf(f, "  seg%zu [label=<<table border=\"1\" cellborder=\"0\" cellspacing=\"0\" "
-		   "cellpadding=\"3\" bgcolor=\"%s\">"
-		   "<tr><td colspan=\"3\"><b>%020" PRId64 ".log</b>%s</td></tr>"
-		   "<tr><td colspan=\"3\">%s, offsets %" PRId64 "&#8211;%" PRId64 "</td></tr>",
-		i, is_active ? "#fff3c4" : "#e8eef7", s->base_offset,
-		is_active ? " (active)" : "", size, s->base_offset, s->next_offset - 1);
+	fprintf(f,
+		"  seg%zu [label=<<table border=\"1\" cellborder=\"0\" cellspacing=\"0\" "
+		"cellpadding=\"3\" bgcolor=\"%s\">"
+		"<tr><td colspan=\"3\"><b>%020" PRId64 ".log</b>%s</td></tr>"
+		"<tr><td colspan=\"3\">%s, offsets %" PRId64 "&#8211;%" PRId64 "</td></tr>",
+		i, is_active ? "#fff3c4" : "#e8eef7", s->base_offset, is_active ? " (active)" : "",
+		size, s->base_offset, s->next_offset - 1);
 	batch_rows(f, s, max_rows);
 	fprintf(f, "</table>>];\n");
 }
@@ -89,21 +91,24 @@ segment_node(FILE *f, const struct segment *s, size_t i, bool is_active, int max
 static void
 index_node(FILE *f, const struct segment *s, size_t i)
 {
-	fprintf(f, "  idx%zu [label=<<table border=\"1\" cellborder=\"0\" cellspacing=\"0\" "
-		   "cellpadding=\"3\" bgcolor=\"#eaf5ea\">"
-		   "<tr><td><b>%020" PRId64 ".index</b></td></tr>",
+	fprintf(f,
+		"  idx%zu [label=<<table border=\"1\" cellborder=\"0\" cellspacing=\"0\" "
+		"cellpadding=\"3\" bgcolor=\"#eaf5ea\">"
+		"<tr><td><b>%020" PRId64 ".index</b></td></tr>",
 		i, s->base_offset);
 	for (size_t k = 0; k < s->oi.n; k++) {
 		struct index_entry en = index_entry_at(&s->oi, k);
 
-		fprintf(f, "<tr><td port=\"e%zu\" align=\"left\">%" PRId64 " &#8594; pos %" PRIu32
-			   "</td></tr>",
+		fprintf(f,
+			"<tr><td port=\"e%zu\" align=\"left\">%" PRId64 " &#8594; pos %" PRIu32
+			"</td></tr>",
 			k, en.offset, en.position);
 	}
 	if (s->oi.n == 0)
 		fprintf(f, "<tr><td><i>no entries yet</i></td></tr>");
-	fprintf(f, "<tr><td><font point-size=\"8\">.timeindex: %zu entries</font></td></tr>"
-		   "</table>>];\n",
+	fprintf(f,
+		"<tr><td><font point-size=\"8\">.timeindex: %zu entries</font></td></tr>"
+		"</table>>];\n",
 		s->ti.n);
 }
 
@@ -112,8 +117,8 @@ index_edges(FILE *f, const struct segment *s, size_t i)
 {
 	fprintf(f, "  idx%zu -> seg%zu [style=invis];\n", i, i);
 	for (size_t k = 0; k < s->oi.n; k++)
-		fprintf(f, "  idx%zu:e%zu:w -> seg%zu:b%" PRIu32 ":w [color=\"#2e7d32\"];\n", i, k, i,
-			index_entry_at(&s->oi, k).position);
+		fprintf(f, "  idx%zu:e%zu:w -> seg%zu:b%" PRIu32 ":w [color=\"#2e7d32\"];\n", i, k,
+			i, index_entry_at(&s->oi, k).position);
 }
 
 void
@@ -122,8 +127,9 @@ viz_log_dot(FILE *f, const struct log *l, const char *title, int max_rows)
 	dot_begin(f, title, "TB");
 	fprintf(f, "  label=\"");
 	dot_escape(f, title);
-	fprintf(f, ": log start offset %" PRId64 ", log end offset %" PRId64
-		   ", recovery point %" PRId64 "\";\n  labelloc=t;\n",
+	fprintf(f,
+		": log start offset %" PRId64 ", log end offset %" PRId64
+		", recovery point %" PRId64 "\";\n  labelloc=t;\n",
 		l->log_start_offset, l->next_offset, l->recovery_point);
 	/* indexes on the top row, segments below, oldest on the left */
 	fprintf(f, "  { rank=same;\n");
