@@ -1,37 +1,46 @@
 #!/bin/sh
-# walkthrough.sh KLAB CHAPTER_DIR... [--update]
+# walkthrough.sh KLAB DIR... [--update]
 #
-# Replays each chapter's walkthrough (walkthrough.klab, with
-# walkthrough.properties if present) in a fresh temporary directory and
-# compares what the REPL prints with the committed transcript
-# (walkthrough.out).  A lesson therefore never shows output that the code
-# no longer produces.  With --update the transcript is rewritten instead.
+# Replays every REPL script X.klab in each DIR that has a transcript X.out
+# beside it (with settings from X.properties if present) in a fresh
+# temporary directory, and compares what the REPL prints with X.out.  A
+# chapter's walkthrough.klab is one such script, so a lesson never shows
+# output that the code no longer produces.  --update rewrites X.out instead
+# (and creates it for walkthrough.klab).
 set -u
 klab=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
 update=0
 for a in "$@"; do [ "$a" = --update ] && update=1; done
 status=0
-for ch in "$@"; do
-	[ "$ch" = --update ] && continue
-	[ -f "$ch/walkthrough.klab" ] || continue
-	abs=$(cd "$ch" && pwd)
+
+replay() { # ABSBASE SCRIPT
 	tmp=$(mktemp -d)
 	cfg=""
-	[ -f "$abs/walkthrough.properties" ] && cfg="-c $abs/walkthrough.properties"
-	(cd "$tmp" && "$klab" repl -e $cfg -f "$abs/walkthrough.klab") >"$tmp/transcript" 2>&1
+	[ -f "$1.properties" ] && cfg="-c $1.properties"
+	(cd "$tmp" && "$klab" repl -e $cfg -f "$1.klab") >"$tmp/transcript" 2>&1
 	rc=$?
 	if [ $update = 1 ]; then
-		cp "$tmp/transcript" "$abs/walkthrough.out"
-		echo "walkthrough: wrote $ch/walkthrough.out (exit $rc)"
+		cp "$tmp/transcript" "$1.out"
+		echo "walkthrough: wrote ${2%.klab}.out (exit $rc)"
 	elif [ $rc -ne 0 ]; then
-		echo "walkthrough: $ch: a command failed (klab repl -e exit $rc):" >&2
+		echo "walkthrough: $2: a command failed (klab repl -e exit $rc):" >&2
 		tail -n 5 "$tmp/transcript" >&2; status=1
-	elif ! diff -u "$abs/walkthrough.out" "$tmp/transcript" >"$tmp/diff"; then
-		echo "walkthrough: $ch: the REPL's output differs from walkthrough.out:" >&2
+	elif ! diff -u "$1.out" "$tmp/transcript" >"$tmp/diff"; then
+		echo "walkthrough: $2: the REPL's output differs from ${2%.klab}.out:" >&2
 		head -n 40 "$tmp/diff" >&2; status=1
 	else
-		echo "walkthrough: $ch: transcript matches ($(wc -l <"$tmp/transcript") lines)"
+		echo "walkthrough: $2: transcript matches ($(wc -l <"$tmp/transcript") lines)"
 	fi
 	rm -rf "$tmp"
+}
+
+for ch in "$@"; do
+	[ "$ch" = --update ] && continue
+	for script in "$ch"/*.klab; do
+		[ -f "$script" ] || continue
+		base=${script%.klab}
+		[ -f "$base.out" ] || [ "$(basename "$base")" = walkthrough ] || continue
+		replay "$(cd "$(dirname "$script")" && pwd)/$(basename "$base")" "$script"
+	done
 done
 exit $status

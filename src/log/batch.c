@@ -268,9 +268,10 @@ record_iter_next(struct record_iter *it, struct record *r)
 		return KLAB_ECORRUPT;
 	cur_init(&body, p, (size_t)len);
 	r->attributes = (int8_t)cur_get_u8(&body);
-	r->timestamp = it->h.base_timestamp + cur_get_varlong(&body);
+	/* untrusted sums: wrap (as Java's long does) instead of overflowing */
+	r->timestamp = (int64_t)((uint64_t)it->h.base_timestamp + (uint64_t)cur_get_varlong(&body));
 	r->offset_delta = cur_get_varint(&body);
-	r->offset = it->h.base_offset + r->offset_delta;
+	r->offset = (int64_t)((uint64_t)it->h.base_offset + (uint64_t)(int64_t)r->offset_delta);
 	if (!get_bytes(&body, &r->kv.key, &r->kv.key_len) ||
 	    !get_bytes(&body, &r->kv.value, &r->kv.value_len))
 		return KLAB_ECORRUPT;

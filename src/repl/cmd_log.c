@@ -34,6 +34,30 @@ struct log_shell {
 
 static const struct repl_cmd log_cmds[];
 
+/* "holds offsets 3..41" or "is empty (its next offset is 42)". */
+static const char *
+range_text(const struct log *l, char *buf, size_t n)
+{
+	if (l->next_offset == l->log_start_offset)
+		snprintf(buf, n, "is empty (its next offset is %" PRId64 ")", l->next_offset);
+	else
+		snprintf(buf, n, "holds offsets %" PRId64 "..%" PRId64, l->log_start_offset,
+			 l->next_offset - 1);
+	return buf;
+}
+
+/* An error unless offset is in the log. */
+static int
+need_offset(struct repl *r, const struct log *l, int64_t offset)
+{
+	char why[96];
+
+	if (offset >= l->log_start_offset && offset < l->next_offset)
+		return 0;
+	return repl_error(r, "offset %" PRId64 " is not in the log: it %s", offset,
+			  range_text(l, why, sizeof(why)));
+}
+
 static int
 need_log(struct repl *r, struct log_shell *sh)
 {
@@ -257,9 +281,9 @@ cmd_fill(struct repl *r, void *state, int argc, char **argv)
 	}
 	repl_printf(r,
 		    "appended %" PRId64 " records in %" PRId64 " batches: offsets %" PRId64
-		    "..%" PRId64 ", %d roll%s, %zu segments\n",
+		    "..%" PRId64 ", %d roll%s, %zu segment%s\n",
 		    n, (n + per - 1) / per, first, info.last_offset, rolls, rolls == 1 ? "" : "s",
-		    sh->log->nsegs);
+		    sh->log->nsegs, sh->log->nsegs == 1 ? "" : "s");
 	return 0;
 }
 
@@ -308,12 +332,11 @@ cmd_read(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	buf_init(&b);
 	rc = log_read(sh->log, offset, (size_t)max, &b, &info);
-	if (rc == KLAB_ERANGE)
-		rc = repl_error(r,
-				"offset %" PRId64 " is out of range: the log holds %" PRId64
-				"..%" PRId64 " (OFFSET_OUT_OF_RANGE)",
-				offset, sh->log->log_start_offset, sh->log->next_offset - 1);
-	else if (rc == KLAB_ECORRUPT)
+	if (rc == KLAB_ERANGE) {
+		need_offset(r, sh->log, offset);
+		repl_printf(r, "(a consumer gets OFFSET_OUT_OF_RANGE and resets its position)\n");
+		rc = -1;
+	} else if (rc == KLAB_ECORRUPT)
 		rc = repl_error(r,
 				"the batch holding offset %" PRId64 " fails its CRC: not returned",
 				offset);
@@ -374,8 +397,9 @@ cmd_index(struct repl *r, void *state, int argc, char **argv)
 	if (argc > 1) {
 		if (!repl_arg_i64(r, argv[1], "OFFSET", 0, INT64_MAX, &off))
 			return -1;
-		if ((s = log_segment_for(sh->log, off)) == NULL)
-			return repl_error(r, "no segment holds offset %" PRId64, off);
+		if (need_offset(r, sh->log, off) != 0)
+			return -1;
+		s = log_segment_for(sh->log, off);
 	}
 	repl_printf(r, "%020" PRId64 ".index: %zu entries (one per %" PRId64 " bytes of log)\n",
 		    s->base_offset, s->oi.n, sh->log->cfg.index_interval_bytes);
@@ -428,11 +452,10 @@ batch_holding(struct repl *r, struct log_shell *sh, int64_t offset, struct buf *
 	struct batch_header h;
 	const struct segment *s = log_segment_for(sh->log, offset);
 
-	if (offset < sh->log->log_start_offset || offset >= sh->log->next_offset || s == NULL ||
-	    segment_find(s, offset, pos, &h) != KLAB_OK)
-		return repl_error(r,
-				  "offset %" PRId64 " is not in the log (%" PRId64 "..%" PRId64 ")",
-				  offset, sh->log->log_start_offset, sh->log->next_offset - 1);
+	if (need_offset(r, sh->log, offset) != 0)
+		return -1;
+	if (s == NULL || segment_find(s, offset, pos, &h) != KLAB_OK)
+		return repl_error(r, "cannot find the batch holding offset %" PRId64, offset);
 	if (!buf_reserve(b, batch_size(&h)) ||
 	    segment_read(s, *pos, b->data, batch_size(&h)) != KLAB_OK)
 		return repl_error(r, "cannot read the batch");
@@ -600,11 +623,17 @@ log_shell_init(struct repl *r, void **state)
 {
 	struct log_shell *sh = calloc(1, sizeof(*sh));
 	const struct config_entry *dirs;
+	struct log_config lc;
+	struct kerr e = { 0 };
 	char first[4096];
 
 	if (sh == NULL)
 		return -1;
 	*state = sh;
+	if (log_config_load(&lc, &r->cfg, &e) != KLAB_OK) { /* refuse a bad file at once */
+		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
+		return -1;
+	}
 	dirs = config_find(&r->cfg, "log.dirs");
 	if (dirs == NULL)
 		dirs = config_find(&r->cfg, "log.dir");
