@@ -87,9 +87,10 @@ print_open_report(struct repl *r, const struct log_shell *sh)
 	const struct log *l = sh->log;
 	const struct log_open_report *rep = &l->report;
 
-	repl_printf(r, "opened %s/%s: %zu segment%s, offsets %" PRId64 "..%" PRId64 "\n",
-		    sh->dir->path, sh->name, l->nsegs, l->nsegs == 1 ? "" : "s",
-		    l->log_start_offset, l->next_offset);
+	char range[96];
+
+	repl_printf(r, "opened %s/%s: %zu segment%s; the log %s\n", sh->dir->path, sh->name,
+		    l->nsegs, l->nsegs == 1 ? "" : "s", range_text(l, range, sizeof(range)));
 	if (rep->segments == 0)
 		repl_printf(r, "  new log: nothing to recover\n");
 	else if (rep->clean && rep->segments_recovered == 0)

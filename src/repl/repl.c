@@ -386,7 +386,7 @@ interactive_loop(struct repl *r)
 	rl_attempted_completion_function = complete;
 	if (hist != NULL)
 		read_history(hist);
-	repl_printf(r, "klab stage %s. Type 'help' for commands, Ctrl-D to leave.\n",
+	repl_printf(r, "klab, %s. Type 'help' for commands, Ctrl-D to leave.\n",
 		    r->ntables > 0 ? r->tables[r->ntables - 1]->title : "");
 	while (!r->quit && (line = readline("klab> ")) != NULL) {
 		if (*line != '\0')
