@@ -97,6 +97,7 @@ build/san/tests/ch$(1)/%: tests/ch$(1)/%.c build/san/ch$(1)/libklab.a
 test-ch$(1): deps-test build/san/ch$(1)/klab $$(CH$(1)_TESTS)
 	@tools/run-tests.sh $$(CH$(1)_TESTS)
 	@tools/walkthrough.sh build/san/ch$(1)/klab chapters/0$(1)-* tests/ch$(1)
+	@tools/check-excerpts.sh chapters/0$(1)-*
 	@for t in tests/ch$(1)/*.sh; do [ -f "$$$$t" ] || continue; sh "$$$$t" build/san/ch$(1)/klab || exit 1; done
 endef
 $(foreach n,$(STAGES),$(eval $(call stage_rules,$(n))))

@@ -4,7 +4,9 @@
 # Each diagrams/*.klab is a REPL script whose `dot NAME` commands draw the
 # diagrams a chapter shows.  `update` runs them in a temporary directory
 # and copies NAME.dot and NAME.svg into diagrams/; `check` runs them and
-# fails if a committed .dot differs (a stale diagram).
+# fails if a committed .dot differs (a stale diagram).  A hand-drawn
+# diagram is a DOT file diagrams/NAME.gv: `update` renders NAME.svg from it,
+# `check` fails if NAME.gv does not render or NAME.svg is missing.
 set -u
 klab=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 mode=$2
@@ -31,5 +33,18 @@ for script in diagrams/*.klab; do
 		fi
 	done
 	rm -rf "$tmp"
+done
+for gv in diagrams/*.gv; do
+	[ -f "$gv" ] || continue
+	svg=${gv%.gv}.svg
+	if [ "$mode" = update ]; then
+		dot -Tsvg "$gv" -o "$svg" && echo "diagrams: rendered $svg" || status=1
+	elif ! dot -Tsvg "$gv" -o /dev/null; then
+		echo "diagrams: $gv does not render" >&2; status=1
+	elif [ ! -f "$svg" ]; then
+		echo "diagrams: $svg is missing: run 'make diagrams' and commit" >&2; status=1
+	else
+		echo "diagrams: $gv renders"
+	fi
 done
 exit $status
