@@ -21,6 +21,7 @@ if [ "$mode" = skeleton ]; then
 	rm -rf "build/labs/lab$lab"
 	tools/labgen.sh gen "$lab" "build/labs/lab$lab" || exit 1
 fi
+mkdir -p "$out"
 make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" "$bin" >"$out.log" 2>&1 || {
 	mkdir -p "$out"; cat "$out.log" >&2
 	echo "grade: lab $lab ($mode) does not compile; score 0" >&2; exit 1; }

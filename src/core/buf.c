@@ -233,6 +233,11 @@ cur_get_uvarint(struct cursor *c, size_t max_bytes)
 
 	if (c->failed)
 		return 0;
+	if (c->len > 0 && c->p[0] < 0x80) { /* one byte: most varints of a record */
+		c->p++;
+		c->len--;
+		return c->p[-1];
+	}
 	n = uvarint_decode(c->p, c->len, max_bytes, &v);
 	if (n == 0) {
 		c->failed = true;

@@ -48,9 +48,13 @@ checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, str
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	for (text += used; i < (size_t)count; i++, text += used) {
 		used = 0;
-		if (sscanf(text, "%255s %lld %lld\n%n", topic, &part, &off, &used) != 3 ||
+		if (sscanf(text, "%255s %lld %lld%n", topic, &part, &off, &used) != 3 ||
 		    used == 0 || part < 0 || off < 0)
 			break;
+		used += (int)strspn(text + used, " \t\r"); /* three fields, then the line ends */
+		if (text[used] != '\n' && text[used] != '\0')
+			break;
+		used += text[used] == '\n';
 		en[i].offset = off;
 		if (asprintf(&en[i].name, "%s-%lld", topic, part) < 0) {
 			en[i].name = NULL;
@@ -61,6 +65,11 @@ checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, str
 		checkpoint_free(en, i);
 		return kerr_set(e, KLAB_ECORRUPT,
 				"checkpoint: line %zu is not 'topic partition offset'", i + 3);
+	}
+	text += strspn(text, " \t\r\n");
+	if (*text != '\0') { /* Kafka refuses more entries than the count says */
+		checkpoint_free(en, i);
+		return kerr_set(e, KLAB_ECORRUPT, "checkpoint: more than %d entries", count);
 	}
 	*out = en;
 	*n = i;

@@ -70,7 +70,8 @@ int segment_load(struct segment *s);
  * Validate every batch from the start (CRC included), cut the .log after
  * the last valid one, rebuild both indexes.  A batch is invalid when it is
  * torn, fails its CRC, is larger than max_batch_bytes, or its offsets do
- * not follow the previous batch's.
+ * not follow the previous batch's or do not fit the segment (relative
+ * offsets are 32-bit).
  */
 int segment_recover(struct segment *s, size_t max_batch_bytes, struct segment_recovery *rep);
 

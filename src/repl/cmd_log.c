@@ -95,6 +95,12 @@ print_open_report(struct repl *r, const struct log_shell *sh)
 		repl_printf(r, "  new log: nothing to recover\n");
 	else if (rep->clean && rep->segments_recovered == 0)
 		repl_printf(r, "  clean shutdown marker found: no recovery scan\n");
+	else if (rep->clean)
+		repl_printf(r,
+			    "  clean shutdown marker found, but %d segment%s failed an index check "
+			    "and %s rebuilt (%" PRId64 " bytes truncated)\n",
+			    rep->segments_recovered, rep->segments_recovered == 1 ? "" : "s",
+			    rep->segments_recovered == 1 ? "was" : "were", rep->truncated_bytes);
 	else
 		repl_printf(r,
 			    "  unclean shutdown: validated %d segment%s, truncated %" PRId64

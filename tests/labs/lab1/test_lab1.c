@@ -56,13 +56,13 @@ make_batch(struct buf *out, int64_t base_offset, int n, int64_t ts)
 
 	batch_builder_begin(&bb, out, base_offset, ts, 0);
 	for (int i = 0; i < n; i++) {
-		struct record_in r = {0};
+		struct record_in r = { 0 };
 
 		r.kv.key = (const uint8_t *)key;
 		r.kv.key_len = snprintf(key, sizeof(key), "k%d", i);
 		r.kv.value = (const uint8_t *)value;
-		r.kv.value_len = snprintf(value, sizeof(value), "value-%lld-%d",
-					  (long long)base_offset, i);
+		r.kv.value_len =
+			snprintf(value, sizeof(value), "value-%lld-%d", (long long)base_offset, i);
 		r.timestamp = ts + i;
 		batch_builder_add(&bb, &r);
 	}
@@ -168,8 +168,8 @@ test_lab1_offsets_continue_after_reopen(void **state)
 static void
 test_lab1_slot_floor_cases(void **state)
 {
-	const int64_t keys[] = {10, 20, 30, 40};
-	const int64_t one[] = {7};
+	const int64_t keys[] = { 10, 20, 30, 40 };
+	const int64_t one[] = { 7 };
 
 	(void)state;
 	assert_int_equal(index_slot_floor(keys, 4, 5), -1);
@@ -221,7 +221,8 @@ test_lab1_index_lookup_finds_floor_entry(void **state)
 	snprintf(path, sizeof(path), "%s/00000000000000000100.index", dir);
 	assert_int_equal(index_open(&ix, INDEX_OFFSET, path, 100, 1 << 20, NULL), KLAB_OK);
 	for (int i = 1; i <= 50; i++)
-		assert_int_equal(index_append_offset(&ix, 100 + 10 * i, (uint32_t)(1000 * i)), KLAB_OK);
+		assert_int_equal(index_append_offset(&ix, 100 + 10 * i, (uint32_t)(1000 * i)),
+				 KLAB_OK);
 	en = index_lookup(&ix, 255); /* entries at 250 and 260: the floor is 250 */
 	assert_int_equal(en.offset, 250);
 	assert_int_equal(en.position, 15000);

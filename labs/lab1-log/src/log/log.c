@@ -179,8 +179,8 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 
 		if ((clean || later_flushed) && segment_load(s) == KLAB_OK)
 			continue;
-		rc = segment_recover(s, (size_t)l->cfg.max_message_bytes + BATCH_LOG_OVERHEAD,
-				     &rep);
+		/* no message.max.bytes here: lowering it must not cut old data */
+		rc = segment_recover(s, (size_t)INT32_MAX + BATCH_LOG_OVERHEAD, &rep);
 		if (rc != KLAB_OK)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
@@ -297,7 +297,8 @@ validate_for_append(const struct log *l, const uint8_t *p, size_t len, struct ba
 	const char *why = NULL;
 	int rc;
 
-	if (len > (uint64_t)l->cfg.max_message_bytes + BATCH_LOG_OVERHEAD)
+	/* the whole batch, log overhead included, as Kafka's sizeInBytes */
+	if (len > (uint64_t)l->cfg.max_message_bytes)
 		return kerr_set(e, KLAB_ETOOLARGE,
 				"batch of %zu bytes is larger than message.max.bytes=%" PRId64, len,
 				l->cfg.max_message_bytes);

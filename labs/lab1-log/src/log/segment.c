@@ -93,6 +93,9 @@ segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index
 		goto fail;
 	}
 	s->size = (uint64_t)st.st_size;
+	segment_file_name(path, sizeof(path), dir, base, ".index");
+	if (s->size > 0 && stat(path, &st) != 0)
+		s->index_suspect = true; /* a lost index is rebuilt, as Kafka does */
 	if ((rc = open_indexes(s, dir, index_max_bytes, e)) != KLAB_OK)
 		goto fail;
 	*out = s;
@@ -216,6 +219,8 @@ segment_load(struct segment *s)
 		return KLAB_ECORRUPT;
 	if (s->oi.n > 0)
 		last = index_entry_at(&s->oi, s->oi.n - 1);
+	if (s->oi.n > 0 && last.position >= s->size)
+		return KLAB_ECORRUPT; /* the index names a batch the .log does not hold */
 	if (s->ti.n > 0) {
 		struct index_entry t = index_entry_at(&s->ti, s->ti.n - 1);
 
@@ -238,6 +243,20 @@ segment_load(struct segment *s)
 	return KLAB_OK;
 }
 
+/*
+ * Do the batch's offsets fit this segment?  Relative offsets are 32-bit
+ * (index.h), and one past the last offset must still be an int64.  Offsets
+ * below the base are left to the caller ("offsets go backwards").
+ */
+static bool
+offsets_fit(const struct segment *s, const struct batch_header *h)
+{
+	if (h->base_offset < s->base_offset)
+		return true;
+	return h->base_offset <= INT64_MAX - 1 - h->last_offset_delta &&
+	       h->base_offset - s->base_offset <= (int64_t)INT32_MAX - h->last_offset_delta;
+}
+
 /* Read and fully validate the batch at pos into b. */
 static int
 read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes, struct buf *b,
@@ -254,7 +273,7 @@ read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes, struct
 		return rc;
 	}
 	if (batch_size(h) > max_batch_bytes) {
-		*why = "batch larger than message.max.bytes";
+		*why = "batch larger than the recovery size limit";
 		return KLAB_ECORRUPT;
 	}
 	buf_reset(b);
@@ -263,7 +282,13 @@ read_valid_batch(struct segment *s, uint64_t pos, size_t max_batch_bytes, struct
 	if ((rc = segment_read(s, pos, b->data, batch_size(h))) != KLAB_OK)
 		return rc;
 	b->len = batch_size(h);
-	return batch_validate(b->data, b->len, h, why);
+	if ((rc = batch_validate(b->data, b->len, h, why)) != KLAB_OK)
+		return rc;
+	if (!offsets_fit(s, h)) {
+		*why = "offsets do not fit the segment";
+		return KLAB_ECORRUPT;
+	}
+	return KLAB_OK;
 }
 
 int
