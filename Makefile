@@ -24,7 +24,8 @@ CC      := cc
 endif
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -MMD -MP
+CFLAGS_NODEP := -std=c17 -D_GNU_SOURCE -Isrc $(WARN)
+CFLAGS_BASE := $(CFLAGS_NODEP) -MMD -MP
 OPT     := -O2 -g
 SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LIBS    := -lreadline -lpthread
@@ -136,7 +137,7 @@ test-clang:
 build/clang-check.stamp: $(wildcard src/*/*.c src/*/*.h)
 	@mkdir -p build/clang
 	@for f in $(sort $(foreach n,$(STAGES),$(STAGE$(n)_SRCS))) src/main/klab.c; do \
-	  clang $(CFLAGS_BASE) -O2 -fsyntax-only $$f || exit 1; done
+	  clang $(CFLAGS_NODEP) -O2 -fsyntax-only $$f || exit 1; done
 	@echo "clang: every source compiles with -Werror"
 	@touch $@
 
