@@ -16,7 +16,7 @@
 # Objects go to build/<flavour>/obj: opt (-O2), san (ASan+UBSan), bench,
 # fuzz, and labN (a learner's files in place of the reference ones).
 
-STAGES  := 1
+STAGES  := 1 2
 LATEST  := $(lastword $(STAGES))
 CC      ?= cc
 ifeq ($(origin CC),default)
@@ -28,12 +28,13 @@ CFLAGS_NODEP := -std=c17 -D_GNU_SOURCE -Isrc $(WARN)
 CFLAGS_BASE := $(CFLAGS_NODEP) -MMD -MP
 OPT     := -O2 -g
 SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LIBS    := -lreadline -lpthread
+LIBS    := -lreadline -ljansson -lzstd -llz4 -lsnappy -lz -lpthread
 TEST_LIBS := -lcmocka $(LIBS)
 FUZZ_CC := clang
 FUZZ_SECONDS ?= 60
 
 include chapters/01-log/stage.mk
+include chapters/02-partitions/stage.mk
 
 .PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
         $(foreach n,$(STAGES),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
@@ -142,10 +143,10 @@ build/clang-check.stamp: $(wildcard src/*/*.c src/*/*.h)
 	@touch $@
 
 # ---- diagrams ------------------------------------------------------------
-diagrams: deps-run build/klab
-	@tools/diagrams.sh build/klab update
-test-diagrams: build/san/ch$(LATEST)/klab
-	@tools/diagrams.sh build/san/ch$(LATEST)/klab check
+diagrams: deps-run all
+	@tools/diagrams.sh build update
+test-diagrams: $(foreach n,$(STAGES),build/san/ch$(n)/klab)
+	@tools/diagrams.sh build/san check
 
 # ---- labs ----------------------------------------------------------------
 # tools/grade.sh builds build/grade/labN/MODE/test with GRADE_LAB and

@@ -1,7 +1,8 @@
 #!/bin/sh
 # deps.sh - make sure the Debian packages a target needs are installed.
 #
-#   tools/deps.sh run    what `make run` needs: a C compiler, readline, Graphviz
+#   tools/deps.sh run    what `make run` needs: a C compiler, readline, Graphviz,
+#                        the compression libraries and jansson
 #   tools/deps.sh test   also cmocka, clang with libFuzzer, clang-format
 #
 # As root, missing packages are installed with apt-get.  Otherwise the
@@ -20,6 +21,11 @@ have_header() {
 command -v ${CC:-cc} >/dev/null 2>&1 || want gcc
 have_header readline/readline.h || want libreadline-dev
 command -v dot >/dev/null 2>&1 || want graphviz
+have_header zlib.h || want zlib1g-dev
+have_header stddef.h snappy-c.h || want libsnappy-dev
+have_header lz4frame.h || want liblz4-dev
+have_header zstd.h || want libzstd-dev
+have_header jansson.h || want libjansson-dev
 
 if [ "${1:-run}" = test ]; then
 	have_header stdarg.h stddef.h stdint.h setjmp.h cmocka.h || want libcmocka-dev

@@ -1,21 +1,29 @@
 #!/bin/sh
-# diagrams.sh KLAB update|check
+# diagrams.sh BUILD_DIR update|check
+#
+# A script diagrams/chN-*.klab runs on stage N's program, BUILD_DIR/chN/klab.
 #
 # Each diagrams/*.klab is a REPL script whose `dot NAME` commands draw the
-# diagrams a chapter shows.  `update` runs them in a temporary directory
+# diagrams a chapter shows (with settings from the .properties file of the
+# same name, if there is one).  `update` runs them in a temporary directory
 # and copies NAME.dot and NAME.svg into diagrams/; `check` runs them and
 # fails if a committed .dot differs (a stale diagram).  A hand-drawn
 # diagram is a DOT file diagrams/NAME.gv: `update` renders NAME.svg from it,
 # `check` fails if NAME.gv does not render or NAME.svg is missing.
 set -u
-klab=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+build=$(cd "$1" && pwd)
 mode=$2
 top=$(pwd)
 status=0
 for script in diagrams/*.klab; do
 	[ -f "$script" ] || continue
+	stage=$(basename "$script" | sed -n 's/^ch\([0-9]*\)-.*/\1/p')
+	klab=$build/ch$stage/klab
+	[ -n "$stage" ] && [ -x "$klab" ] || { echo "diagrams: $script: no $klab" >&2; status=1; continue; }
 	tmp=$(mktemp -d)
-	if ! (cd "$tmp" && "$klab" repl -e -f "$top/$script") >"$tmp/log" 2>&1; then
+	cfg=""
+	[ -f "${script%.klab}.properties" ] && cfg="-c $top/${script%.klab}.properties"
+	if ! (cd "$tmp" && "$klab" repl -e $cfg -f "$top/$script") >"$tmp/log" 2>&1; then
 		echo "diagrams: $script failed:" >&2; tail -n 5 "$tmp/log" >&2
 		rm -rf "$tmp"; status=1; continue
 	fi

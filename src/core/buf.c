@@ -1,5 +1,6 @@
 /*
- * buf.c - growable buffers and bounded cursors (see buf.h).
+ * buf.c - growable buffers and bounded cursors (see buf.h; the cursor
+ * readers a parser calls for every field are inline there).
  *
  * Invariants:
  *   1. b->len <= b->cap, and data[0..len) is what was put.
@@ -164,43 +165,6 @@ be64_read(const uint8_t *p)
 	return ((uint64_t)be32_read(p) << 32) | be32_read(p + 4);
 }
 
-void
-cur_init(struct cursor *c, const void *p, size_t len)
-{
-	c->p = p;
-	c->len = len;
-	c->failed = false;
-}
-
-bool
-cur_ok(const struct cursor *c)
-{
-	return !c->failed;
-}
-
-const uint8_t *
-cur_get_bytes(struct cursor *c, size_t n)
-{
-	const uint8_t *p;
-
-	if (c->failed || n > c->len) {
-		c->failed = true;
-		return NULL;
-	}
-	p = c->p;
-	c->p += n;
-	c->len -= n;
-	return p;
-}
-
-uint8_t
-cur_get_u8(struct cursor *c)
-{
-	const uint8_t *p = cur_get_bytes(c, 1);
-
-	return p ? p[0] : 0;
-}
-
 uint16_t
 cur_get_be16(struct cursor *c)
 {
@@ -223,47 +187,4 @@ cur_get_be64(struct cursor *c)
 	const uint8_t *p = cur_get_bytes(c, 8);
 
 	return p ? be64_read(p) : 0;
-}
-
-static uint64_t
-cur_get_uvarint(struct cursor *c, size_t max_bytes)
-{
-	uint64_t v = 0;
-	size_t n;
-
-	if (c->failed)
-		return 0;
-	if (c->len > 0 && c->p[0] < 0x80) { /* one byte: most varints of a record */
-		c->p++;
-		c->len--;
-		return c->p[-1];
-	}
-	n = uvarint_decode(c->p, c->len, max_bytes, &v);
-	if (n == 0) {
-		c->failed = true;
-		return 0;
-	}
-	c->p += n;
-	c->len -= n;
-	return v;
-}
-
-int32_t
-cur_get_varint(struct cursor *c)
-{
-	struct cursor before = *c;
-	uint64_t v = cur_get_uvarint(c, VARINT_MAX);
-
-	if (v > UINT32_MAX) { /* more than 32 bits: fail without consuming */
-		*c = before;
-		c->failed = true;
-		return 0;
-	}
-	return unzigzag32((uint32_t)v);
-}
-
-int64_t
-cur_get_varlong(struct cursor *c)
-{
-	return unzigzag64(cur_get_uvarint(c, VARLONG_MAX));
 }

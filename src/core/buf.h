@@ -23,6 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/varint.h"
+
 struct buf {
 	uint8_t *data;
 	size_t len;
@@ -57,15 +59,91 @@ uint16_t be16_read(const uint8_t *p);
 uint32_t be32_read(const uint8_t *p);
 uint64_t be64_read(const uint8_t *p);
 
-void cur_init(struct cursor *c, const void *p, size_t len);
-bool cur_ok(const struct cursor *c);
-uint8_t cur_get_u8(struct cursor *c);
 uint16_t cur_get_be16(struct cursor *c);
 uint32_t cur_get_be32(struct cursor *c);
 uint64_t cur_get_be64(struct cursor *c);
-int32_t cur_get_varint(struct cursor *c);
-int64_t cur_get_varlong(struct cursor *c);
+
+/*
+ * cur_init, cur_ok, cur_get_bytes, cur_get_u8, cur_get_varint and
+ * cur_get_varlong are defined here, inline: walking a batch's records calls
+ * them for every field, and as calls into buf.c they cost more than the
+ * parsing (tests/bench/bench_log.c measures the record walk).
+ */
+static inline void
+cur_init(struct cursor *c, const void *p, size_t len)
+{
+	c->p = p;
+	c->len = len;
+	c->failed = false;
+}
+
+static inline bool
+cur_ok(const struct cursor *c)
+{
+	return !c->failed;
+}
+
 /* Returns a pointer to the next n bytes and skips them, or NULL. */
-const uint8_t *cur_get_bytes(struct cursor *c, size_t n);
+static inline const uint8_t *
+cur_get_bytes(struct cursor *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (c->failed || n > c->len) {
+		c->failed = true;
+		return NULL;
+	}
+	p = c->p;
+	c->p += n;
+	c->len -= n;
+	return p;
+}
+
+static inline uint8_t
+cur_get_u8(struct cursor *c)
+{
+	const uint8_t *p = cur_get_bytes(c, 1);
+
+	return p ? p[0] : 0;
+}
+
+/* An unsigned varint of at most max_bytes (for the two below). */
+static inline uint64_t
+cur_get_uvarint(struct cursor *c, size_t max_bytes)
+{
+	uint64_t v = 0;
+	size_t n;
+
+	if (c->failed)
+		return 0;
+	n = uvarint_decode(c->p, c->len, max_bytes, &v);
+	if (n == 0) {
+		c->failed = true;
+		return 0;
+	}
+	c->p += n;
+	c->len -= n;
+	return v;
+}
+
+static inline int32_t
+cur_get_varint(struct cursor *c)
+{
+	struct cursor before = *c;
+	uint64_t v = cur_get_uvarint(c, VARINT_MAX);
+
+	if (v > UINT32_MAX) { /* more than 32 bits: fail without consuming */
+		*c = before;
+		c->failed = true;
+		return 0;
+	}
+	return unzigzag32((uint32_t)v);
+}
+
+static inline int64_t
+cur_get_varlong(struct cursor *c)
+{
+	return unzigzag64(cur_get_uvarint(c, VARLONG_MAX));
+}
 
 #endif

@@ -21,6 +21,8 @@ klab_strerror(int code)
 	case KLAB_ENOTIMPL: return "not implemented";
 	case KLAB_ESTATE: return "wrong state";
 	case KLAB_ETRUNCATED: return "truncated input";
+	case KLAB_EFULL: return "buffer full";
+	case KLAB_ETIMEDOUT: return "timed out";
 	}
 	return "unknown error";
 }
@@ -28,8 +30,9 @@ klab_strerror(int code)
 bool
 klab_err_definite(int code)
 {
-	/* An I/O error during a write may have written part of the data. */
-	return code != KLAB_EIO;
+	/* An I/O error during a write may have written part of the data; a
+	 * time-out may have happened after the operation took effect. */
+	return code != KLAB_EIO && code != KLAB_ETIMEDOUT;
 }
 
 int

@@ -32,6 +32,8 @@ enum klab_err {
 	KLAB_ENOTIMPL = -9,    /* not implemented (lab skeletons return this) */
 	KLAB_ESTATE = -10,     /* the object is not in a state that allows this */
 	KLAB_ETRUNCATED = -11, /* input ended before a complete item */
+	KLAB_EFULL = -12,      /* a bounded buffer has no room (yet) */
+	KLAB_ETIMEDOUT = -13,  /* waited as long as allowed */
 };
 
 struct kerr {

@@ -1,5 +1,6 @@
 /*
- * varint.c - zigzag varints (see varint.h for the format).
+ * varint.c - zigzag varints (see varint.h for the format; the decoders
+ * are inline there).
  */
 #include "core/varint.h"
 
@@ -15,18 +16,6 @@ zigzag64(int64_t v)
 	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
 }
 
-int32_t
-unzigzag32(uint32_t v)
-{
-	return (int32_t)((v >> 1) ^ (~(v & 1) + 1));
-}
-
-int64_t
-unzigzag64(uint64_t v)
-{
-	return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
-}
-
 size_t
 uvarint_encode(uint8_t *p, uint64_t v)
 {
@@ -38,21 +27,6 @@ uvarint_encode(uint8_t *p, uint64_t v)
 	}
 	p[n++] = (uint8_t)v;
 	return n;
-}
-
-size_t
-uvarint_decode(const uint8_t *p, size_t len, size_t max_bytes, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < len && i < max_bytes; i++) {
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if ((p[i] & 0x80) == 0) {
-			*out = v;
-			return i + 1;
-		}
-	}
-	return 0;
 }
 
 size_t

@@ -20,20 +20,48 @@
 
 uint32_t zigzag32(int32_t v);
 uint64_t zigzag64(int64_t v);
-int32_t unzigzag32(uint32_t v);
-int64_t unzigzag64(uint64_t v);
 
 /* Write v at p (room for VARLONG_MAX bytes); return bytes written. */
 size_t uvarint_encode(uint8_t *p, uint64_t v);
+
+/* Bytes needed to encode a zigzag varint / varlong. */
+size_t varint_size(int32_t v);
+size_t varlong_size(int64_t v);
+
+/*
+ * The decoders are defined here, inline: parsing a record calls them for
+ * every field, and a call each costs more than the decoding itself
+ * (tests/bench/bench_log.c measures the record walk).
+ */
+static inline int32_t
+unzigzag32(uint32_t v)
+{
+	return (int32_t)((v >> 1) ^ (~(v & 1) + 1));
+}
+
+static inline int64_t
+unzigzag64(uint64_t v)
+{
+	return (int64_t)((v >> 1) ^ (~(v & 1) + 1));
+}
 
 /*
  * Decode an unsigned varint of at most max_bytes from p[0..len).
  * Returns bytes consumed, or 0 when the input is truncated or too long.
  */
-size_t uvarint_decode(const uint8_t *p, size_t len, size_t max_bytes, uint64_t *out);
+static inline size_t
+uvarint_decode(const uint8_t *p, size_t len, size_t max_bytes, uint64_t *out)
+{
+	uint64_t v = 0;
 
-/* Bytes needed to encode a zigzag varint / varlong. */
-size_t varint_size(int32_t v);
-size_t varlong_size(int64_t v);
+	for (size_t i = 0; i < len && i < max_bytes; i++) {
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if ((p[i] & 0x80) == 0) {
+			*out = v;
+			return i + 1;
+		}
+	}
+	return 0;
+}
 
 #endif

@@ -242,7 +242,7 @@ record_iter_init(struct record_iter *it, const uint8_t *p, size_t len, const str
 }
 
 /* A varint length and that many bytes; -1 is null. */
-static bool
+static inline bool
 get_bytes(struct cursor *c, const uint8_t **p, int32_t *len)
 {
 	*len = cur_get_varint(c);
@@ -257,7 +257,12 @@ get_bytes(struct cursor *c, const uint8_t **p, int32_t *len)
 int
 record_iter_next(struct record_iter *it, struct record *r)
 {
-	struct cursor body;
+	/*
+	 * The record body is parsed in place: what its fields leave is the
+	 * headers.  (Parsing a local cursor and copying it into r->headers at
+	 * the end stalled every record on a store-to-load forward.)
+	 */
+	struct cursor *body = &r->headers;
 	int32_t len;
 	const uint8_t *p;
 
@@ -266,19 +271,18 @@ record_iter_next(struct record_iter *it, struct record *r)
 	len = cur_get_varint(&it->c);
 	if (len <= 0 || !cur_ok(&it->c) || (p = cur_get_bytes(&it->c, (size_t)len)) == NULL)
 		return KLAB_ECORRUPT;
-	cur_init(&body, p, (size_t)len);
-	r->attributes = (int8_t)cur_get_u8(&body);
+	cur_init(body, p, (size_t)len);
+	r->attributes = (int8_t)cur_get_u8(body);
 	/* untrusted sums: wrap (as Java's long does) instead of overflowing */
-	r->timestamp = (int64_t)((uint64_t)it->h.base_timestamp + (uint64_t)cur_get_varlong(&body));
-	r->offset_delta = cur_get_varint(&body);
+	r->timestamp = (int64_t)((uint64_t)it->h.base_timestamp + (uint64_t)cur_get_varlong(body));
+	r->offset_delta = cur_get_varint(body);
 	r->offset = (int64_t)((uint64_t)it->h.base_offset + (uint64_t)(int64_t)r->offset_delta);
-	if (!get_bytes(&body, &r->kv.key, &r->kv.key_len) ||
-	    !get_bytes(&body, &r->kv.value, &r->kv.value_len))
+	if (!get_bytes(body, &r->kv.key, &r->kv.key_len) ||
+	    !get_bytes(body, &r->kv.value, &r->kv.value_len))
 		return KLAB_ECORRUPT;
-	r->header_count = cur_get_varint(&body);
-	if (!cur_ok(&body) || r->header_count < 0)
+	r->header_count = cur_get_varint(body);
+	if (!cur_ok(body) || r->header_count < 0)
 		return KLAB_ECORRUPT;
-	r->headers = body;
 	it->left--;
 	return 1;
 }

@@ -16,9 +16,10 @@
  * log, so a lookup finds the nearest entry at or below the target and the
  * caller scans forward from there (chapter 1 §4).
  *
- * Kafka preallocates the file and maps it; klab appends entries with
- * pwrite() so the file length is always a whole number of entries - a
- * simpler picture with the same bytes.
+ * Kafka preallocates the file and maps it into memory; klab keeps the
+ * entries in memory and writes the new ones with one pwrite() when the
+ * log is flushed, so the file length is always a whole number of entries
+ * - a simpler picture with the same bytes.
  */
 #ifndef KLAB_LOG_INDEX_H
 #define KLAB_LOG_INDEX_H
@@ -43,6 +44,7 @@ struct index {
 	uint8_t *mem;  /* n * entry_size bytes, as in the file */
 	int64_t *keys; /* keys[i]: entry i's relative offset or timestamp */
 	size_t n, cap;
+	size_t written;	    /* entries [0, written) are in the file; index_sync writes the rest */
 	size_t max_entries; /* log.index.size.max.bytes / entry_size */
 };
 
@@ -72,7 +74,11 @@ int index_remove_file(struct index *ix);
 
 /* Offset index: offset must be above the last entry's. */
 int index_append_offset(struct index *ix, int64_t offset, uint32_t position);
-/* Time index: adds only when timestamp is above the last entry's. */
+/*
+ * Time index: adds only when timestamp is above the last entry's (above -1,
+ * "no timestamp", when there is none yet: negative timestamps are not
+ * indexed, as in Kafka).
+ */
 int index_maybe_append_time(struct index *ix, int64_t timestamp, int64_t offset);
 
 /* Entry i (0 <= i < n), decoded. */

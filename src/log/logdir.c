@@ -8,6 +8,7 @@
  */
 #include "log/logdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -204,6 +205,50 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 	d->logs[d->nlogs++].log = l;
 	*out = l;
 	return KLAB_OK;
+}
+
+/* Remove every file in dir, then dir (a partition directory is flat). */
+static int
+remove_dir(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	char path[4096 + 256];
+	int rc = KLAB_OK;
+
+	if (dp == NULL)
+		return errno == ENOENT ? KLAB_OK : KLAB_EIO;
+	while ((de = readdir(dp)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) != 0)
+			rc = KLAB_EIO;
+	}
+	closedir(dp);
+	if (rmdir(dir) != 0)
+		rc = KLAB_EIO;
+	return rc;
+}
+
+int
+logdir_drop(struct logdir *d, const char *name)
+{
+	char dir[4096];
+	size_t i;
+
+	for (i = 0; i < d->nlogs; i++)
+		if (strcmp(d->logs[i].name, name) == 0)
+			break;
+	if (i == d->nlogs)
+		return KLAB_ENOTFOUND;
+	log_crash(d->logs[i].log); /* free without flushing: the data is going */
+	free(d->logs[i].name);
+	d->logs[i] = d->logs[--d->nlogs];
+	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);
+	if (remove_dir(dir) != KLAB_OK)
+		return KLAB_EIO;
+	return logdir_checkpoint(d);
 }
 
 /* Write "<dir>/<file>" through a temporary file and rename. */

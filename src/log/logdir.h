@@ -57,6 +57,12 @@ int logdir_open(struct logdir **out, const char *path, struct kerr *e);
 int logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int64_t now_ms,
 	       struct log **out, struct kerr *e);
 
+/*
+ * Close the log called name and delete its directory and files (a topic
+ * being deleted).  KLAB_ENOTFOUND when no such log is open.
+ */
+int logdir_drop(struct logdir *d, const char *name);
+
 /* Write both checkpoint files from the open logs. */
 int logdir_checkpoint(struct logdir *d);
 

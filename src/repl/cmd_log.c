@@ -33,6 +33,7 @@ struct log_shell {
 };
 
 static const struct repl_cmd log_cmds[];
+extern const struct repl_table repl_log_table;
 
 /* "holds offsets 3..41" or "is empty (its next offset is 42)". */
 static const char *
@@ -162,22 +163,6 @@ cmd_close(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
-/* Parse "K=V" words into headers (pointing into the words). */
-static int
-parse_headers(struct repl *r, int n, char **words, struct kv *h)
-{
-	for (int i = 0; i < n; i++) {
-		char *eq = strchr(words[i], '=');
-
-		if (eq == NULL || eq == words[i])
-			return repl_error(r, "header '%s' is not NAME=VALUE", words[i]);
-		*eq = '\0';
-		h[i] = (struct kv){ (const uint8_t *)words[i], (int32_t)strlen(words[i]),
-				    (const uint8_t *)(eq + 1), (int32_t)strlen(eq + 1) };
-	}
-	return 0;
-}
-
 static int
 append_built(struct repl *r, struct log_shell *sh, struct buf *b, struct log_append_info *info)
 {
@@ -214,7 +199,7 @@ cmd_append(struct repl *r, void *state, int argc, char **argv)
 	int rc;
 
 	if (need_log(r, sh) != 0 || refresh_config(r, sh) != 0 ||
-	    parse_headers(r, argc - 3, argv + 3, headers) != 0)
+	    repl_parse_headers(r, argc - 3, argv + 3, headers) != 0)
 		return -1;
 	rec.kv.key = (const uint8_t *)argv[1];
 	rec.kv.key_len = strcmp(argv[1], "-") == 0 ? -1 : (int32_t)strlen(argv[1]);
@@ -644,7 +629,7 @@ log_shell_init(struct repl *r, void **state)
 	dirs = config_find(&r->cfg, "log.dirs");
 	if (dirs == NULL)
 		dirs = config_find(&r->cfg, "log.dir");
-	if (dirs != NULL) { /* a ready default: the first of log.dirs */
+	if (dirs != NULL && repl_is_latest(r, &repl_log_table)) { /* a ready default */
 		snprintf(first, sizeof(first), "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
 		open_log(r, sh, first, DEFAULT_LOG_NAME);
 	}
@@ -703,7 +688,10 @@ static const struct repl_cmd log_cmds[] = {
 };
 
 const struct repl_table repl_log_table = {
-	"log",		"stage 1: the append-only log",
-	log_cmds,	(int)(sizeof(log_cmds) / sizeof(log_cmds[0])),
-	log_shell_init, log_shell_fini,
+	.name = "log",
+	.title = "stage 1: the append-only log",
+	.cmds = log_cmds,
+	.ncmds = (int)(sizeof(log_cmds) / sizeof(log_cmds[0])),
+	.init = log_shell_init,
+	.fini = log_shell_fini,
 };

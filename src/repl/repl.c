@@ -154,7 +154,8 @@ repl_split(char *line, char **argv, int max)
 	}
 }
 
-/* The command called name, and the state of the table it belongs to. */
+/* The command called name, and the state of the table it belongs to.  A
+ * later stage's command of the same name wins. */
 static const struct repl_cmd *
 lookup(const struct repl *r, const char *name, void **state)
 {
@@ -162,13 +163,34 @@ lookup(const struct repl *r, const char *name, void **state)
 	for (int i = 0; i < NBUILTINS; i++)
 		if (strcmp(builtins[i].name, name) == 0)
 			return &builtins[i];
-	for (int t = 0; t < r->ntables; t++)
+	for (int t = r->ntables - 1; t >= 0; t--)
 		for (int i = 0; i < r->tables[t]->ncmds; i++)
 			if (strcmp(r->tables[t]->cmds[i].name, name) == 0) {
 				*state = r->states[t];
 				return &r->tables[t]->cmds[i];
 			}
 	return NULL;
+}
+
+bool
+repl_is_latest(const struct repl *r, const struct repl_table *t)
+{
+	return r->ntables_total > 0 && r->tables[r->ntables_total - 1] == t;
+}
+
+int
+repl_parse_headers(struct repl *r, int n, char **words, struct kv *h)
+{
+	for (int i = 0; i < n; i++) {
+		char *eq = strchr(words[i], '=');
+
+		if (eq == NULL || eq == words[i])
+			return repl_error(r, "header '%s' is not NAME=VALUE", words[i]);
+		*eq = '\0';
+		h[i] = (struct kv){ (const uint8_t *)words[i], (int32_t)strlen(words[i]),
+				    (const uint8_t *)(eq + 1), (int32_t)strlen(eq + 1) };
+	}
+	return 0;
 }
 
 const struct repl_cmd *
@@ -180,9 +202,27 @@ repl_find(const struct repl *r, const char *name)
 }
 
 static int run_words(struct repl *r, const char *line);
+static int run_marked(struct repl *r, const char *line);
+
+static void
+tick(struct repl *r)
+{
+	for (int t = 0; t < r->ntables; t++)
+		if (r->tables[t]->tick != NULL)
+			r->tables[t]->tick(r, r->states[t]);
+}
 
 int
 repl_run_line(struct repl *r, const char *line)
+{
+	int rc = run_marked(r, line);
+
+	tick(r);
+	return rc;
+}
+
+static int
+run_marked(struct repl *r, const char *line)
 {
 	const char *p = line + strspn(line, " \t");
 
@@ -227,10 +267,13 @@ run_words(struct repl *r, const char *line)
 static void
 help_line(struct repl *r, const struct repl_cmd *c)
 {
-	char left[64];
+	char left[256];
 
 	snprintf(left, sizeof(left), "%s %s", c->name, c->usage);
-	repl_printf(r, "  %-34s %s\n", left, c->summary);
+	if (strlen(left) > 34) /* a long usage gets a line of its own */
+		repl_printf(r, "  %s\n  %-34s %s\n", left, "", c->summary);
+	else
+		repl_printf(r, "  %-34s %s\n", left, c->summary);
 }
 
 static int
@@ -249,8 +292,13 @@ builtin_help(struct repl *r, void *state, int argc, char **argv)
 	}
 	for (int t = 0; t < r->ntables; t++) {
 		repl_printf(r, "%s:\n", r->tables[t]->title);
-		for (int i = 0; i < r->tables[t]->ncmds; i++)
-			help_line(r, &r->tables[t]->cmds[i]);
+		for (int i = 0; i < r->tables[t]->ncmds; i++) {
+			void *st;
+
+			/* a later stage's command of the same name replaces it */
+			if (lookup(r, r->tables[t]->cmds[i].name, &st) == &r->tables[t]->cmds[i])
+				help_line(r, &r->tables[t]->cmds[i]);
+		}
 	}
 	repl_printf(r, "shell:\n");
 	for (int i = 0; i < NBUILTINS; i++)
@@ -437,8 +485,11 @@ usage(FILE *f)
 static int
 start_tables(struct repl *r, const struct repl_table *const *tables)
 {
-	for (int i = 0; tables[i] != NULL && i < REPL_MAX_TABLES; i++) {
-		r->tables[i] = tables[i];
+	while (r->ntables_total < REPL_MAX_TABLES && tables[r->ntables_total] != NULL) {
+		r->tables[r->ntables_total] = tables[r->ntables_total];
+		r->ntables_total++;
+	}
+	for (int i = 0; i < r->ntables_total; i++) {
 		r->ntables = i + 1;
 		if (tables[i]->init != NULL && tables[i]->init(r, &r->states[i]) != 0)
 			return -1;

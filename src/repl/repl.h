@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "core/config.h"
+#include "log/batch.h"
 
 #define REPL_EPOCH_MS 1700000000000LL /* 2023-11-14T22:13:20Z */
 #define REPL_MAX_ARGS 64
@@ -44,6 +45,7 @@ struct repl_table {
 	int ncmds;
 	int (*init)(struct repl *r, void **state);
 	void (*fini)(struct repl *r, void *state);
+	void (*tick)(struct repl *r, void *state); /* after every command, or NULL */
 };
 
 struct repl {
@@ -51,6 +53,7 @@ struct repl {
 	const struct repl_table *tables[REPL_MAX_TABLES];
 	void *states[REPL_MAX_TABLES];
 	int ntables;
+	int ntables_total; /* all of this stage's tables; the last is the stage's own */
 	struct config cfg;
 	bool script;	    /* input is not a terminal */
 	bool stop_on_error; /* -e */
@@ -68,6 +71,12 @@ int repl_error(struct repl *r, const char *fmt, ...) __attribute__((format(print
 /* Print the usage line of cmd as an error and return -1. */
 int repl_usage(struct repl *r, const struct repl_cmd *cmd);
 const struct repl_cmd *repl_find(const struct repl *r, const char *name);
+
+/* True when t is the latest stage's table (it owns log.dirs). */
+bool repl_is_latest(const struct repl *r, const struct repl_table *t);
+
+/* Parse "NAME=VALUE" words into headers pointing into the words. */
+int repl_parse_headers(struct repl *r, int n, char **words, struct kv *h);
 
 /* Parse a decimal integer argument; on failure print an error naming what. */
 bool repl_arg_i64(struct repl *r, const char *arg, const char *what, int64_t min, int64_t max,

@@ -167,6 +167,8 @@ test_ch1_index_offset_append_rules(void **state)
 	assert_true(index_full(&ix)); /* 32 bytes = 4 entries */
 	assert_int_equal(index_append_offset(&ix, 1005, 50), KLAB_ETOOLARGE);
 	assert_int_equal(ix.n, 4);
+	assert_int_equal(tu_file_size(f->path), 0); /* appends stay in memory until a sync */
+	assert_int_equal(index_sync(&ix), KLAB_OK);
 	assert_int_equal(tu_file_size(f->path), 32);
 	index_close(&ix);
 }
@@ -181,6 +183,8 @@ test_ch1_index_truncate_and_reset(void **state)
 	for (int i = 1; i <= 5; i++)
 		assert_int_equal(index_append_offset(&ix, 1000 + 10 * i, (uint32_t)(100 * i)),
 				 KLAB_OK);
+	assert_int_equal(index_sync(&ix), KLAB_OK);
+	assert_int_equal(tu_file_size(f->path), 40);
 	assert_int_equal(index_truncate_to(&ix, 1031), KLAB_OK); /* keeps 1010..1030 */
 	assert_int_equal(ix.n, 3);
 	assert_int_equal(tu_file_size(f->path), 24);
@@ -232,6 +236,7 @@ test_ch1_index_time_lookup_floor(void **state)
 	en = index_lookup(&ix, INT64_MAX);
 	assert_true(en.offset == 1020 && en.timestamp == 1500);
 	/* 12-byte big-endian entries: timestamp int64, relative offset int32 */
+	assert_int_equal(index_sync(&ix), KLAB_OK);
 	bytes = tu_file_read(f->path, &len);
 	assert_int_equal(len, 36);
 	assert_true(be64_read(bytes) == 500);

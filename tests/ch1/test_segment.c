@@ -252,6 +252,7 @@ test_ch1_segment_load_refuses_index_past_end(void **state)
 		ends[i] = s->size;
 	}
 	assert_true(index_entry_at(&s->oi, s->oi.n - 1).position >= ends[5]);
+	assert_int_equal(segment_flush(s), KLAB_OK); /* the index reaches the file */
 	snprintf(path, sizeof(path), "%s", s->log_path);
 	segment_close(s);
 	tu_file_truncate(path, (long long)ends[5]); /* at a batch boundary */

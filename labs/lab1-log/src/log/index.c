@@ -2,8 +2,12 @@
  * index.c - sparse offset and time indexes (see index.h; chapter 1 §4).
  *
  * Invariants:
- *   1. mem holds exactly n entries and the file holds at least those n
- *      (it holds exactly n after every append, truncate and reset).
+ *   1. mem holds the n entries; the file holds the first `written` of
+ *      them (written <= n).  Appends stay in memory until index_sync()
+ *      writes them - as Kafka's memory-mapped index reaches the disk when
+ *      the kernel or a flush writes it back - so an append costs no
+ *      system call; a crash may lose unsynced entries, and recovery
+ *      rebuilds the index of every segment past the recovery point.
  *   2. Keys ascend strictly: relative offsets in .index, timestamps in
  *      .timeindex (and their offsets never decrease).
  *   3. Every relative offset is >= 0.
@@ -107,7 +111,7 @@ load(struct index *ix, struct kerr *e)
 				ix->path, (long long)st.st_size);
 	if (!reserve(ix, (size_t)st.st_size / ix->entry_size))
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
-	ix->n = (size_t)st.st_size / ix->entry_size;
+	ix->n = ix->written = (size_t)st.st_size / ix->entry_size;
 	if (ix->n > 0 && pread(ix->fd, ix->mem, (size_t)st.st_size, 0) != st.st_size)
 		return kerr_set(e, KLAB_EIO, "%s: short read", ix->path);
 	for (size_t i = 0; i < ix->n; i++)
@@ -156,9 +160,24 @@ index_close(struct index *ix)
 	ix->fd = -1;
 }
 
+/* Write the entries appended since the last write (invariant 1). */
+static int
+write_pending(struct index *ix)
+{
+	size_t n = (ix->n - ix->written) * ix->entry_size;
+	off_t at = (off_t)(ix->written * ix->entry_size);
+
+	if (n > 0 && pwrite(ix->fd, ix->mem + at, n, at) != (ssize_t)n)
+		return KLAB_EIO;
+	ix->written = ix->n;
+	return KLAB_OK;
+}
+
 int
 index_sync(struct index *ix)
 {
+	if (write_pending(ix) != KLAB_OK)
+		return KLAB_EIO;
 	return fsync(ix->fd) == 0 ? KLAB_OK : KLAB_EIO;
 }
 
@@ -168,18 +187,21 @@ index_full(const struct index *ix)
 	return ix->n >= ix->max_entries;
 }
 
-/* Cut the file back to n entries (invariant 1). */
+/* After n shrank: cut the file back to at most n entries (invariant 1). */
 static int
 trim_file(struct index *ix)
 {
+	if (ix->written <= ix->n)
+		return KLAB_OK;
+	ix->written = ix->n;
 	return ftruncate(ix->fd, (off_t)(ix->n * ix->entry_size)) == 0 ? KLAB_OK : KLAB_EIO;
 }
 
 int
 index_reset(struct index *ix)
 {
-	ix->n = 0;
-	return trim_file(ix);
+	ix->n = ix->written = 0;
+	return ftruncate(ix->fd, 0) == 0 ? KLAB_OK : KLAB_EIO;
 }
 
 int
@@ -199,14 +221,10 @@ index_remove_file(struct index *ix)
 static int
 append_raw(struct index *ix, const uint8_t *entry)
 {
-	off_t at = (off_t)(ix->n * ix->entry_size);
-
 	if (index_full(ix))
 		return KLAB_ETOOLARGE;
 	if (!reserve(ix, ix->n + 1))
 		return KLAB_ENOMEM;
-	if (pwrite(ix->fd, entry, ix->entry_size, at) != (ssize_t)ix->entry_size)
-		return KLAB_EIO;
 	memcpy(ix->mem + ix->n * ix->entry_size, entry, ix->entry_size);
 	ix->keys[ix->n] = raw_key(ix, entry);
 	ix->n++;
@@ -236,7 +254,8 @@ index_maybe_append_time(struct index *ix, int64_t timestamp, int64_t offset)
 	int64_t rel = offset - ix->base_offset;
 
 	assert(ix->kind == INDEX_TIME);
-	if (ix->n > 0 && timestamp <= entry_key(ix, ix->n - 1))
+	/* an empty index acts as if it ended at -1, NO_TIMESTAMP (Kafka's TimeIndex) */
+	if (timestamp <= (ix->n > 0 ? entry_key(ix, ix->n - 1) : -1))
 		return KLAB_OK;
 	if (rel < 0 || rel > INT32_MAX)
 		return KLAB_ERANGE;

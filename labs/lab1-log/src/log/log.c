@@ -184,6 +184,8 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 		if (rc != KLAB_OK)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
+		if ((rc = segment_flush(s)) != KLAB_OK) /* the rebuilt indexes too */
+			return kerr_set(e, rc, "%s: cannot fsync after recovery", s->log_path);
 		l->report.segments_recovered++;
 		l->report.truncated_bytes += (int64_t)rep.truncated_bytes;
 		if (rep.truncated_bytes > 0) {
@@ -649,10 +651,10 @@ free_log(struct log *l)
 int
 log_close(struct log *l)
 {
-	int rc = log_flush(l, l->last_flush_ms);
+	int rc = segment_seal(active(l)); /* first, so the flush writes its entry */
 
 	if (rc == KLAB_OK)
-		rc = segment_seal(active(l));
+		rc = log_flush(l, l->last_flush_ms);
 	free_log(l);
 	return rc;
 }

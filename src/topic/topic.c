@@ -1,0 +1,513 @@
+/*
+ * topic.c - topics and their partitions (see topic.h; chapter 2 §1).
+ *
+ * Creating a topic writes its metadata file first and then creates the
+ * partition logs; opening the store reads every metadata file and opens
+ * the logs it names.  A crash between the two steps leaves a topic whose
+ * partitions are created (empty) on the next open - never a partition
+ * directory that no topic owns.
+ *
+ * Invariants:
+ *   1. Every topic in the store has exactly `partitions` open logs, named
+ *      <name>-0 .. <name>-(partitions-1).
+ *   2. Its metadata file records the same partition count.
+ */
+#include "topic/topic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Kafka allows 249-character names; klab's metadata file
+ * "<name>.properties.tmp" must also fit in one file name.
+ */
+#define FILE_NAME_MAX 255
+#define TOPIC_NAME_MAX_ON_DISK ((size_t)FILE_NAME_MAX - (sizeof(".properties.tmp") - 1))
+
+static const char *const cleanup_policies[] = { "delete", NULL };
+static const char *const timestamp_types[] = { "CreateTime", "LogAppendTime", NULL };
+
+/* Kafka's topic-level keys, and the log setting each overrides. */
+const struct config_key topic_config_keys[] = {
+	{ "cleanup.policy", CONFIG_STRING, "delete", 0, -1, cleanup_policies,
+	  "delete old segments (compaction is not implemented in klab yet)" },
+	{ "retention.ms", CONFIG_LONG, NULL, -1, INT64_MAX, NULL, "log.retention.ms" },
+	{ "retention.bytes", CONFIG_LONG, NULL, -1, INT64_MAX, NULL, "log.retention.bytes" },
+	{ "segment.bytes", CONFIG_INT, NULL, 14, INT32_MAX, NULL, "log.segment.bytes" },
+	{ "segment.ms", CONFIG_LONG, NULL, 1, INT64_MAX, NULL, "log.roll.ms" },
+	{ "segment.index.bytes", CONFIG_INT, NULL, 4, INT32_MAX, NULL, "log.index.size.max.bytes" },
+	{ "index.interval.bytes", CONFIG_INT, NULL, 0, INT32_MAX, NULL,
+	  "log.index.interval.bytes" },
+	{ "flush.messages", CONFIG_LONG, NULL, 1, INT64_MAX, NULL, "log.flush.interval.messages" },
+	{ "flush.ms", CONFIG_LONG, NULL, 0, INT64_MAX, NULL, "log.flush.interval.ms" },
+	{ "max.message.bytes", CONFIG_INT, NULL, 0, INT32_MAX, NULL, "message.max.bytes" },
+	{ "message.timestamp.type", CONFIG_STRING, NULL, 0, -1, timestamp_types,
+	  "log.message.timestamp.type" },
+};
+const size_t topic_config_key_count = sizeof(topic_config_keys) / sizeof(topic_config_keys[0]);
+
+/* Where each numeric topic key lands in struct log_config. */
+static const struct {
+	const char *key;
+	size_t field;
+} overrides_map[] = {
+	{ "retention.ms", offsetof(struct log_config, retention_ms) },
+	{ "retention.bytes", offsetof(struct log_config, retention_bytes) },
+	{ "segment.bytes", offsetof(struct log_config, segment_bytes) },
+	{ "segment.ms", offsetof(struct log_config, roll_ms) },
+	{ "segment.index.bytes", offsetof(struct log_config, index_size_max_bytes) },
+	{ "index.interval.bytes", offsetof(struct log_config, index_interval_bytes) },
+	{ "flush.messages", offsetof(struct log_config, flush_interval_messages) },
+	{ "flush.ms", offsetof(struct log_config, flush_interval_ms) },
+	{ "max.message.bytes", offsetof(struct log_config, max_message_bytes) },
+};
+
+static bool
+legal_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '_' || c == '-';
+}
+
+int
+topic_name_validate(const char *name, bool *collision, struct kerr *e)
+{
+	size_t n = strlen(name);
+
+	if (collision != NULL)
+		*collision = strpbrk(name, "._") != NULL;
+	if (n == 0)
+		return kerr_set(e, KLAB_EINVAL, "a topic name cannot be empty");
+	if (n > TOPIC_NAME_MAX)
+		return kerr_set(e, KLAB_EINVAL, "topic name is %zu characters; the limit is %d", n,
+				TOPIC_NAME_MAX);
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return kerr_set(e, KLAB_EINVAL, "a topic cannot be named '%s'", name);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (legal_char(name[i]))
+			continue;
+		if (c < 0x20 || c >= 0x7f) /* never print half a UTF-8 character or a control */
+			return kerr_set(
+				e, KLAB_EINVAL,
+				"topic name has a non-ASCII or control byte 0x%02X at position "
+				"%zu: use only ASCII letters, digits, '.', '_' and '-'",
+				c, i);
+		return kerr_set(e, KLAB_EINVAL,
+				"topic name '%s' has an illegal character '%c': use only "
+				"ASCII letters, digits, '.', '_' and '-'",
+				name, name[i]);
+	}
+	return KLAB_OK;
+}
+
+/* The broker defaults with the topic's overrides applied. */
+static int
+effective_config(const struct topic_store *s, const struct config *ov, struct log_config *lc,
+		 struct kerr *e)
+{
+	int64_t v;
+	const char *str;
+	int rc;
+
+	*lc = s->defaults;
+	if (config_has(ov, "cleanup.policy") &&
+	    strcmp(config_find(ov, "cleanup.policy")->value, "delete") != 0)
+		return kerr_set(e, KLAB_ECONFIG,
+				"cleanup.policy=%s: log compaction is not implemented in klab yet; "
+				"only cleanup.policy=delete is supported",
+				config_find(ov, "cleanup.policy")->value);
+	if ((rc = config_validate(ov, topic_config_keys, topic_config_key_count, e)) != KLAB_OK)
+		return rc;
+	for (size_t i = 0; i < sizeof(overrides_map) / sizeof(overrides_map[0]); i++) {
+		const struct config_key *k = config_key_find(
+			topic_config_keys, topic_config_key_count, overrides_map[i].key);
+
+		if (!config_has(ov, k->name))
+			continue;
+		if ((rc = config_long(ov, k, &v, e)) != KLAB_OK)
+			return rc;
+		memcpy((char *)lc + overrides_map[i].field, &v, sizeof(v));
+	}
+	if (config_has(ov, "message.timestamp.type")) {
+		config_string(ov,
+			      config_key_find(topic_config_keys, topic_config_key_count,
+					      "message.timestamp.type"),
+			      &str, NULL);
+		lc->log_append_time = strcmp(str, "LogAppendTime") == 0;
+	}
+	for (size_t i = 0; i < ov->n; i++)
+		if (config_key_find(topic_config_keys, topic_config_key_count,
+				    ov->entries[i].key) == NULL)
+			return kerr_set(e, KLAB_ECONFIG, "'%s' is not a topic configuration",
+					ov->entries[i].key);
+	return KLAB_OK;
+}
+
+static void
+topic_free(struct topic *t)
+{
+	if (t == NULL)
+		return;
+	config_free(&t->overrides);
+	free(t->logs);
+	free(t);
+}
+
+/*
+ * Open partitions [from, t->partitions) of t.  On failure t->partitions
+ * becomes the number of partitions that are open (invariant 1).
+ */
+static int
+open_partitions(struct topic_store *s, struct topic *t, int32_t from, int64_t now_ms,
+		struct kerr *e)
+{
+	struct log **logs = realloc(t->logs, (size_t)t->partitions * sizeof(*logs));
+	char name[TOPIC_NAME_MAX + 16];
+	int rc;
+
+	if (logs == NULL) {
+		t->partitions = from;
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	}
+	t->logs = logs;
+	for (int32_t p = from; p < t->partitions; p++) {
+		snprintf(name, sizeof(name), "%s-%" PRId32, t->name, p);
+		if ((rc = logdir_log(s->dir, name, &t->lc, now_ms, &t->logs[p], e)) != KLAB_OK) {
+			t->partitions = p;
+			return rc;
+		}
+	}
+	return KLAB_OK;
+}
+
+static void
+meta_path(const struct topic_store *s, const char *name, char *out, size_t n)
+{
+	snprintf(out, n, "%s/%s/%s.properties", s->dir->path, TOPICS_META_DIR, name);
+}
+
+/* Write the metadata file atomically (tmp, fsync, rename). */
+static int
+write_meta(const struct topic_store *s, const struct topic *t, struct kerr *e)
+{
+	char path[4096], tmp[4200];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return kerr_set(e, KLAB_EIO, "mkdir %s: %s", path, strerror(errno));
+	meta_path(s, t->name, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		return kerr_set(e, KLAB_EIO, "%s: %s", tmp, strerror(errno));
+	fprintf(f, "# topic %s (klab stage 2 metadata)\npartitions=%" PRId32 "\n", t->name,
+		t->partitions);
+	for (size_t i = 0; i < t->overrides.n; i++)
+		fprintf(f, "%s=%s\n", t->overrides.entries[i].key, t->overrides.entries[i].value);
+	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0)
+		return kerr_set(e, KLAB_EIO, "%s: cannot write", path);
+	return KLAB_OK;
+}
+
+static int
+push_topic(struct topic_store *s, struct topic *t)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		void *p = realloc(s->topics, cap * sizeof(*s->topics));
+
+		if (p == NULL)
+			return KLAB_ENOMEM;
+		s->topics = p;
+		s->cap = cap;
+	}
+	s->topics[s->n++] = t;
+	return KLAB_OK;
+}
+
+static int
+new_topic(const char *name, int32_t partitions, struct topic **out, struct kerr *e)
+{
+	struct topic *t = calloc(1, sizeof(*t));
+
+	if (t == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->partitions = partitions;
+	config_init(&t->overrides);
+	*out = t;
+	return KLAB_OK;
+}
+
+/* Read one metadata file into a new topic (not yet opened). */
+static int
+load_meta(struct topic_store *s, const char *name, struct topic **out, struct kerr *e)
+{
+	static const struct config_key partitions_key = {
+		"partitions", CONFIG_INT, NULL, 1, TOPIC_PARTITIONS_MAX, NULL, "partition count"
+	};
+	char path[4096];
+	struct config c;
+	int64_t n;
+	int rc;
+
+	config_init(&c);
+	meta_path(s, name, path, sizeof(path));
+	if ((rc = config_load_file(&c, path, e)) != KLAB_OK ||
+	    (rc = config_long(&c, &partitions_key, &n, e)) != KLAB_OK ||
+	    (rc = new_topic(name, (int32_t)n, out, e)) != KLAB_OK) {
+		config_free(&c);
+		return rc;
+	}
+	for (size_t i = 0; i < c.n && rc == KLAB_OK; i++)
+		if (strcmp(c.entries[i].key, "partitions") != 0)
+			rc = config_set(&(*out)->overrides, c.entries[i].key, c.entries[i].value);
+	config_free(&c);
+	if (rc == KLAB_OK)
+		rc = effective_config(s, &(*out)->overrides, &(*out)->lc, e);
+	if (rc != KLAB_OK)
+		topic_free(*out);
+	return rc;
+}
+
+static int
+load_topics(struct topic_store *s, int64_t now_ms, struct kerr *e)
+{
+	char path[4096], name[TOPIC_NAME_MAX + 1];
+	struct dirent *de;
+	struct topic *t = NULL;
+	DIR *d;
+	int rc = KLAB_OK;
+
+	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
+	if ((d = opendir(path)) == NULL)
+		return errno == ENOENT ? KLAB_OK
+				       : kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
+	while (rc == KLAB_OK && (de = readdir(d)) != NULL) {
+		size_t n = strlen(de->d_name);
+
+		if (n <= 11 || n - 11 > TOPIC_NAME_MAX ||
+		    strcmp(de->d_name + n - 11, ".properties") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 11), de->d_name);
+		if ((rc = topic_name_validate(name, NULL, e)) != KLAB_OK ||
+		    (rc = load_meta(s, name, &t, e)) != KLAB_OK)
+			break;
+		if ((rc = push_topic(s, t)) != KLAB_OK) {
+			topic_free(t);
+			break;
+		}
+		rc = open_partitions(s, t, 0, now_ms, e);
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+topics_open(struct topic_store **out, const char *path, const struct config *cfg, int64_t now_ms,
+	    struct kerr *e)
+{
+	static const struct config_key num_partitions = {
+		"num.partitions",    CONFIG_INT, "1", 1, TOPIC_PARTITIONS_MAX, NULL,
+		"default partitions"
+	};
+	struct topic_store *s = calloc(1, sizeof(*s));
+	int64_t n;
+	int rc;
+
+	if (s == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if ((rc = log_config_load(&s->defaults, cfg, e)) != KLAB_OK ||
+	    (rc = config_long(cfg, &num_partitions, &n, e)) != KLAB_OK ||
+	    (rc = logdir_open(&s->dir, path, e)) != KLAB_OK) {
+		free(s);
+		return rc;
+	}
+	s->default_partitions = (int32_t)n;
+	if ((rc = load_topics(s, now_ms, e)) != KLAB_OK) {
+		topics_crash(s); /* close without writing anything new */
+		return rc;
+	}
+	*out = s;
+	return KLAB_OK;
+}
+
+struct topic *
+topics_find(const struct topic_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->topics[i]->name, name) == 0)
+			return s->topics[i];
+	return NULL;
+}
+
+/* Kafka's warning: "orders.v1" and "orders_v1" collide in metric names. */
+static void
+collision_warning(const struct topic_store *s, const char *name, char *out, size_t n)
+{
+	char a[TOPIC_NAME_MAX + 1], b[TOPIC_NAME_MAX + 1];
+
+	if (out == NULL || n == 0)
+		return;
+	out[0] = '\0';
+	snprintf(a, sizeof(a), "%s", name);
+	for (char *p = a; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	for (size_t i = 0; i < s->n; i++) {
+		snprintf(b, sizeof(b), "%s", s->topics[i]->name);
+		for (char *p = b; *p; p++)
+			if (*p == '.')
+				*p = '_';
+		if (strcmp(a, b) == 0 && strcmp(name, s->topics[i]->name) != 0) {
+			snprintf(out, n,
+				 "topic '%s' collides with existing topic '%s': due to limitations "
+				 "in "
+				 "metric names, topics with a period ('.') or underscore ('_') "
+				 "could "
+				 "collide",
+				 name, s->topics[i]->name);
+			return;
+		}
+	}
+}
+
+int
+topics_create(struct topic_store *s, const char *name, int32_t partitions,
+	      const struct config *overrides, int64_t now_ms, char *warning, size_t warning_len,
+	      struct kerr *e)
+{
+	struct topic *t = NULL;
+	int rc;
+
+	if ((rc = topic_name_validate(name, NULL, e)) != KLAB_OK)
+		return rc;
+	if (strlen(name) > TOPIC_NAME_MAX_ON_DISK)
+		return kerr_set(
+			e, KLAB_EINVAL,
+			"topic name is %zu characters: Kafka allows %d, but klab's limit is %zu "
+			"(its metadata file %s/NAME.properties.tmp must fit in %d bytes)",
+			strlen(name), TOPIC_NAME_MAX, TOPIC_NAME_MAX_ON_DISK, TOPICS_META_DIR,
+			FILE_NAME_MAX);
+	if (topics_find(s, name) != NULL)
+		return kerr_set(e, KLAB_EINVAL, "topic '%s' already exists (TOPIC_ALREADY_EXISTS)",
+				name);
+	if (partitions <= 0)
+		partitions = s->default_partitions;
+	if (partitions > TOPIC_PARTITIONS_MAX)
+		return kerr_set(e, KLAB_EINVAL, "%" PRId32 " partitions: the limit here is %d",
+				partitions, TOPIC_PARTITIONS_MAX);
+	collision_warning(s, name, warning, warning_len);
+	if ((rc = new_topic(name, partitions, &t, e)) != KLAB_OK)
+		return rc;
+	for (size_t i = 0; overrides != NULL && i < overrides->n && rc == KLAB_OK; i++)
+		rc = config_set(&t->overrides, overrides->entries[i].key,
+				overrides->entries[i].value);
+	if (rc == KLAB_OK)
+		rc = effective_config(s, &t->overrides, &t->lc, e);
+	if (rc == KLAB_OK)
+		rc = write_meta(s, t, e);
+	if (rc == KLAB_OK && (rc = push_topic(s, t)) != KLAB_OK)
+		rc = kerr_set(e, rc, "out of memory");
+	if (rc != KLAB_OK) {
+		topic_free(t);
+		return rc;
+	}
+	if ((rc = open_partitions(s, t, 0, now_ms, e)) != KLAB_OK)
+		topics_delete(s, name, NULL); /* undo: metadata and the partitions opened */
+	return rc;
+}
+
+int
+topics_delete(struct topic_store *s, const char *name, struct kerr *e)
+{
+	char path[4096], log[TOPIC_NAME_MAX + 16];
+	struct topic *t = topics_find(s, name);
+	size_t i = 0;
+
+	if (t == NULL)
+		return kerr_set(e, KLAB_ENOTFOUND, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)",
+				name);
+	meta_path(s, name, path, sizeof(path));
+	if (unlink(path) != 0) /* first: a crash now leaves orphans, not a topic without data */
+		return kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
+	for (int32_t p = 0; p < t->partitions; p++) {
+		snprintf(log, sizeof(log), "%s-%" PRId32, name, p);
+		logdir_drop(s->dir, log);
+	}
+	while (s->topics[i] != t)
+		i++;
+	s->topics[i] = s->topics[--s->n];
+	topic_free(t);
+	return KLAB_OK;
+}
+
+int
+topics_add_partitions(struct topic_store *s, const char *name, int32_t total, int64_t now_ms,
+		      struct kerr *e)
+{
+	struct topic *t = topics_find(s, name);
+	int32_t before;
+	int rc;
+
+	if (t == NULL)
+		return kerr_set(e, KLAB_ENOTFOUND, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)",
+				name);
+	if (total <= t->partitions)
+		return kerr_set(e, KLAB_EINVAL,
+				"topic '%s' has %" PRId32
+				" partitions; the new count must be larger "
+				"(INVALID_PARTITIONS): Kafka never removes partitions",
+				name, t->partitions);
+	if (total > TOPIC_PARTITIONS_MAX)
+		return kerr_set(e, KLAB_EINVAL, "the limit here is %d partitions",
+				TOPIC_PARTITIONS_MAX);
+	before = t->partitions;
+	t->partitions = total;
+	if ((rc = write_meta(s, t, e)) != KLAB_OK) {
+		t->partitions = before;
+		return rc;
+	}
+	if ((rc = open_partitions(s, t, before, now_ms, e)) != KLAB_OK)
+		write_meta(s, t, NULL); /* invariant 2: record the partitions that exist */
+	return rc;
+}
+
+static void
+store_free(struct topic_store *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		topic_free(s->topics[i]);
+	free(s->topics);
+	free(s);
+}
+
+int
+topics_close(struct topic_store *s)
+{
+	int rc = logdir_close(s->dir);
+
+	store_free(s);
+	return rc;
+}
+
+uint64_t
+topics_crash(struct topic_store *s)
+{
+	uint64_t lost = logdir_crash(s->dir);
+
+	store_free(s);
+	return lost;
+}

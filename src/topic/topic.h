@@ -1,0 +1,86 @@
+/*
+ * topic.h - topics: named sets of partitions, each partition one log
+ * (chapter 2).
+ *
+ * A topic "orders" with 3 partitions is three stage-1 logs in the log
+ * directory, exactly as Kafka lays them out:
+ *
+ *   <log.dirs>/orders-0/  orders-1/  orders-2/
+ *
+ * What Kafka keeps in its metadata (ZooKeeper or KRaft: chapter 4) - the
+ * partition count and the topic's configuration overrides - klab's stage 2
+ * keeps in one small properties file per topic:
+ *
+ *   <log.dirs>/.klab-topics/orders.properties
+ *       partitions=3
+ *       retention.ms=60000
+ *
+ * Topic-level keys are Kafka's (retention.ms, segment.bytes, ...); each
+ * overrides the broker's log.* default for that topic only.
+ */
+#ifndef KLAB_TOPIC_TOPIC_H
+#define KLAB_TOPIC_TOPIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "log/log.h"
+#include "log/logdir.h"
+
+#define TOPIC_NAME_MAX 249
+#define TOPIC_PARTITIONS_MAX 10000
+#define TOPICS_META_DIR ".klab-topics"
+
+extern const struct config_key topic_config_keys[];
+extern const size_t topic_config_key_count;
+
+struct topic {
+	char name[TOPIC_NAME_MAX + 1];
+	int32_t partitions;
+	struct config overrides; /* topic-level keys only */
+	struct log_config lc;	 /* broker defaults + overrides */
+	struct log **logs;	 /* one per partition, owned by the logdir */
+};
+
+struct topic_store {
+	struct logdir *dir;
+	struct log_config defaults;
+	int32_t default_partitions; /* num.partitions */
+	struct topic **topics;
+	size_t n, cap;
+};
+
+/*
+ * Kafka's topic name rules (Topic.java): 1..249 characters of
+ * [a-zA-Z0-9._-], not "." or "..".  *collision (may be NULL) is set when
+ * the name contains '.' or '_', which Kafka warns about because metrics
+ * names replace '.' with '_'.
+ */
+int topic_name_validate(const char *name, bool *collision, struct kerr *e);
+
+/* Open log directory path and every topic recorded in it. */
+int topics_open(struct topic_store **out, const char *path, const struct config *cfg,
+		int64_t now_ms, struct kerr *e);
+
+/*
+ * Create a topic.  partitions <= 0 means num.partitions; overrides may be
+ * NULL.  warning (may be NULL) receives Kafka's '.'/'_' collision warning
+ * when another topic differs only by those characters.
+ */
+int topics_create(struct topic_store *s, const char *name, int32_t partitions,
+		  const struct config *overrides, int64_t now_ms, char *warning, size_t warning_len,
+		  struct kerr *e);
+int topics_delete(struct topic_store *s, const char *name, struct kerr *e);
+/* Grow to total partitions (Kafka never shrinks a topic). */
+int topics_add_partitions(struct topic_store *s, const char *name, int32_t total, int64_t now_ms,
+			  struct kerr *e);
+struct topic *topics_find(const struct topic_store *s, const char *name);
+
+/* Flush, checkpoint and close cleanly. */
+int topics_close(struct topic_store *s);
+/* A power cut (see log_crash). */
+uint64_t topics_crash(struct topic_store *s);
+
+#endif
