@@ -121,12 +121,14 @@ build/san/tests/unit/%: tests/unit/%.c build/san/ch$(LATEST)/libklab.a
 test-unit: deps-test $(UNIT_TESTS)
 	@tools/run-tests.sh $(UNIT_TESTS)
 
+export KLAB_COUNTS := $(CURDIR)/build/test-counts
 test: deps-test
+	@mkdir -p build && rm -f build/test-counts
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory $(foreach n,$(STAGES),test-ch$(n))
 	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang
-	@echo "klab: all tests passed"
+	@awk '{ p += $$1; f += $$2 } END { printf "klab: all tests passed\nklab: %d passed, %d failed\n", p, f }' build/test-counts
 
 check:
 	@tools/check-layers.sh

@@ -349,10 +349,11 @@ keygen_init(struct repl *r, struct keygen *g, const char *spec)
 		g->dist = DIST_HOT;
 	else if (strcmp(spec, "none") == 0)
 		g->dist = DIST_NONE;
-	else if (strncmp(spec, "low:", 4) == 0 &&
-		 repl_arg_i64(r, spec + 4, "low:K", 1, 1000000, &g->keys))
+	else if (strncmp(spec, "low:", 4) == 0) {
+		if (!repl_arg_i64(r, spec + 4, "low:K", 1, 1000000, &g->keys))
+			return -1; /* one error line: repl_arg_i64 printed it */
 		g->dist = DIST_LOW;
-	else
+	} else
 		return repl_error(r, "key distribution '%s': use uniform, zipf, hot, low:K or none",
 				  spec);
 	if (g->dist == DIST_ZIPF) { /* P(rank k) ~ 1/k over 1000 keys */
@@ -757,9 +758,9 @@ cmd_producer(struct repl *r, void *state, int argc, char **argv)
 			    b->bytes.len, repl_now_ms(r) - b->created_ms, b->full ? ", full" : "");
 	}
 	repl_printf(r,
-		    "sent %" PRId64 " records in %" PRId64 " batches, %" PRIu64 " bytes (%" PRIu64
-		    " before compression)\n",
-		    st->records - (int64_t)0, st->batches, st->wire_bytes, st->uncompressed_bytes);
+		    "accepted %" PRId64 " records; sent %" PRId64 " batches, %" PRIu64
+		    " bytes (%" PRIu64 " before compression)\n",
+		    st->records, st->batches, st->wire_bytes, st->uncompressed_bytes);
 	return 0;
 }
 
@@ -787,11 +788,13 @@ static int
 cmd_serdes(struct repl *r, void *state, int argc, char **argv)
 {
 	struct topic_shell *sh = state;
+	enum serde_kind k, v;
 
 	(void)argc;
-	if (serde_parse(argv[1], &sh->key_serde) != KLAB_OK ||
-	    serde_parse(argv[2], &sh->value_serde) != KLAB_OK)
+	if (serde_parse(argv[1], &k) != KLAB_OK || serde_parse(argv[2], &v) != KLAB_OK)
 		return repl_error(r, "use bytes, string, int32, int64 or json");
+	sh->key_serde = k; /* both or neither: a failed command changes nothing */
+	sh->value_serde = v;
 	repl_printf(r, "key serde %s, value serde %s\n", serde_name(sh->key_serde),
 		    serde_name(sh->value_serde));
 	return 0;

@@ -53,7 +53,10 @@ choose(struct producer *p, const struct topic *t, int32_t partition, const struc
 	if (res->choice.how == PARTITION_HOW_STICKY &&
 	    acc_needs_new_batch(&p->acc, t->name, res->choice.partition, r)) {
 		int32_t prev = res->choice.partition;
+		struct acc_batch *full = acc_open_batch(&p->acc, t->name, prev);
 
+		if (full != NULL) /* closed for appends, so it is sent now (Kafka's tryAppend) */
+			full->full = true;
 		partitioner_on_new_batch(&p->part, t->name, prev, t->partitions);
 		rc = partitioner_choose(&p->part, t->name, partition, r->kv.key, r->kv.key_len,
 					t->partitions, &res->choice);

@@ -65,4 +65,5 @@ printf '1\nbogus\n' >"$tmp/g/recovery-point-offset-checkpoint"
 expect bad-checkpoint 0 "log end offset 0" "$klab" repl -e -f "$tmp/g.klab"
 
 echo "cli: $pass passed, $fail failed"
+[ -n "${KLAB_COUNTS:-}" ] && echo "$pass $fail" >>"$KLAB_COUNTS"
 [ "$fail" = 0 ]
