@@ -277,8 +277,10 @@ snappy_raw(const uint8_t *in, size_t n, size_t max_out, size_t *produced, struct
 
 /*
  * A xerial stream: a header, then blocks.  Another header where a block
- * length would be starts a stream appended to this one (SnappyInputStream
- * accepts that); a version below 1 is refused, as Java refuses it.
+ * length would be starts a stream appended to this one: its first four
+ * bytes would be a negative length, so there is no ambiguity (recent
+ * snappy-java reads such streams too; SnappyCodec.MAGIC_HEADER_HEAD).  A
+ * version below 1 is refused, as SnappyInputStream.readHeader refuses it.
  */
 static int
 snappy_xerial(const uint8_t *in, size_t n, size_t max_out, struct buf *out)
