@@ -206,8 +206,10 @@ batch_validate(const uint8_t *p, size_t len, struct batch_header *h, const char 
 		return corrupt(why, "CRC mismatch");
 	if (h->record_count <= 0 || h->last_offset_delta < 0)
 		return corrupt(why, "no records");
+	if ((h->attributes & BATCH_ATTR_COMPRESSION) > 4)
+		return corrupt(why, "unknown compression codec");
 	if ((h->attributes & BATCH_ATTR_COMPRESSION) != 0)
-		return KLAB_OK; /* records are one compressed block (chapter 2) */
+		return KLAB_OK; /* records are one compressed block: see compress.h */
 	return validate_records(p, len, h, why);
 }
 

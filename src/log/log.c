@@ -20,6 +20,8 @@
  */
 #include "log/log.h"
 
+#include "log/compress.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +30,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The most a compressed batch may expand to (a decompression bomb guard). */
+#define LOG_MAX_DECOMPRESSED ((size_t)256 << 20)
 
 static struct segment *
 active(const struct log *l)
@@ -308,6 +313,19 @@ validate_for_append(const struct log *l, const uint8_t *p, size_t len, struct ba
 	rc = batch_validate(p, len, h, &why);
 	if (rc != KLAB_OK)
 		return kerr_set(e, rc, "invalid batch: %s", why ? why : klab_strerror(rc));
+	if ((h->attributes & BATCH_ATTR_COMPRESSION) != 0) {
+		/* like Kafka's broker: decompress to check every record */
+		struct buf plain;
+
+		buf_init(&plain);
+		rc = batch_decompress(p, len, LOG_MAX_DECOMPRESSED, &plain);
+		buf_free(&plain);
+		if (rc != KLAB_OK)
+			return kerr_set(e, rc, "invalid %s batch: %s",
+					batch_compression_name(h->attributes),
+					rc == KLAB_ETOOLARGE ? "decompresses to too many bytes"
+							     : "its records do not decompress");
+	}
 	return KLAB_OK;
 }
 

@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "log/batch.h"
+#include "log/compress.h"
 #include "log/index.h"
 #include "repl/show.h"
 
@@ -51,8 +52,20 @@ print_records(const uint8_t *p, const struct batch_header *h)
 	struct record_iter it;
 	struct record r;
 
-	if (h->attributes & BATCH_ATTR_COMPRESSION)
-		return;
+	struct buf plain;
+	struct batch_header ph = *h;
+
+	buf_init(&plain);
+	if (h->attributes & BATCH_ATTR_COMPRESSION) { /* as Kafka's tool does: decompress */
+		if (batch_decompress(p, batch_size(h), (size_t)256 << 20, &plain) != KLAB_OK ||
+		    batch_header_parse(plain.data, plain.len, &ph) != KLAB_OK) {
+			printf("| (the compressed records do not decompress)\n");
+			buf_free(&plain);
+			return;
+		}
+		p = plain.data;
+	}
+	h = &ph;
 	record_iter_init(&it, p, batch_size(h), h);
 	while (record_iter_next(&it, &r) == 1) {
 		struct record copy = r;
@@ -77,6 +90,7 @@ print_records(const uint8_t *p, const struct batch_header *h)
 		show_bytes(stdout, r.kv.value, r.kv.value_len);
 		printf("\n");
 	}
+	buf_free(&plain);
 }
 
 static void

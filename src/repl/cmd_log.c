@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -144,9 +145,29 @@ open_log(struct repl *r, struct log_shell *sh, const char *path, const char *nam
 	return 0;
 }
 
+/* Is dir the first of log.dirs, which a later stage's shell has open? */
+static bool
+owned_by_later_stage(const struct repl *r, const char *dir)
+{
+	const struct config_entry *dirs = config_find(&r->cfg, "log.dirs");
+	char a[PATH_MAX], b[PATH_MAX], first[PATH_MAX];
+
+	if (dirs == NULL)
+		dirs = config_find(&r->cfg, "log.dir");
+	if (dirs == NULL || repl_is_latest(r, &repl_log_table))
+		return false;
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
+	return realpath(dir, a) != NULL && realpath(first, b) != NULL && strcmp(a, b) == 0;
+}
+
 static int
 cmd_open(struct repl *r, void *state, int argc, char **argv)
 {
+	if (owned_by_later_stage(r, argv[1]))
+		return repl_error(r,
+				  "%s is the log directory this stage's topics use: open "
+				  "another one (two writers on one log would corrupt it)",
+				  argv[1]);
 	return open_log(r, state, argv[1], argc > 2 ? argv[2] : DEFAULT_LOG_NAME);
 }
 
@@ -636,6 +657,14 @@ log_shell_init(struct repl *r, void **state)
 	return 0;
 }
 
+static int
+log_shell_check_config(const struct config *c, struct kerr *e)
+{
+	struct log_config lc;
+
+	return log_config_load(&lc, c, e);
+}
+
 static void
 log_shell_fini(struct repl *r, void *state)
 {
@@ -694,4 +723,5 @@ const struct repl_table repl_log_table = {
 	.ncmds = (int)(sizeof(log_cmds) / sizeof(log_cmds[0])),
 	.init = log_shell_init,
 	.fini = log_shell_fini,
+	.check_config = log_shell_check_config,
 };

@@ -96,15 +96,19 @@ topic_create(struct repl *r, struct topic_shell *sh, int argc, char **argv)
 	struct kerr e = { 0 };
 	char warning[512] = "";
 	struct config ov;
+	int first_override;
 	int64_t n;
 	int rc;
 
-	if (argc < 4)
-		return repl_error(r, "usage: topic create NAME PARTITIONS [KEY=VALUE ...]");
-	if (!repl_arg_i64(r, argv[3], "PARTITIONS", 1, TOPIC_PARTITIONS_MAX, &n))
+	if (argc < 3)
+		return repl_error(r, "usage: topic create NAME [PARTITIONS] [KEY=VALUE ...]");
+	if (argc == 3 || strchr(argv[3], '=') != NULL) /* no count: num.partitions */
+		n = sh->store->default_partitions;
+	else if (!repl_arg_i64(r, argv[3], "PARTITIONS", 1, TOPIC_PARTITIONS_MAX, &n))
 		return -1;
+	first_override = argc > 3 && strchr(argv[3], '=') == NULL ? 4 : 3;
 	config_init(&ov);
-	rc = parse_overrides(r, argc - 4, argv + 4, &ov);
+	rc = parse_overrides(r, argc - first_override, argv + first_override, &ov);
 	if (rc == 0 && topics_create(sh->store, argv[2], (int32_t)n, &ov, repl_now_ms(r), warning,
 				     sizeof(warning), &e) != KLAB_OK)
 		rc = repl_error(r, "%s", kerr_msg(&e));
@@ -159,8 +163,8 @@ topic_describe(struct repl *r, struct topic_shell *sh, const char *name)
 		const struct log *l = t->logs[p];
 
 		repl_printf(r,
-			    "\tPartition: %" PRId32 "\tlog %s-%" PRId32 "\toffsets %" PRId64
-			    "..%" PRId64 "\t%zu segment%s, %" PRIu64 " bytes\n",
+			    "\tPartition: %" PRId32 "\tlog %s-%" PRId32 "\tstart offset %" PRId64
+			    "\tend offset %" PRId64 "\t%zu segment%s, %" PRIu64 " bytes\n",
 			    p, t->name, p, l->log_start_offset, l->next_offset, l->nsegs,
 			    l->nsegs == 1 ? "" : "s", log_size_bytes(l));
 	}
@@ -202,7 +206,7 @@ cmd_topic(struct repl *r, void *state, int argc, char **argv)
 			    argv[2], n);
 		return 0;
 	}
-	return repl_error(r, "usage: topic create NAME PARTITIONS [KEY=VALUE ...] | list | "
+	return repl_error(r, "usage: topic create NAME [PARTITIONS] [KEY=VALUE ...] | list | "
 			     "describe NAME | delete NAME | add-partitions NAME TOTAL");
 }
 
@@ -456,8 +460,8 @@ cmd_produce_many(struct repl *r, void *state, int argc, char **argv)
 	free(g.zipf_cdf);
 	if (rc == 0)
 		repl_printf(r,
-			    "sent %" PRId64 " records so far in %" PRId64 " batches; %zu batch%s "
-			    "waiting in the accumulator\n",
+			    "accepted %" PRId64 " records; %" PRId64 " batches sent, %zu batch%s "
+			    "still waiting in the accumulator\n",
 			    sh->prod.stats.records - r0, sh->prod.stats.batches - b0,
 			    sh->prod.acc.n, sh->prod.acc.n == 1 ? "" : "es");
 	return rc;
@@ -823,6 +827,14 @@ cmd_topic_dot(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
+static int
+topic_shell_check_config(const struct config *c, struct kerr *e)
+{
+	struct producer_config pc;
+
+	return producer_config_load(&pc, c, e);
+}
+
 /* After every command: whatever linger.ms made ready is sent. */
 static void
 topic_shell_tick(struct repl *r, void *state)
@@ -879,7 +891,7 @@ topic_shell_fini(struct repl *r, void *state)
 static const struct repl_cmd topic_cmds[] = {
 	{ "topic", "create|list|describe|delete|add-partitions ...",
 	  "create, list, describe, delete topics; add partitions",
-	  "  topic create NAME PARTITIONS [KEY=VALUE ...]\n"
+	  "  topic create NAME [PARTITIONS] [KEY=VALUE ...]   (default: num.partitions)\n"
 	  "  topic list\n"
 	  "  topic describe NAME\n"
 	  "  topic delete NAME\n"
@@ -920,4 +932,5 @@ const struct repl_table repl_topic_table = {
 	.init = topic_shell_init,
 	.fini = topic_shell_fini,
 	.tick = topic_shell_tick,
+	.check_config = topic_shell_check_config,
 };

@@ -350,21 +350,46 @@ builtin_time(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
+/* Set KEY=VALUE only if every stage accepts the result. */
+static int
+config_change(struct repl *r, const char *key, const char *value)
+{
+	struct config trial;
+	struct kerr e = { 0 };
+	int rc = 0;
+
+	config_init(&trial);
+	for (size_t i = 0; i < r->cfg.n && rc == 0; i++)
+		if (config_set(&trial, r->cfg.entries[i].key, r->cfg.entries[i].value) != KLAB_OK)
+			rc = -1;
+	if (rc == 0 && config_set(&trial, key, value) != KLAB_OK)
+		rc = -1;
+	for (int t = 0; rc == 0 && t < r->ntables; t++)
+		if (r->tables[t]->check_config != NULL &&
+		    r->tables[t]->check_config(&trial, &e) != KLAB_OK)
+			rc = repl_error(r, "%s (the setting is unchanged)", kerr_msg(&e));
+	config_free(&trial);
+	if (rc != 0)
+		return e.code != 0 ? -1 : repl_error(r, "out of memory");
+	if (config_set(&r->cfg, key, value) != KLAB_OK)
+		return repl_error(r, "out of memory");
+	repl_printf(r, "%s=%s\n", key, value);
+	return 0;
+}
+
 static int
 builtin_config(struct repl *r, void *state, int argc, char **argv)
 {
 	const struct config_entry *en;
 
 	(void)state;
-	if (argc == 3) {
-		if (config_set(&r->cfg, argv[1], argv[2]) != KLAB_OK)
-			return repl_error(r, "out of memory");
-		repl_printf(r, "%s=%s\n", argv[1], argv[2]);
-		return 0;
-	}
+	if (argc == 3)
+		return config_change(r, argv[1], argv[2]);
 	if (argc == 2) {
-		if ((en = config_find(&r->cfg, argv[1])) == NULL)
-			return repl_error(r, "%s is not set (the default applies)", argv[1]);
+		if ((en = config_find(&r->cfg, argv[1])) == NULL) {
+			repl_printf(r, "%s is not set: the default applies\n", argv[1]);
+			return 0;
+		}
 		repl_printf(r, "%s=%s\n", en->key, en->value);
 		return 0;
 	}

@@ -46,6 +46,8 @@ struct repl_table {
 	int (*init)(struct repl *r, void **state);
 	void (*fini)(struct repl *r, void *state);
 	void (*tick)(struct repl *r, void *state); /* after every command, or NULL */
+	/* Check settings before `config KEY VALUE` takes them, or NULL. */
+	int (*check_config)(const struct config *c, struct kerr *e);
 };
 
 struct repl {
