@@ -17,8 +17,20 @@ by_name(const void *a, const void *b)
 		      (*(const struct topic *const *)b)->name);
 }
 
+/* A bar of up to 20 blocks: the partition's records against the busiest. */
 static void
-partition_node(FILE *f, const struct topic *t, int32_t p, size_t ti)
+skew_bar(FILE *f, int64_t records, int64_t max)
+{
+	int n = max > 0 ? (int)((records * 20 + max - 1) / max) : 0;
+
+	fprintf(f, "<tr><td align=\"left\"><font color=\"#c0392b\">");
+	for (int i = 0; i < n; i++)
+		fputs("&#9608;", f);
+	fprintf(f, "</font> %" PRId64 " record%s</td></tr>", records, records == 1 ? "" : "s");
+}
+
+static void
+partition_node(FILE *f, const struct topic *t, int32_t p, size_t ti, int64_t max)
 {
 	const struct log *l = t->logs[p];
 
@@ -29,11 +41,13 @@ partition_node(FILE *f, const struct topic *t, int32_t p, size_t ti)
 		ti, p);
 	dot_html_escape(f, t->name);
 	fprintf(f,
-		"-%" PRId32 "</b></td></tr><tr><td>offsets %" PRId64 "&#8211;%" PRId64
+		"-%" PRId32 "</b></td></tr><tr><td>start offset %" PRId64 ", end offset %" PRId64
 		"</td></tr><tr><td><font point-size=\"9\">%zu segment%s, %" PRIu64
-		" bytes</font></td></tr></table>>];\n",
+		" bytes</font></td></tr>",
 		p, l->log_start_offset, l->next_offset, l->nsegs, l->nsegs == 1 ? "" : "s",
 		log_size_bytes(l));
+	skew_bar(f, l->next_offset - l->log_start_offset, max);
+	fprintf(f, "</table>>];\n");
 }
 
 static void
@@ -68,14 +82,23 @@ viz_topics_dot(FILE *f, const struct topic_store *s, const struct accumulator *a
 	qsort(ts, s->n, sizeof(*ts), by_name);
 	for (size_t i = 0; i < s->n; i++) {
 		fprintf(f,
-			"  topic%zu [shape=box, style=\"rounded,filled\", fillcolor=\"#fff3c4\", "
+			"  topic%zu [shape=box, ordering=out, style=\"rounded,filled\", "
+			"fillcolor=\"#fff3c4\", "
 			"label=\"topic ",
 			i);
 		dot_escape(f, ts[i]->name);
 		fprintf(f, "\\n%" PRId32 " partition%s\"];\n", ts[i]->partitions,
 			ts[i]->partitions == 1 ? "" : "s");
+		int64_t max = 0;
+
 		for (int32_t p = 0; p < ts[i]->partitions; p++) {
-			partition_node(f, ts[i], p, i);
+			const struct log *l = ts[i]->logs[p];
+
+			if (l->next_offset - l->log_start_offset > max)
+				max = l->next_offset - l->log_start_offset;
+		}
+		for (int32_t p = 0; p < ts[i]->partitions; p++) {
+			partition_node(f, ts[i], p, i, max);
 			fprintf(f, "  topic%zu -> t%zup%" PRId32 ";\n", i, i, p);
 		}
 		accumulator_nodes(f, ts[i], i, acc);
