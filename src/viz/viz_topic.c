@@ -23,10 +23,14 @@ skew_bar(FILE *f, int64_t records, int64_t max)
 {
 	int n = max > 0 ? (int)((records * 20 + max - 1) / max) : 0;
 
-	fprintf(f, "<tr><td align=\"left\"><font color=\"#c0392b\">");
-	for (int i = 0; i < n; i++)
-		fputs("&#9608;", f);
-	fprintf(f, "</font> %" PRId64 " record%s</td></tr>", records, records == 1 ? "" : "s");
+	fprintf(f, "<tr><td align=\"left\">");
+	if (n > 0) { /* Graphviz refuses an empty <font> */
+		fprintf(f, "<font color=\"#c0392b\">");
+		for (int i = 0; i < n; i++)
+			fputs("&#9608;", f);
+		fprintf(f, "</font> ");
+	}
+	fprintf(f, "%" PRId64 " record%s</td></tr>", records, records == 1 ? "" : "s");
 }
 
 static void
