@@ -77,41 +77,20 @@ checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, str
 	return KLAB_OK;
 }
 
-static char *
-read_small_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char chunk[4096];
-	size_t got;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b);
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < (1u << 24))
-		buf_put(&b, chunk, got);
-	fclose(f);
-	buf_put_u8(&b, 0);
-	if (!buf_ok(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	return (char *)b.data;
-}
-
 static void
 load_checkpoint(struct logdir *d, const char *file, struct checkpoint_entry **en, size_t *n)
 {
 	char path[4096];
-	char *text;
+	struct buf text;
 
 	snprintf(path, sizeof(path), "%s/%s", d->path, file);
-	text = read_small_file(path);
-	if (text != NULL && checkpoint_parse(text, en, n, NULL) != KLAB_OK) {
+	buf_init(&text);
+	if (buf_read_file(&text, path, 1u << 24) == KLAB_OK &&
+	    checkpoint_parse((const char *)text.data, en, n, NULL) != KLAB_OK) {
 		*en = NULL; /* unreadable: recover as if it were absent */
 		*n = 0;
 	}
-	free(text);
+	buf_free(&text);
 }
 
 int

@@ -23,29 +23,6 @@
 #include "log/index.h"
 #include "repl/show.h"
 
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b;
-	char chunk[65536];
-	size_t got;
-
-	if (f == NULL)
-		return NULL;
-	buf_init(&b);
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_put(&b, chunk, got);
-	fclose(f);
-	buf_put_u8(&b, 0);
-	if (!buf_ok(&b)) {
-		buf_free(&b);
-		return NULL;
-	}
-	*len = b.len - 1;
-	return (char *)b.data;
-}
-
 static void
 print_records(const uint8_t *p, const struct batch_header *h)
 {
@@ -174,14 +151,20 @@ ends_with(const char *s, const char *suffix)
 static int
 dump_file(const char *path, bool data)
 {
-	size_t len = 0;
-	char *p = slurp(path, &len);
+	struct buf file;
+	uint8_t *p;
+	size_t len;
 	int rc;
 
-	if (p == NULL) {
-		fprintf(stderr, "klab dump-log: %s: %s\n", path, strerror(errno ? errno : ENOMEM));
+	buf_init(&file);
+	errno = 0;
+	if ((rc = buf_read_file(&file, path, (size_t)1 << 31)) != KLAB_OK) {
+		fprintf(stderr, "klab dump-log: %s: %s\n", path,
+			rc == KLAB_EIO && errno != 0 ? strerror(errno) : klab_strerror(rc));
 		return 1;
 	}
+	p = file.data;
+	len = file.len;
 	printf("Dumping %s\n", path);
 	if (ends_with(path, ".log")) {
 		const char *base = strrchr(path, '/');
@@ -196,7 +179,7 @@ dump_file(const char *path, bool data)
 		fprintf(stderr, "klab dump-log: %s: not a .log, .index or .timeindex file\n", path);
 		rc = 1;
 	}
-	free(p);
+	buf_free(&file);
 	return rc;
 }
 

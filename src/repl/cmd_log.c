@@ -149,14 +149,10 @@ open_log(struct repl *r, struct log_shell *sh, const char *path, const char *nam
 static bool
 owned_by_later_stage(const struct repl *r, const char *dir)
 {
-	const struct config_entry *dirs = config_find(&r->cfg, "log.dirs");
 	char a[PATH_MAX], b[PATH_MAX], first[PATH_MAX];
 
-	if (dirs == NULL)
-		dirs = config_find(&r->cfg, "log.dir");
-	if (dirs == NULL || repl_is_latest(r, &repl_log_table))
+	if (repl_is_latest(r, &repl_log_table) || !repl_first_log_dir(r, first, sizeof(first)))
 		return false;
-	snprintf(first, sizeof(first), "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
 	return realpath(dir, a) != NULL && realpath(first, b) != NULL && strcmp(a, b) == 0;
 }
 
@@ -635,7 +631,6 @@ static int
 log_shell_init(struct repl *r, void **state)
 {
 	struct log_shell *sh = calloc(1, sizeof(*sh));
-	const struct config_entry *dirs;
 	struct log_config lc;
 	struct kerr e = { 0 };
 	char first[4096];
@@ -647,13 +642,8 @@ log_shell_init(struct repl *r, void **state)
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
 		return -1;
 	}
-	dirs = config_find(&r->cfg, "log.dirs");
-	if (dirs == NULL)
-		dirs = config_find(&r->cfg, "log.dir");
-	if (dirs != NULL && repl_is_latest(r, &repl_log_table)) { /* a ready default */
-		snprintf(first, sizeof(first), "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
-		open_log(r, sh, first, DEFAULT_LOG_NAME);
-	}
+	if (repl_is_latest(r, &repl_log_table) && repl_first_log_dir(r, first, sizeof(first)))
+		open_log(r, sh, first, DEFAULT_LOG_NAME); /* a ready default */
 	return 0;
 }
 

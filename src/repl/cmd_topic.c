@@ -849,7 +849,6 @@ static int
 topic_shell_init(struct repl *r, void **state)
 {
 	struct topic_shell *sh = calloc(1, sizeof(*sh));
-	const struct config_entry *dirs;
 	char first[4096];
 	struct kerr e = { 0 };
 
@@ -857,11 +856,8 @@ topic_shell_init(struct repl *r, void **state)
 		return -1;
 	*state = sh;
 	sh->key_serde = sh->value_serde = SERDE_STRING;
-	if ((dirs = config_find(&r->cfg, "log.dirs")) == NULL)
-		dirs = config_find(&r->cfg, "log.dir");
-	if (dirs == NULL)
+	if (!repl_first_log_dir(r, first, sizeof(first)))
 		return 0;
-	snprintf(first, sizeof(first), "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
 	if (topics_open(&sh->store, first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
 	    producer_init(&sh->prod, sh->store, &r->cfg, PARTITIONER_DEFAULT, 1, &e) != KLAB_OK) {
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));

@@ -173,6 +173,19 @@ lookup(const struct repl *r, const char *name, void **state)
 }
 
 bool
+repl_first_log_dir(const struct repl *r, char *out, size_t n)
+{
+	const struct config_entry *dirs = config_find(&r->cfg, "log.dirs");
+
+	if (dirs == NULL)
+		dirs = config_find(&r->cfg, "log.dir");
+	if (dirs == NULL)
+		return false;
+	snprintf(out, n, "%.*s", (int)strcspn(dirs->value, ","), dirs->value);
+	return true;
+}
+
+bool
 repl_is_latest(const struct repl *r, const struct repl_table *t)
 {
 	return r->ntables_total > 0 && r->tables[r->ntables_total - 1] == t;

@@ -74,6 +74,12 @@ int repl_error(struct repl *r, const char *fmt, ...) __attribute__((format(print
 int repl_usage(struct repl *r, const struct repl_cmd *cmd);
 const struct repl_cmd *repl_find(const struct repl *r, const char *name);
 
+/*
+ * The first directory of log.dirs (or log.dir) into out; false when neither
+ * is set.  Kafka takes a list; klab's stages use the first.
+ */
+bool repl_first_log_dir(const struct repl *r, char *out, size_t n);
+
 /* True when t is the latest stage's table (it owns log.dirs). */
 bool repl_is_latest(const struct repl *r, const struct repl_table *t);
 

@@ -1,0 +1,252 @@
+/*
+ * proto.h - the Kafka wire protocol, described by tables (chapter 3 §1).
+ *
+ * Kafka defines every message in a JSON schema (clients/src/main/resources/
+ * common/message/*.json) and generates Java code from it.  klab keeps the
+ * schemas as C tables (messages.c) and has one generic encoder and one
+ * generic decoder that walk a table for a given version (proto.c).  Adding
+ * a version or a field is a table edit.  Only non-flexible versions exist
+ * here: no tagged fields, no compact (varint-length) encodings.
+ *
+ * Interface:
+ *   Tables     struct pfield / struct pschema describe a message; the
+ *              registry proto_api(key) names each API, the versions klab
+ *              supports, and its request and response schemas.
+ *
+ *   Trees      A decoded message is a tree of struct pvalue nodes: a struct
+ *              node has one child per field of its schema (fields absent at
+ *              the version hold their default), an array node has one child
+ *              per element.  String and bytes nodes point into the bytes
+ *              they were decoded from (the frame must outlive the tree) or,
+ *              for trees built by handlers, into the caller's memory.
+ *              pvalue_new() builds a tree of defaults; pvalue_free() frees
+ *              any tree.  Handler code reads and writes fields by their
+ *              snake_case name: pvalue_get_int(req, "timeout_ms").
+ *
+ *   Codec      proto_decode() parses a whole body; proto_encode() appends
+ *              one.  Malformed input returns KLAB_ETRUNCATED (the bytes ran
+ *              out) or KLAB_ECORRUPT (a length or count that cannot be);
+ *              the decoder never reads outside its input and bounds every
+ *              count before it allocates.
+ *
+ *   Framing    proto_frame_next() cuts size-prefixed frames from a byte
+ *              stream; proto_request_header_parse() reads request header
+ *              v1; proto_response_encode() writes a whole response frame
+ *              with response header v0.
+ *
+ *   Trace      proto_trace() writes one line per message for the REPL.
+ */
+#ifndef KLAB_BROKER_PROTO_H
+#define KLAB_BROKER_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+/* ---- tables -------------------------------------------------------------- */
+
+#define PV_ANY INT16_MAX /* the "N+" of Kafka's "versions": no upper bound */
+
+enum ptype {
+	PT_INT8,
+	PT_INT16,
+	PT_INT32,
+	PT_INT64,
+	PT_BOOL,
+	PT_STRING,	 /* int16 length + UTF-8; -1 = null where nullable */
+	PT_BYTES,	 /* int32 length + bytes; -1 = null where nullable */
+	PT_RECORDS,	 /* as PT_BYTES, holding record batches */
+	PT_ARRAY,	 /* int32 count + structs of pfield.sub; -1 = null */
+	PT_ARRAY_INT32,	 /* int32 count + int32s */
+	PT_ARRAY_INT64,	 /* int32 count + int64s */
+	PT_ARRAY_STRING, /* int32 count + (non-null) strings */
+	PT_STRUCT,	 /* the fields of pfield.sub, inline */
+};
+
+struct pschema;
+
+struct pfield {
+	const char *name;	    /* snake_case, as in Kafka's protocol guide */
+	enum ptype type;	    /* */
+	int16_t min_version;	    /* present in [min_version, max_version] */
+	int16_t max_version;	    /* PV_ANY for Kafka's "N+" */
+	bool nullable;		    /* null allowed from null_min on */
+	int16_t null_min;	    /* Kafka's "nullableVersions": "N+" */
+	bool def_null;		    /* the default is null ("default": "null") */
+	int64_t def;		    /* the default of an integer or bool */
+	const struct pschema *sub; /* PT_ARRAY and PT_STRUCT: the element */
+};
+
+struct pschema {
+	const char *name; /* Kafka's name: "MetadataResponseTopic" */
+	size_t nfields;
+	const struct pfield *fields;
+};
+
+struct api_desc {
+	int16_t key;
+	const char *name;    /* "Metadata" */
+	int16_t min_version; /* the versions klab supports */
+	int16_t max_version;
+	const struct pschema *request;
+	const struct pschema *response;
+};
+
+/* The API with this key, or NULL when klab does not know it. */
+const struct api_desc *proto_api(int16_t key);
+
+/* All known APIs in key order, for ApiVersions: index 0 .. count-1. */
+size_t proto_api_count(void);
+const struct api_desc *proto_api_at(size_t i);
+
+/* Request header v1 and response header v0 (RequestHeader.json, ...). */
+extern const struct pschema proto_request_header_v1;
+extern const struct pschema proto_response_header_v0;
+
+/* True when f is on the wire at version v. */
+bool pfield_present(const struct pfield *f, int16_t v);
+
+/* ---- trees --------------------------------------------------------------- */
+
+struct pvalue {
+	enum ptype type; /* PT_STRUCT for a struct node; an element's own type */
+	bool null;	 /* strings, bytes, arrays */
+	union {
+		int64_t i; /* integers and bools */
+		struct {
+			const uint8_t *p;
+			int32_t len;
+		} s; /* strings, bytes, records */
+		struct {
+			struct pvalue *v;
+			int32_t n;
+			const struct pschema *schema; /* structs, arrays of structs */
+		} a; /* arrays and structs: n children */
+	};
+};
+
+/* A struct node of schema s holding every field's default; NULL if no memory. */
+struct pvalue *pvalue_new(const struct pschema *s);
+
+/* Free a tree made by pvalue_new() or proto_decode() (NULL is fine). */
+void pvalue_free(struct pvalue *v);
+
+/*
+ * The child of struct node st named name, or NULL when the schema has no
+ * such field.  (Like strchr, it hands back a mutable pointer.)
+ */
+struct pvalue *pvalue_get(const struct pvalue *st, const char *name);
+
+/* Typed access by name; an unknown name or a wrong type is an assert. */
+int64_t pvalue_get_int(const struct pvalue *st, const char *name);
+void pvalue_set_int(struct pvalue *st, const char *name, int64_t v);
+
+/* A string or bytes field: its bytes and length, or NULL (len -1) if null. */
+const uint8_t *pvalue_get_bytes(const struct pvalue *st, const char *name, int32_t *len);
+
+/* Point a string field at s (NUL-terminated; NULL = null), not copied. */
+void pvalue_set_str(struct pvalue *st, const char *name, const char *s);
+
+/* Point a bytes/records/string field at p[0..len) (p NULL = null). */
+void pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len);
+
+/* An array field (asserting the name), its length, and its element i. */
+struct pvalue *pvalue_array(const struct pvalue *st, const char *name);
+int32_t pvalue_count(const struct pvalue *arr); /* 0 when null */
+struct pvalue *pvalue_at(const struct pvalue *arr, int32_t i);
+
+/*
+ * Make arr hold n elements, each a fresh default (ints 0, strings empty,
+ * structs of defaults), replacing what it held.  KLAB_ENOMEM on failure.
+ */
+int pvalue_array_resize(struct pvalue *arr, int32_t n);
+
+/* Make an array null (allowed on the wire only where it is nullable). */
+void pvalue_array_set_null(struct pvalue *arr);
+
+/* ---- codec --------------------------------------------------------------- */
+
+/*
+ * Decode exactly p[0..len) as schema s at version v into a new tree *out
+ * (pointing into p).  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
+ * early, KLAB_ECORRUPT for an impossible length or count or for bytes left
+ * over, KLAB_ENOMEM.  On error *out is NULL.
+ */
+int proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t len,
+		 struct pvalue **out);
+
+/* As proto_decode, from a cursor, leaving it after the message. */
+int proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c,
+			struct pvalue **out);
+
+/*
+ * Append struct node st encoded as schema s at version v to out.  Fields
+ * absent at v are not written.  KLAB_EINVAL when a null sits where v does
+ * not allow one or a length does not fit its prefix; KLAB_ENOMEM when out
+ * could not grow.
+ */
+int proto_encode(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out);
+
+/* ---- framing ------------------------------------------------------------- */
+
+struct proto_frame {
+	const uint8_t *body; /* the bytes after the int32 size */
+	size_t len;	     /* = the size */
+	size_t consumed;     /* 4 + len; 0 while more bytes are needed */
+};
+
+/*
+ * Look for one frame at the start of p[0..avail).  KLAB_OK with
+ * f->consumed == 0 means "need more bytes"; KLAB_OK with consumed > 0 is a
+ * whole frame.  A negative size is KLAB_ECORRUPT and a size above max_bytes
+ * (socket.request.max.bytes) KLAB_ETOOLARGE, both known as soon as the four
+ * size bytes are there, as in Kafka's NetworkReceive.
+ */
+int proto_frame_next(const uint8_t *p, size_t avail, size_t max_bytes, struct proto_frame *f);
+
+struct proto_request_header {
+	int16_t api_key;
+	int16_t api_version;
+	int32_t correlation_id;
+	const uint8_t *client_id; /* into the frame; NULL when null */
+	int16_t client_id_len;	  /* -1 when null */
+};
+
+/*
+ * Read request header v1 from the start of a frame; *body is left at the
+ * request body.  KLAB_ETRUNCATED or KLAB_ECORRUPT on bad bytes.
+ */
+int proto_request_header_parse(const uint8_t *frame, size_t len, struct proto_request_header *h,
+			       struct cursor *body);
+
+/*
+ * Decode the body of a request whose header is h.  KLAB_ENOTFOUND for an
+ * unknown API key, KLAB_ERANGE for a version outside klab's range, else as
+ * proto_decode.
+ */
+int proto_request_decode(const struct proto_request_header *h, struct cursor body,
+			 struct pvalue **out);
+
+/*
+ * Append a whole response frame to out: int32 size, response header v0
+ * (correlation_id), then body encoded as schema s at version v.  On error
+ * out is left as it was.
+ */
+int proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
+			  const struct pvalue *body, struct buf *out);
+
+/* ---- trace --------------------------------------------------------------- */
+
+/*
+ * One line (no newline) into out[0..n) describing a message:
+ *   "Metadata v1 request corr=7 topics=[t1,t2] allow_auto_topic_creation=1"
+ * Top-level integers and strings are shown; arrays of structs as the first
+ * string field of each element.  Returns the length the whole line needs,
+ * as snprintf does.
+ */
+size_t proto_trace(char *out, size_t n, const struct api_desc *api, bool response, int16_t v,
+		   int32_t correlation_id, const struct pvalue *body);
+
+#endif
