@@ -18,6 +18,8 @@
 
 STAGES  := 1 2
 LATEST  := $(lastword $(STAGES))
+# Stages being built: compiled and tested by `make test`, not yet the latest.
+IN_PROGRESS := 3
 CC      ?= cc
 ifeq ($(origin CC),default)
 CC      := cc
@@ -35,9 +37,10 @@ FUZZ_SECONDS ?= 60
 
 include chapters/01-log/stage.mk
 include chapters/02-partitions/stage.mk
+include chapters/03-brokers/stage.mk
 
 .PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
-        $(foreach n,$(STAGES),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
+        $(foreach n,$(STAGES) $(IN_PROGRESS),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
         test-diagrams test-labs test-fuzz test-clang
 .DEFAULT_GOAL := all
 
@@ -102,7 +105,7 @@ test-ch$(1): deps-test build/san/ch$(1)/klab $$(CH$(1)_TESTS)
 	@tools/check-excerpts.sh chapters/0$(1)-*
 	@for t in tests/ch$(1)/*.sh; do [ -f "$$$$t" ] || continue; sh "$$$$t" build/san/ch$(1)/klab || exit 1; done
 endef
-$(foreach n,$(STAGES),$(eval $(call stage_rules,$(n))))
+$(foreach n,$(STAGES) $(IN_PROGRESS),$(eval $(call stage_rules,$(n))))
 
 build/klab: build/ch$(LATEST)/klab
 	cp $< $@
@@ -126,7 +129,7 @@ test: deps-test
 	@mkdir -p build && rm -f build/test-counts
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory test-unit
-	@$(MAKE) --no-print-directory $(foreach n,$(STAGES),test-ch$(n))
+	@$(MAKE) --no-print-directory $(foreach n,$(STAGES) $(IN_PROGRESS),test-ch$(n))
 	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang
 	@awk '{ p += $$1; f += $$2 } END { printf "klab: all tests passed\nklab: %d passed, %d failed\n", p, f }' build/test-counts
 
@@ -139,7 +142,7 @@ test-clang:
 	@$(MAKE) --no-print-directory CC=clang BUILD_TAG=clang build/clang-check.stamp
 build/clang-check.stamp: $(wildcard src/*/*.c src/*/*.h)
 	@mkdir -p build/clang
-	@for f in $(sort $(foreach n,$(STAGES),$(STAGE$(n)_SRCS))) src/main/klab.c; do \
+	@for f in $(sort $(foreach n,$(STAGES) $(IN_PROGRESS),$(STAGE$(n)_SRCS))) src/main/klab.c; do \
 	  clang $(CFLAGS_NODEP) -O2 -fsyntax-only $$f || exit 1; done
 	@echo "clang: every source compiles with -Werror"
 	@touch $@

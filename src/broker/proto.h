@@ -2,7 +2,7 @@
  * proto.h - the Kafka wire protocol, described by tables (chapter 3 §1).
  *
  * Kafka defines every message in a JSON schema (clients/src/main/resources/
- * common/message/*.json) and generates Java code from it.  klab keeps the
+ * common/message/<Name>.json) and generates Java code from it.  klab keeps the
  * schemas as C tables (messages.c) and has one generic encoder and one
  * generic decoder that walk a table for a given version (proto.c).  Adding
  * a version or a field is a table edit.  Only non-flexible versions exist
@@ -68,14 +68,14 @@ enum ptype {
 struct pschema;
 
 struct pfield {
-	const char *name;	    /* snake_case, as in Kafka's protocol guide */
-	enum ptype type;	    /* */
-	int16_t min_version;	    /* present in [min_version, max_version] */
-	int16_t max_version;	    /* PV_ANY for Kafka's "N+" */
-	bool nullable;		    /* null allowed from null_min on */
-	int16_t null_min;	    /* Kafka's "nullableVersions": "N+" */
-	bool def_null;		    /* the default is null ("default": "null") */
-	int64_t def;		    /* the default of an integer or bool */
+	const char *name;	   /* snake_case, as in Kafka's protocol guide */
+	enum ptype type;	   /* */
+	int16_t min_version;	   /* present in [min_version, max_version] */
+	int16_t max_version;	   /* PV_ANY for Kafka's "N+" */
+	bool nullable;		   /* null allowed from null_min on */
+	int16_t null_min;	   /* Kafka's "nullableVersions": "N+" */
+	bool def_null;		   /* the default is null ("default": "null") */
+	int64_t def;		   /* the default of an integer or bool */
 	const struct pschema *sub; /* PT_ARRAY and PT_STRUCT: the element */
 };
 
@@ -123,7 +123,7 @@ struct pvalue {
 			struct pvalue *v;
 			int32_t n;
 			const struct pschema *schema; /* structs, arrays of structs */
-		} a; /* arrays and structs: n children */
+		} a;				      /* arrays and structs: n children */
 	};
 };
 
@@ -178,8 +178,7 @@ int proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t le
 		 struct pvalue **out);
 
 /* As proto_decode, from a cursor, leaving it after the message. */
-int proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c,
-			struct pvalue **out);
+int proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out);
 
 /*
  * Append struct node st encoded as schema s at version v to out.  Fields
@@ -228,6 +227,15 @@ int proto_request_header_parse(const uint8_t *frame, size_t len, struct proto_re
  */
 int proto_request_decode(const struct proto_request_header *h, struct cursor body,
 			 struct pvalue **out);
+
+/*
+ * Append a whole request frame to out: int32 size, request header v1 from
+ * h, then body as h->api_key's request schema at h->api_version (the test
+ * suite and klab's own clients use it).  KLAB_ENOTFOUND / KLAB_ERANGE as
+ * above; on error out is left as it was.
+ */
+int proto_request_encode(const struct proto_request_header *h, const struct pvalue *body,
+			 struct buf *out);
 
 /*
  * Append a whole response frame to out: int32 size, response header v0

@@ -1,0 +1,428 @@
+/*
+ * messages.c - the Kafka messages klab speaks, as tables (see proto.h;
+ * chapter 3 §1).
+ *
+ * Each table below transcribes one of Kafka's message schemas,
+ * clients/src/main/resources/common/message/<Name>.json in apache/kafka,
+ * keeping only its non-flexible versions (flexible versions add tagged
+ * fields and compact encodings, which klab does not speak).  A JSON field
+ *
+ *   { "name": "Rack", "type": "string", "versions": "1+",
+ *     "nullableVersions": "1+", "default": "null" }
+ *
+ * becomes the row
+ *
+ *   { F("rack", PT_STRING, 1, ANY), NULLABLE(1), .def_null = true },
+ *
+ * Names are the snake_case ones of Kafka's protocol guide
+ * (kafka.apache.org/protocol), which handler code uses to look fields up.
+ * Where Kafka renamed a field over the years (FetchRequest's "MaxWait" is
+ * now "MaxWaitMs") we take the current name; the bytes are the same.
+ * Defaults are the JSON's "default", else 0, "" or an empty array.
+ *
+ * Versions klab supports (REFERENCE.md, "Kafka API versions"):
+ *
+ *   API           key  versions  notes
+ *   Produce        0    3-8      3 is the first with RecordBatch v2
+ *   Fetch          1    4-11     4 is the first with RecordBatch v2
+ *   ListOffsets    2    0-5
+ *   Metadata       3    0-8
+ *   ApiVersions   18    0-2      3+ is answered in v0 (KIP-511)
+ *   CreateTopics  19    0-4      response v4 is v3 (KIP-464 changed only
+ *                                the meaning of -1 in the request)
+ *   DeleteTopics  20    0-3
+ *
+ * To add a version: raise max_version in apis[] and add any field that
+ * version introduced with its min_version.
+ */
+#include "broker/proto.h"
+
+#define ANY PV_ANY
+#define F(n, t, lo, hi) .name = (n), .type = (t), .min_version = (lo), .max_version = (hi)
+#define NULLABLE(v) .nullable = true, .null_min = (v)
+#define FIELDS(f) sizeof(f) / sizeof((f)[0]), (f)
+
+/* ---- headers (RequestHeader.json, ResponseHeader.json) ------------------- */
+
+static const struct pfield request_header_fields[] = {
+	{ F("request_api_key", PT_INT16, 0, ANY) },
+	{ F("request_api_version", PT_INT16, 0, ANY) },
+	{ F("correlation_id", PT_INT32, 0, ANY) },
+	/* Always the int16-length string, even in flexible header v2. */
+	{ F("client_id", PT_STRING, 1, ANY), NULLABLE(1) },
+};
+const struct pschema proto_request_header_v1 = { "RequestHeader", FIELDS(request_header_fields) };
+
+static const struct pfield response_header_fields[] = {
+	{ F("correlation_id", PT_INT32, 0, ANY) },
+};
+const struct pschema proto_response_header_v0 = { "ResponseHeader",
+						  FIELDS(response_header_fields) };
+
+/* ---- ApiVersions (18) ---------------------------------------------------- */
+
+/* ApiVersionsRequest v0-2 has no fields. */
+static const struct pschema api_versions_request = { "ApiVersionsRequest", 0, NULL };
+
+static const struct pfield api_version_fields[] = {
+	{ F("api_key", PT_INT16, 0, ANY) },
+	{ F("min_version", PT_INT16, 0, ANY) },
+	{ F("max_version", PT_INT16, 0, ANY) },
+};
+static const struct pschema api_version = { "ApiVersion", FIELDS(api_version_fields) };
+
+static const struct pfield api_versions_response_fields[] = {
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("api_keys", PT_ARRAY, 0, ANY), .sub = &api_version },
+	{ F("throttle_time_ms", PT_INT32, 1, ANY) },
+};
+static const struct pschema api_versions_response = { "ApiVersionsResponse",
+						      FIELDS(api_versions_response_fields) };
+
+/* ---- Metadata (3) -------------------------------------------------------- */
+
+static const struct pfield metadata_request_topic_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) }, /* nullable only from v10 */
+};
+static const struct pschema metadata_request_topic = { "MetadataRequestTopic",
+						       FIELDS(metadata_request_topic_fields) };
+
+static const struct pfield metadata_request_fields[] = {
+	/* v0: empty = all topics; v1+: null = all topics, empty = none. */
+	{ F("topics", PT_ARRAY, 0, ANY), NULLABLE(1), .sub = &metadata_request_topic },
+	{ F("allow_auto_topic_creation", PT_BOOL, 4, ANY), .def = 1 },
+	{ F("include_cluster_authorized_operations", PT_BOOL, 8, 10) },
+	{ F("include_topic_authorized_operations", PT_BOOL, 8, ANY) },
+};
+static const struct pschema metadata_request = { "MetadataRequest",
+						 FIELDS(metadata_request_fields) };
+
+static const struct pfield metadata_broker_fields[] = {
+	{ F("node_id", PT_INT32, 0, ANY) },
+	{ F("host", PT_STRING, 0, ANY) },
+	{ F("port", PT_INT32, 0, ANY) },
+	{ F("rack", PT_STRING, 1, ANY), NULLABLE(1), .def_null = true },
+};
+static const struct pschema metadata_broker = { "MetadataResponseBroker",
+						FIELDS(metadata_broker_fields) };
+
+static const struct pfield metadata_partition_fields[] = {
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("partition_index", PT_INT32, 0, ANY) },
+	{ F("leader_id", PT_INT32, 0, ANY) },
+	{ F("leader_epoch", PT_INT32, 7, ANY), .def = -1 },
+	{ F("replica_nodes", PT_ARRAY_INT32, 0, ANY) },
+	{ F("isr_nodes", PT_ARRAY_INT32, 0, ANY) },
+	{ F("offline_replicas", PT_ARRAY_INT32, 5, ANY) },
+};
+static const struct pschema metadata_partition = { "MetadataResponsePartition",
+						   FIELDS(metadata_partition_fields) };
+
+static const struct pfield metadata_topic_fields[] = {
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("is_internal", PT_BOOL, 1, ANY) },
+	{ F("partitions", PT_ARRAY, 0, ANY), .sub = &metadata_partition },
+	{ F("topic_authorized_operations", PT_INT32, 8, ANY), .def = INT32_MIN },
+};
+static const struct pschema metadata_topic = { "MetadataResponseTopic",
+					       FIELDS(metadata_topic_fields) };
+
+static const struct pfield metadata_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 3, ANY) },
+	{ F("brokers", PT_ARRAY, 0, ANY), .sub = &metadata_broker },
+	{ F("cluster_id", PT_STRING, 2, ANY), NULLABLE(2), .def_null = true },
+	{ F("controller_id", PT_INT32, 1, ANY), .def = -1 },
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &metadata_topic },
+	{ F("cluster_authorized_operations", PT_INT32, 8, 10), .def = INT32_MIN },
+};
+static const struct pschema metadata_response = { "MetadataResponse",
+						  FIELDS(metadata_response_fields) };
+
+/* ---- Produce (0) --------------------------------------------------------- */
+
+static const struct pfield produce_partition_fields[] = {
+	{ F("index", PT_INT32, 0, ANY) },
+	{ F("records", PT_RECORDS, 0, ANY), NULLABLE(0) },
+};
+static const struct pschema produce_partition = { "PartitionProduceData",
+						  FIELDS(produce_partition_fields) };
+
+static const struct pfield produce_topic_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("partition_data", PT_ARRAY, 0, ANY), .sub = &produce_partition },
+};
+static const struct pschema produce_topic = { "TopicProduceData", FIELDS(produce_topic_fields) };
+
+static const struct pfield produce_request_fields[] = {
+	{ F("transactional_id", PT_STRING, 3, ANY), NULLABLE(0), .def_null = true },
+	{ F("acks", PT_INT16, 0, ANY) },
+	{ F("timeout_ms", PT_INT32, 0, ANY) },
+	{ F("topic_data", PT_ARRAY, 0, ANY), .sub = &produce_topic },
+};
+static const struct pschema produce_request = { "ProduceRequest", FIELDS(produce_request_fields) };
+
+static const struct pfield produce_record_error_fields[] = {
+	{ F("batch_index", PT_INT32, 8, ANY) },
+	{ F("batch_index_error_message", PT_STRING, 8, ANY), NULLABLE(8), .def_null = true },
+};
+static const struct pschema produce_record_error = { "BatchIndexAndErrorMessage",
+						     FIELDS(produce_record_error_fields) };
+
+static const struct pfield produce_partition_response_fields[] = {
+	{ F("index", PT_INT32, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("base_offset", PT_INT64, 0, ANY) },
+	{ F("log_append_time_ms", PT_INT64, 2, ANY), .def = -1 },
+	{ F("log_start_offset", PT_INT64, 5, ANY), .def = -1 },
+	{ F("record_errors", PT_ARRAY, 8, ANY), .sub = &produce_record_error },
+	{ F("error_message", PT_STRING, 8, ANY), NULLABLE(8), .def_null = true },
+};
+static const struct pschema produce_partition_response = {
+	"PartitionProduceResponse", FIELDS(produce_partition_response_fields)
+};
+
+static const struct pfield produce_topic_response_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("partition_responses", PT_ARRAY, 0, ANY), .sub = &produce_partition_response },
+};
+static const struct pschema produce_topic_response = { "TopicProduceResponse",
+						       FIELDS(produce_topic_response_fields) };
+
+static const struct pfield produce_response_fields[] = {
+	{ F("responses", PT_ARRAY, 0, ANY), .sub = &produce_topic_response },
+	{ F("throttle_time_ms", PT_INT32, 1, ANY) },
+};
+static const struct pschema produce_response = { "ProduceResponse",
+						 FIELDS(produce_response_fields) };
+
+/* ---- Fetch (1) ----------------------------------------------------------- */
+
+static const struct pfield fetch_partition_fields[] = {
+	{ F("partition", PT_INT32, 0, ANY) },
+	{ F("current_leader_epoch", PT_INT32, 9, ANY), .def = -1 },
+	{ F("fetch_offset", PT_INT64, 0, ANY) },
+	{ F("log_start_offset", PT_INT64, 5, ANY), .def = -1 },
+	{ F("partition_max_bytes", PT_INT32, 0, ANY) },
+};
+static const struct pschema fetch_partition = { "FetchPartition", FIELDS(fetch_partition_fields) };
+
+static const struct pfield fetch_topic_fields[] = {
+	{ F("topic", PT_STRING, 0, 12) },
+	{ F("partitions", PT_ARRAY, 0, ANY), .sub = &fetch_partition },
+};
+static const struct pschema fetch_topic = { "FetchTopic", FIELDS(fetch_topic_fields) };
+
+static const struct pfield fetch_forgotten_fields[] = {
+	{ F("topic", PT_STRING, 7, 12) },
+	{ F("partitions", PT_ARRAY_INT32, 7, ANY) },
+};
+static const struct pschema fetch_forgotten = { "ForgottenTopic", FIELDS(fetch_forgotten_fields) };
+
+static const struct pfield fetch_request_fields[] = {
+	{ F("replica_id", PT_INT32, 0, 14), .def = -1 },
+	{ F("max_wait_ms", PT_INT32, 0, ANY) },
+	{ F("min_bytes", PT_INT32, 0, ANY) },
+	{ F("max_bytes", PT_INT32, 3, ANY), .def = INT32_MAX },
+	{ F("isolation_level", PT_INT8, 4, ANY) },
+	{ F("session_id", PT_INT32, 7, ANY) },
+	{ F("session_epoch", PT_INT32, 7, ANY), .def = -1 },
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &fetch_topic },
+	{ F("forgotten_topics_data", PT_ARRAY, 7, ANY), .sub = &fetch_forgotten },
+	{ F("rack_id", PT_STRING, 11, ANY) },
+};
+static const struct pschema fetch_request = { "FetchRequest", FIELDS(fetch_request_fields) };
+
+static const struct pfield fetch_aborted_fields[] = {
+	{ F("producer_id", PT_INT64, 4, ANY) },
+	{ F("first_offset", PT_INT64, 4, ANY) },
+};
+static const struct pschema fetch_aborted = { "AbortedTransaction", FIELDS(fetch_aborted_fields) };
+
+static const struct pfield fetch_partition_data_fields[] = {
+	{ F("partition_index", PT_INT32, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("high_watermark", PT_INT64, 0, ANY) },
+	{ F("last_stable_offset", PT_INT64, 4, ANY), .def = -1 },
+	{ F("log_start_offset", PT_INT64, 5, ANY), .def = -1 },
+	{ F("aborted_transactions", PT_ARRAY, 4, ANY), NULLABLE(4), .sub = &fetch_aborted },
+	{ F("preferred_read_replica", PT_INT32, 11, ANY), .def = -1 },
+	{ F("records", PT_RECORDS, 0, ANY), NULLABLE(0) },
+};
+static const struct pschema fetch_partition_data = { "PartitionData",
+						     FIELDS(fetch_partition_data_fields) };
+
+static const struct pfield fetch_topic_response_fields[] = {
+	{ F("topic", PT_STRING, 0, 12) },
+	{ F("partitions", PT_ARRAY, 0, ANY), .sub = &fetch_partition_data },
+};
+static const struct pschema fetch_topic_response = { "FetchableTopicResponse",
+						     FIELDS(fetch_topic_response_fields) };
+
+static const struct pfield fetch_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 1, ANY) },
+	{ F("error_code", PT_INT16, 7, ANY) },
+	{ F("session_id", PT_INT32, 7, ANY) },
+	{ F("responses", PT_ARRAY, 0, ANY), .sub = &fetch_topic_response },
+};
+static const struct pschema fetch_response = { "FetchResponse", FIELDS(fetch_response_fields) };
+
+/* ---- ListOffsets (2) ----------------------------------------------------- */
+
+static const struct pfield list_offsets_partition_fields[] = {
+	{ F("partition_index", PT_INT32, 0, ANY) },
+	{ F("current_leader_epoch", PT_INT32, 4, ANY), .def = -1 },
+	{ F("timestamp", PT_INT64, 0, ANY) },
+	{ F("max_num_offsets", PT_INT32, 0, 0), .def = 1 },
+};
+static const struct pschema list_offsets_partition = { "ListOffsetsPartition",
+						       FIELDS(list_offsets_partition_fields) };
+
+static const struct pfield list_offsets_topic_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("partitions", PT_ARRAY, 0, ANY), .sub = &list_offsets_partition },
+};
+static const struct pschema list_offsets_topic = { "ListOffsetsTopic",
+						   FIELDS(list_offsets_topic_fields) };
+
+static const struct pfield list_offsets_request_fields[] = {
+	{ F("replica_id", PT_INT32, 0, ANY) },
+	{ F("isolation_level", PT_INT8, 2, ANY) },
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &list_offsets_topic },
+};
+static const struct pschema list_offsets_request = { "ListOffsetsRequest",
+						     FIELDS(list_offsets_request_fields) };
+
+static const struct pfield list_offsets_partition_response_fields[] = {
+	{ F("partition_index", PT_INT32, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("old_style_offsets", PT_ARRAY_INT64, 0, 0) },
+	{ F("timestamp", PT_INT64, 1, ANY), .def = -1 },
+	{ F("offset", PT_INT64, 1, ANY), .def = -1 },
+	{ F("leader_epoch", PT_INT32, 4, ANY), .def = -1 },
+};
+static const struct pschema list_offsets_partition_response = {
+	"ListOffsetsPartitionResponse", FIELDS(list_offsets_partition_response_fields)
+};
+
+static const struct pfield list_offsets_topic_response_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("partitions", PT_ARRAY, 0, ANY), .sub = &list_offsets_partition_response },
+};
+static const struct pschema list_offsets_topic_response = {
+	"ListOffsetsTopicResponse", FIELDS(list_offsets_topic_response_fields)
+};
+
+static const struct pfield list_offsets_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 2, ANY) },
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &list_offsets_topic_response },
+};
+static const struct pschema list_offsets_response = { "ListOffsetsResponse",
+						      FIELDS(list_offsets_response_fields) };
+
+/* ---- CreateTopics (19) --------------------------------------------------- */
+
+static const struct pfield create_assignment_fields[] = {
+	{ F("partition_index", PT_INT32, 0, ANY) },
+	{ F("broker_ids", PT_ARRAY_INT32, 0, ANY) },
+};
+static const struct pschema create_assignment = { "CreatableReplicaAssignment",
+						  FIELDS(create_assignment_fields) };
+
+static const struct pfield create_config_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("value", PT_STRING, 0, ANY), NULLABLE(0) },
+};
+static const struct pschema create_config = { "CreatableTopicConfig",
+					      FIELDS(create_config_fields) };
+
+static const struct pfield create_topic_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("num_partitions", PT_INT32, 0, ANY) },
+	{ F("replication_factor", PT_INT16, 0, ANY) },
+	{ F("assignments", PT_ARRAY, 0, ANY), .sub = &create_assignment },
+	{ F("configs", PT_ARRAY, 0, ANY), .sub = &create_config },
+};
+static const struct pschema create_topic = { "CreatableTopic", FIELDS(create_topic_fields) };
+
+static const struct pfield create_topics_request_fields[] = {
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &create_topic },
+	{ F("timeout_ms", PT_INT32, 0, ANY), .def = 60000 },
+	{ F("validate_only", PT_BOOL, 1, ANY) },
+};
+static const struct pschema create_topics_request = { "CreateTopicsRequest",
+						      FIELDS(create_topics_request_fields) };
+
+static const struct pfield create_topic_result_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	/* "The error message, or null if there was no error." */
+	{ F("error_message", PT_STRING, 1, ANY), NULLABLE(0), .def_null = true },
+};
+static const struct pschema create_topic_result = { "CreatableTopicResult",
+						    FIELDS(create_topic_result_fields) };
+
+static const struct pfield create_topics_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 2, ANY) },
+	{ F("topics", PT_ARRAY, 0, ANY), .sub = &create_topic_result },
+};
+static const struct pschema create_topics_response = { "CreateTopicsResponse",
+						       FIELDS(create_topics_response_fields) };
+
+/* ---- DeleteTopics (20) --------------------------------------------------- */
+
+static const struct pfield delete_topics_request_fields[] = {
+	{ F("topic_names", PT_ARRAY_STRING, 0, 5) },
+	{ F("timeout_ms", PT_INT32, 0, ANY) },
+};
+static const struct pschema delete_topics_request = { "DeleteTopicsRequest",
+						      FIELDS(delete_topics_request_fields) };
+
+static const struct pfield delete_topic_result_fields[] = {
+	{ F("name", PT_STRING, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+};
+static const struct pschema delete_topic_result = { "DeletableTopicResult",
+						    FIELDS(delete_topic_result_fields) };
+
+static const struct pfield delete_topics_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 1, ANY) },
+	{ F("responses", PT_ARRAY, 0, ANY), .sub = &delete_topic_result },
+};
+static const struct pschema delete_topics_response = { "DeleteTopicsResponse",
+						       FIELDS(delete_topics_response_fields) };
+
+/* ---- the registry -------------------------------------------------------- */
+
+/* In key order. */
+static const struct api_desc apis[] = {
+	{ 0, "Produce", 3, 8, &produce_request, &produce_response },
+	{ 1, "Fetch", 4, 11, &fetch_request, &fetch_response },
+	{ 2, "ListOffsets", 0, 5, &list_offsets_request, &list_offsets_response },
+	{ 3, "Metadata", 0, 8, &metadata_request, &metadata_response },
+	{ 18, "ApiVersions", 0, 2, &api_versions_request, &api_versions_response },
+	{ 19, "CreateTopics", 0, 4, &create_topics_request, &create_topics_response },
+	{ 20, "DeleteTopics", 0, 3, &delete_topics_request, &delete_topics_response },
+};
+#define NAPIS (sizeof(apis) / sizeof(apis[0]))
+
+const struct api_desc *
+proto_api(int16_t key)
+{
+	for (size_t i = 0; i < NAPIS; i++)
+		if (apis[i].key == key)
+			return &apis[i];
+	return NULL;
+}
+
+size_t
+proto_api_count(void)
+{
+	return NAPIS;
+}
+
+const struct api_desc *
+proto_api_at(size_t i)
+{
+	return i < NAPIS ? &apis[i] : NULL;
+}

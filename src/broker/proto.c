@@ -1,0 +1,807 @@
+/*
+ * proto.c - one encoder and one decoder for every Kafka message (see
+ * proto.h; chapter 3 §1).
+ *
+ * Kafka's build turns each JSON schema into a Java class whose read() and
+ * write() walk the fields in order, testing the version before each one
+ * (generator/src/main/java/org/apache/kafka/message/MessageDataGenerator
+ * .java writes them).  We do the same walk at run time over the tables of
+ * messages.c, so the whole of the non-flexible wire format fits here:
+ *
+ *   int8, bool      1 byte (bool: nonzero is true, as readByte() != 0)
+ *   int16/32/64     big-endian, two's complement
+ *   string          int16 length N, then N bytes of UTF-8; -1 = null
+ *   bytes, records  int32 length N, then N bytes; -1 = null
+ *   array           int32 count N, then N elements; -1 = null
+ *   struct          its fields in order, no prefix
+ *
+ * A field absent at the version is neither read nor written; it holds its
+ * default.  As in Kafka's generated readers, any negative length or count
+ * is null where the version allows null and an error where it does not
+ * (so decoding then encoding may turn a -2 into a -1; a second round trip
+ * is exact).
+ *
+ * Invariants:
+ *   1. The decoder reads only through a struct cursor, which never passes
+ *      the end of its input: a short input is KLAB_ETRUNCATED, whatever
+ *      the bytes are.
+ *   2. A length is checked against the bytes left before it is used; an
+ *      array count N is checked before allocating: N elements of at least
+ *      m bytes each (m = elem_min_size(), >= 1) must fit in what is left.
+ *      So a decoded tree has at most (fields per element + 1) nodes of
+ *      sizeof(struct pvalue) = 32 bytes per m bytes of input.
+ *   3. Every node of a tree was built from its schema (node_init_*), so
+ *      the encoder may trust node types; a mismatch is an assert.
+ *   4. proto_encode() and the frame writers leave out unchanged on error.
+ */
+#include "broker/proto.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+/* ---- types --------------------------------------------------------------- */
+
+bool
+pfield_present(const struct pfield *f, int16_t v)
+{
+	return v >= f->min_version && v <= f->max_version;
+}
+
+static bool
+null_ok(const struct pfield *f, int16_t v)
+{
+	return f->nullable && v >= f->null_min;
+}
+
+static bool
+is_array(enum ptype t)
+{
+	return t == PT_ARRAY || t == PT_ARRAY_INT32 || t == PT_ARRAY_INT64 || t == PT_ARRAY_STRING;
+}
+
+static bool
+is_slice(enum ptype t)
+{
+	return t == PT_STRING || t == PT_BYTES || t == PT_RECORDS;
+}
+
+static bool
+has_kids(enum ptype t)
+{
+	return t == PT_STRUCT || is_array(t);
+}
+
+static enum ptype
+elem_type(enum ptype t)
+{
+	switch (t) {
+	case PT_ARRAY: return PT_STRUCT;
+	case PT_ARRAY_INT32: return PT_INT32;
+	case PT_ARRAY_INT64: return PT_INT64;
+	case PT_ARRAY_STRING: return PT_STRING;
+	default: assert(!"elem_type of a non-array"); return t;
+	}
+}
+
+/* The fewest bytes a value of type t can take (struct: at version v). */
+static size_t
+min_size(enum ptype t, const struct pschema *sub, int16_t v)
+{
+	size_t n = 0;
+
+	switch (t) {
+	case PT_INT8:
+	case PT_BOOL: return 1;
+	case PT_INT16:
+	case PT_STRING: return 2;
+	case PT_INT64: return 8;
+	case PT_STRUCT:
+		for (size_t i = 0; i < sub->nfields; i++)
+			if (pfield_present(&sub->fields[i], v))
+				n += min_size(sub->fields[i].type, sub->fields[i].sub, v);
+		return n;
+	default: return 4; /* int32, bytes, records, arrays */
+	}
+}
+
+static size_t
+elem_min_size(const struct pfield *f, int16_t v)
+{
+	size_t m = min_size(elem_type(f->type), f->sub, v);
+
+	return m > 0 ? m : 1;
+}
+
+/* ---- trees --------------------------------------------------------------- */
+
+static int node_init_struct(struct pvalue *v, const struct pschema *s);
+
+/* v := the default of field f. */
+static int
+node_init_field(struct pvalue *v, const struct pfield *f)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = f->type;
+	if (f->type == PT_STRUCT)
+		return node_init_struct(v, f->sub);
+	if (is_array(f->type))
+		v->a.schema = f->sub;
+	if (is_array(f->type) || is_slice(f->type))
+		v->null = f->def_null;
+	else
+		v->i = f->def;
+	return KLAB_OK;
+}
+
+static int
+node_init_struct(struct pvalue *v, const struct pschema *s)
+{
+	memset(v, 0, sizeof(*v));
+	v->type = PT_STRUCT;
+	v->a.schema = s;
+	if (s->nfields == 0)
+		return KLAB_OK;
+	v->a.v = calloc(s->nfields, sizeof(*v->a.v));
+	if (v->a.v == NULL)
+		return KLAB_ENOMEM;
+	v->a.n = (int32_t)s->nfields;
+	for (size_t i = 0; i < s->nfields; i++) {
+		int rc = node_init_field(&v->a.v[i], &s->fields[i]);
+
+		if (rc != KLAB_OK)
+			return rc; /* the caller clears v; calloc'd kids are inert */
+	}
+	return KLAB_OK;
+}
+
+/* Free what v owns (not v itself). */
+static void
+node_clear(struct pvalue *v)
+{
+	if (!has_kids(v->type))
+		return;
+	for (int32_t i = 0; i < v->a.n; i++)
+		node_clear(&v->a.v[i]);
+	free(v->a.v);
+	v->a.v = NULL;
+	v->a.n = 0;
+}
+
+struct pvalue *
+pvalue_new(const struct pschema *s)
+{
+	struct pvalue *v = malloc(sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	if (node_init_struct(v, s) != KLAB_OK) {
+		pvalue_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+void
+pvalue_free(struct pvalue *v)
+{
+	if (v == NULL)
+		return;
+	node_clear(v);
+	free(v);
+}
+
+struct pvalue *
+pvalue_get(const struct pvalue *st, const char *name)
+{
+	assert(st->type == PT_STRUCT);
+	for (int32_t i = 0; i < st->a.n; i++)
+		if (strcmp(st->a.schema->fields[i].name, name) == 0)
+			return &st->a.v[i];
+	return NULL;
+}
+
+/* The named child, asserting it exists: a wrong name is a programmer error. */
+static struct pvalue *
+must_get(const struct pvalue *st, const char *name)
+{
+	struct pvalue *v = pvalue_get(st, name);
+
+	assert(v != NULL && "no such field in the schema");
+	return v;
+}
+
+int64_t
+pvalue_get_int(const struct pvalue *st, const char *name)
+{
+	const struct pvalue *v = must_get(st, name);
+
+	assert(!has_kids(v->type) && !is_slice(v->type));
+	return v->i;
+}
+
+void
+pvalue_set_int(struct pvalue *st, const char *name, int64_t i)
+{
+	struct pvalue *v = must_get(st, name);
+
+	assert(!has_kids(v->type) && !is_slice(v->type));
+	v->i = i;
+}
+
+const uint8_t *
+pvalue_get_bytes(const struct pvalue *st, const char *name, int32_t *len)
+{
+	const struct pvalue *v = must_get(st, name);
+
+	assert(is_slice(v->type));
+	*len = v->null ? -1 : v->s.len;
+	if (v->null)
+		return NULL;
+	return v->s.p != NULL ? v->s.p : (const uint8_t *)"";
+}
+
+void
+pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len)
+{
+	struct pvalue *v = must_get(st, name);
+
+	assert(is_slice(v->type) && (p == NULL || len >= 0));
+	v->null = p == NULL;
+	v->s.p = p;
+	v->s.len = p == NULL ? 0 : len;
+}
+
+void
+pvalue_set_str(struct pvalue *st, const char *name, const char *s)
+{
+	size_t n = s != NULL ? strlen(s) : 0;
+
+	assert(n <= INT16_MAX);
+	pvalue_set_bytes(st, name, s, (int32_t)n);
+}
+
+struct pvalue *
+pvalue_array(const struct pvalue *st, const char *name)
+{
+	struct pvalue *v = must_get(st, name);
+
+	assert(is_array(v->type));
+	return v;
+}
+
+int32_t
+pvalue_count(const struct pvalue *arr)
+{
+	assert(is_array(arr->type));
+	return arr->null ? 0 : arr->a.n;
+}
+
+struct pvalue *
+pvalue_at(const struct pvalue *arr, int32_t i)
+{
+	assert(is_array(arr->type) && i >= 0 && i < arr->a.n);
+	return &arr->a.v[i];
+}
+
+/* A fresh default element of array arr. */
+static int
+node_init_elem(struct pvalue *el, const struct pvalue *arr)
+{
+	if (arr->type == PT_ARRAY)
+		return node_init_struct(el, arr->a.schema);
+	memset(el, 0, sizeof(*el));
+	el->type = elem_type(arr->type);
+	return KLAB_OK;
+}
+
+int
+pvalue_array_resize(struct pvalue *arr, int32_t n)
+{
+	assert(is_array(arr->type) && n >= 0);
+	node_clear(arr);
+	arr->null = false;
+	if (n == 0)
+		return KLAB_OK;
+	arr->a.v = calloc((size_t)n, sizeof(*arr->a.v));
+	if (arr->a.v == NULL)
+		return KLAB_ENOMEM;
+	arr->a.n = n;
+	for (int32_t i = 0; i < n; i++)
+		if (node_init_elem(&arr->a.v[i], arr) != KLAB_OK)
+			return KLAB_ENOMEM; /* the tree stays freeable */
+	return KLAB_OK;
+}
+
+void
+pvalue_array_set_null(struct pvalue *arr)
+{
+	assert(is_array(arr->type));
+	node_clear(arr);
+	arr->null = true;
+}
+
+/* ---- decoder ------------------------------------------------------------- */
+
+static int decode_struct(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue *st);
+
+static int
+cur_rc(const struct cursor *c)
+{
+	return cur_ok(c) ? KLAB_OK : KLAB_ETRUNCATED;
+}
+
+static int
+decode_int(enum ptype t, struct cursor *c, int64_t *out)
+{
+	switch (t) {
+	case PT_INT8: *out = (int8_t)cur_get_u8(c); break;
+	case PT_BOOL: *out = cur_get_u8(c) != 0; break;
+	case PT_INT16: *out = (int16_t)cur_get_be16(c); break;
+	case PT_INT32: *out = (int32_t)cur_get_be32(c); break;
+	case PT_INT64: *out = (int64_t)cur_get_be64(c); break;
+	default: assert(!"decode_int of a non-integer");
+	}
+	return cur_rc(c);
+}
+
+/* A string (int16 length) or bytes (int32 length); negative = null. */
+static int
+decode_slice(enum ptype t, bool nullable, struct cursor *c, struct pvalue *v)
+{
+	int32_t len = t == PT_STRING ? (int16_t)cur_get_be16(c) : (int32_t)cur_get_be32(c);
+
+	if (!cur_ok(c))
+		return KLAB_ETRUNCATED;
+	if (len < 0) {
+		v->null = true;
+		v->s.p = NULL;
+		v->s.len = 0;
+		return nullable ? KLAB_OK : KLAB_ECORRUPT;
+	}
+	v->null = false;
+	v->s.p = cur_get_bytes(c, (size_t)len); /* fails if len > what is left */
+	v->s.len = len;
+	return cur_rc(c);
+}
+
+static int
+decode_elem(struct pvalue *arr, int16_t v, struct cursor *c, struct pvalue *el)
+{
+	switch (arr->type) {
+	case PT_ARRAY: return decode_struct(arr->a.schema, v, c, el);
+	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, c, el);
+	default: return decode_int(el->type, c, &el->i);
+	}
+}
+
+static int
+decode_array(const struct pfield *f, int16_t v, struct cursor *c, struct pvalue *arr)
+{
+	int32_t n = (int32_t)cur_get_be32(c);
+	int rc;
+
+	if (!cur_ok(c))
+		return KLAB_ETRUNCATED;
+	if (n < 0) {
+		pvalue_array_set_null(arr);
+		return null_ok(f, v) ? KLAB_OK : KLAB_ECORRUPT;
+	}
+	if ((size_t)n > c->len / elem_min_size(f, v))
+		return KLAB_ETRUNCATED; /* invariant 2: before allocating */
+	rc = pvalue_array_resize(arr, n);
+	for (int32_t i = 0; i < n && rc == KLAB_OK; i++)
+		rc = decode_elem(arr, v, c, &arr->a.v[i]);
+	return rc;
+}
+
+static int
+decode_field(const struct pfield *f, int16_t v, struct cursor *c, struct pvalue *val)
+{
+	if (!pfield_present(f, v))
+		return KLAB_OK; /* keeps its default */
+	if (f->type == PT_STRUCT)
+		return decode_struct(f->sub, v, c, val);
+	if (is_array(f->type))
+		return decode_array(f, v, c, val);
+	if (is_slice(f->type))
+		return decode_slice(f->type, null_ok(f, v), c, val);
+	return decode_int(f->type, c, &val->i);
+}
+
+/* st holds defaults (node_init_struct); overwrite the fields present at v. */
+static int
+decode_struct(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue *st)
+{
+	for (size_t i = 0; i < s->nfields; i++) {
+		int rc = decode_field(&s->fields[i], v, c, &st->a.v[i]);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
+	return KLAB_OK;
+}
+
+int
+proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out)
+{
+	struct pvalue *st = pvalue_new(s);
+	int rc;
+
+	*out = NULL;
+	if (st == NULL)
+		return KLAB_ENOMEM;
+	rc = decode_struct(s, v, c, st);
+	if (rc != KLAB_OK) {
+		pvalue_free(st);
+		return rc;
+	}
+	*out = st;
+	return KLAB_OK;
+}
+
+int
+proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t len, struct pvalue **out)
+{
+	struct cursor c;
+	int rc;
+
+	cur_init(&c, p, len);
+	rc = proto_decode_cursor(s, v, &c, out);
+	if (rc == KLAB_OK && c.len != 0) {
+		pvalue_free(*out);
+		*out = NULL;
+		return KLAB_ECORRUPT; /* bytes after the last field */
+	}
+	return rc;
+}
+
+/* ---- encoder ------------------------------------------------------------- */
+
+static int encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st,
+			 struct buf *b);
+
+static void
+encode_int(enum ptype t, int64_t i, struct buf *b)
+{
+	switch (t) {
+	case PT_INT8: buf_put_u8(b, (uint8_t)i); break;
+	case PT_BOOL: buf_put_u8(b, i != 0); break;
+	case PT_INT16: buf_put_be16(b, (uint16_t)i); break;
+	case PT_INT32: buf_put_be32(b, (uint32_t)i); break;
+	case PT_INT64: buf_put_be64(b, (uint64_t)i); break;
+	default: assert(!"encode_int of a non-integer");
+	}
+}
+
+static int
+encode_slice(enum ptype t, bool nullable, const struct pvalue *val, struct buf *b)
+{
+	int32_t len = val->null ? -1 : val->s.len;
+
+	if ((val->null && !nullable) || (t == PT_STRING && len > INT16_MAX))
+		return KLAB_EINVAL;
+	if (t == PT_STRING)
+		buf_put_be16(b, (uint16_t)len);
+	else
+		buf_put_be32(b, (uint32_t)len);
+	if (len > 0)
+		buf_put(b, val->s.p, (size_t)len);
+	return KLAB_OK;
+}
+
+static int
+encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct buf *b)
+{
+	int rc = KLAB_OK;
+
+	assert(arr->type == f->type);
+	if (arr->null) {
+		buf_put_be32(b, UINT32_MAX);
+		return null_ok(f, v) ? KLAB_OK : KLAB_EINVAL;
+	}
+	buf_put_be32(b, (uint32_t)arr->a.n);
+	for (int32_t i = 0; i < arr->a.n && rc == KLAB_OK; i++) {
+		const struct pvalue *el = &arr->a.v[i];
+
+		if (f->type == PT_ARRAY)
+			rc = encode_struct(f->sub, v, el, b);
+		else if (f->type == PT_ARRAY_STRING)
+			rc = encode_slice(PT_STRING, false, el, b);
+		else
+			encode_int(el->type, el->i, b);
+	}
+	return rc;
+}
+
+static int
+encode_field(const struct pfield *f, int16_t v, const struct pvalue *val, struct buf *b)
+{
+	if (!pfield_present(f, v))
+		return KLAB_OK;
+	assert(val->type == f->type); /* invariant 3 */
+	if (f->type == PT_STRUCT)
+		return encode_struct(f->sub, v, val, b);
+	if (is_array(f->type))
+		return encode_array(f, v, val, b);
+	if (is_slice(f->type))
+		return encode_slice(f->type, null_ok(f, v), val, b);
+	encode_int(f->type, val->i, b);
+	return KLAB_OK;
+}
+
+static int
+encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *b)
+{
+	assert(st->type == PT_STRUCT && st->a.schema == s);
+	for (size_t i = 0; i < s->nfields; i++) {
+		int rc = encode_field(&s->fields[i], v, &st->a.v[i], b);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
+	return KLAB_OK;
+}
+
+int
+proto_encode(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out)
+{
+	size_t start = out->len;
+	int rc = encode_struct(s, v, st, out);
+
+	if (rc == KLAB_OK && !buf_ok(out))
+		rc = KLAB_ENOMEM;
+	if (rc != KLAB_OK)
+		out->len = start; /* invariant 4 */
+	return rc;
+}
+
+/* ---- framing ------------------------------------------------------------- */
+
+int
+proto_frame_next(const uint8_t *p, size_t avail, size_t max_bytes, struct proto_frame *f)
+{
+	int32_t size;
+
+	memset(f, 0, sizeof(*f));
+	if (avail < 4)
+		return KLAB_OK;
+	size = (int32_t)be32_read(p);
+	if (size < 0)
+		return KLAB_ECORRUPT;
+	if ((size_t)size > max_bytes)
+		return KLAB_ETOOLARGE;
+	if (avail - 4 < (size_t)size)
+		return KLAB_OK;
+	f->body = p + 4;
+	f->len = (size_t)size;
+	f->consumed = 4 + (size_t)size;
+	return KLAB_OK;
+}
+
+int
+proto_request_header_parse(const uint8_t *frame, size_t len, struct proto_request_header *h,
+			   struct cursor *body)
+{
+	struct pvalue *hv;
+	int32_t id_len;
+	int rc;
+
+	cur_init(body, frame, len);
+	rc = proto_decode_cursor(&proto_request_header_v1, 1, body, &hv);
+	if (rc != KLAB_OK)
+		return rc;
+	h->api_key = (int16_t)pvalue_get_int(hv, "request_api_key");
+	h->api_version = (int16_t)pvalue_get_int(hv, "request_api_version");
+	h->correlation_id = (int32_t)pvalue_get_int(hv, "correlation_id");
+	h->client_id = pvalue_get_bytes(hv, "client_id", &id_len);
+	h->client_id_len = (int16_t)id_len;
+	pvalue_free(hv);
+	return KLAB_OK;
+}
+
+/* The API of a header, if klab speaks its version. */
+static int
+api_for(const struct proto_request_header *h, const struct api_desc **api)
+{
+	*api = proto_api(h->api_key);
+	if (*api == NULL)
+		return KLAB_ENOTFOUND;
+	if (h->api_version < (*api)->min_version || h->api_version > (*api)->max_version)
+		return KLAB_ERANGE;
+	return KLAB_OK;
+}
+
+int
+proto_request_decode(const struct proto_request_header *h, struct cursor body, struct pvalue **out)
+{
+	const struct api_desc *api;
+	int rc = api_for(h, &api);
+
+	*out = NULL;
+	if (rc != KLAB_OK)
+		return rc;
+	return proto_decode(api->request, h->api_version, body.p, body.len, out);
+}
+
+/* Append header hs (version hv) and body s (version v) as one frame. */
+static int
+frame_encode(const struct pschema *hs, int16_t hv, const struct pvalue *hdr,
+	     const struct pschema *s, int16_t v, const struct pvalue *body, struct buf *out)
+{
+	size_t start = out->len;
+	int rc;
+
+	buf_put_be32(out, 0); /* the size, patched below */
+	rc = proto_encode(hs, hv, hdr, out);
+	if (rc == KLAB_OK)
+		rc = proto_encode(s, v, body, out);
+	if (rc == KLAB_OK && out->len - start - 4 > INT32_MAX)
+		rc = KLAB_ETOOLARGE;
+	if (rc == KLAB_OK && !buf_ok(out))
+		rc = KLAB_ENOMEM;
+	if (rc != KLAB_OK) {
+		out->len = start;
+		return rc;
+	}
+	be32_write(out->data + start, (uint32_t)(out->len - start - 4));
+	return KLAB_OK;
+}
+
+int
+proto_request_encode(const struct proto_request_header *h, const struct pvalue *body,
+		     struct buf *out)
+{
+	const struct api_desc *api;
+	struct pvalue kids[4] = {
+		{ .type = PT_INT16, .i = h->api_key },
+		{ .type = PT_INT16, .i = h->api_version },
+		{ .type = PT_INT32, .i = h->correlation_id },
+		{ .type = PT_STRING,
+		  .null = h->client_id == NULL,
+		  .s = { h->client_id, h->client_id_len < 0 ? 0 : h->client_id_len } },
+	};
+	struct pvalue hdr = { .type = PT_STRUCT, .a = { kids, 4, &proto_request_header_v1 } };
+	int rc = api_for(h, &api);
+
+	assert(proto_request_header_v1.nfields == 4);
+	if (rc != KLAB_OK)
+		return rc;
+	return frame_encode(&proto_request_header_v1, 1, &hdr, api->request, h->api_version, body,
+			    out);
+}
+
+int
+proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
+		      const struct pvalue *body, struct buf *out)
+{
+	struct pvalue kid = { .type = PT_INT32, .i = correlation_id };
+	struct pvalue hdr = { .type = PT_STRUCT, .a = { &kid, 1, &proto_response_header_v0 } };
+
+	assert(proto_response_header_v0.nfields == 1);
+	return frame_encode(&proto_response_header_v0, 0, &hdr, s, v, body, out);
+}
+
+/* ---- trace --------------------------------------------------------------- */
+
+/* A bounded writer with snprintf's counting: len may pass n. */
+struct tw {
+	char *p;
+	size_t n;
+	size_t len;
+};
+
+static void tw_printf(struct tw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+tw_printf(struct tw *w, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	if (w->len < w->n)
+		r = vsnprintf(w->p + w->len, w->n - w->len, fmt, ap);
+	else
+		r = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (r > 0)
+		w->len += (size_t)r;
+}
+
+/* A string from the wire: at most 32 bytes, unprintable bytes as '?'. */
+static void
+tw_str(struct tw *w, const struct pvalue *s)
+{
+	int32_t n = s->s.len < 32 ? s->s.len : 32;
+
+	if (s->null) {
+		tw_printf(w, "null");
+		return;
+	}
+	for (int32_t i = 0; i < n; i++) {
+		uint8_t ch = s->s.p[i];
+
+		tw_printf(w, "%c", ch >= 0x20 && ch < 0x7f ? ch : '?');
+	}
+	if (s->s.len > n)
+		tw_printf(w, "...");
+}
+
+/* An element in brief: a struct's first string field, else "{..}". */
+static void
+tw_elem(struct tw *w, const struct pvalue *el)
+{
+	if (el->type != PT_STRUCT) {
+		if (el->type == PT_STRING)
+			tw_str(w, el);
+		else
+			tw_printf(w, "%lld", (long long)el->i);
+		return;
+	}
+	for (int32_t i = 0; i < el->a.n; i++) {
+		if (el->a.v[i].type == PT_STRING) {
+			tw_str(w, &el->a.v[i]);
+			return;
+		}
+	}
+	tw_printf(w, "{..}");
+}
+
+static void
+tw_array(struct tw *w, const struct pvalue *arr)
+{
+	const int32_t shown = 6;
+
+	if (arr->null) {
+		tw_printf(w, "null");
+		return;
+	}
+	tw_printf(w, "[");
+	for (int32_t i = 0; i < arr->a.n && i < shown; i++) {
+		tw_printf(w, "%s", i > 0 ? "," : "");
+		tw_elem(w, &arr->a.v[i]);
+	}
+	if (arr->a.n > shown)
+		tw_printf(w, ",+%d", arr->a.n - shown);
+	tw_printf(w, "]");
+}
+
+static void
+tw_field(struct tw *w, const struct pfield *f, const struct pvalue *val)
+{
+	tw_printf(w, " %s=", f->name);
+	if (is_array(f->type))
+		tw_array(w, val);
+	else if (f->type == PT_STRING)
+		tw_str(w, val);
+	else if (is_slice(f->type) && val->null)
+		tw_printf(w, "null");
+	else if (is_slice(f->type))
+		tw_printf(w, "<%d bytes>", val->s.len);
+	else if (f->type == PT_STRUCT)
+		tw_printf(w, "{..}");
+	else
+		tw_printf(w, "%lld", (long long)val->i);
+}
+
+size_t
+proto_trace(char *out, size_t n, const struct api_desc *api, bool response, int16_t v,
+	    int32_t correlation_id, const struct pvalue *body)
+{
+	struct tw w = { out, n, 0 };
+	const struct pschema *s = response ? api->response : api->request;
+
+	if (n > 0)
+		out[0] = '\0';
+	tw_printf(&w, "%s v%d %s corr=%d", api->name, v, response ? "response" : "request",
+		  correlation_id);
+	for (size_t i = 0; body != NULL && i < s->nfields; i++)
+		if (pfield_present(&s->fields[i], v))
+			tw_field(&w, &s->fields[i], &body->a.v[i]);
+	return w.len;
+}

@@ -1,0 +1,1010 @@
+/*
+ * real.c - the real runtime: an epoll loop over non-blocking TCP sockets
+ * (chapter 3 §3; DESIGN §2).
+ *
+ * The same nodes that run in the simulator run here; only this file knows
+ * about sockets, epoll, the clock and signals.  One thread does it all:
+ *
+ *   loop:
+ *     wait in epoll_wait, at most until the first timer or idle deadline
+ *     listener readable      accept4 -> on_accept (or refuse over the limit)
+ *     socket readable        read into the connection's input buffer, cut
+ *                            it into frames with frame_size() -> on_frame;
+ *                            end of stream or error -> on_closed
+ *     connecting, writable   SO_ERROR says how connect() went -> on_connected
+ *     socket writable        write the output queue on
+ *     signalfd readable      SIGINT/SIGTERM: stop
+ *     timers due             on_timer, in (deadline, id) order
+ *     idle connections       closed after connections.max.idle.ms
+ *     flush                  every connection with queued output is written
+ *
+ * Sending never writes from inside a handler: send() and send_file() queue
+ * (bounded by max_output_bytes), and the loop writes after the handler
+ * returns, so a failure found while writing reaches the node as on_closed
+ * at a point where it can take it, never re-entrantly.  A send_file entry
+ * holds a dup() of the file descriptor; after its head it goes out through
+ * sendfile(2), from the page cache to the socket without a copy.
+ *
+ * Rules:
+ *   1. a frame reaches a node whole: an input buffer holds at most one
+ *      incomplete frame, whose announced size was checked against
+ *      socket.request.max.bytes before the buffer grew for it;
+ *   2. a node's own close() never calls its on_closed; every other end of
+ *      a connection does, once;
+ *   3. a connection struct is freed only at the end of a loop iteration
+ *      (epoll may still hold its pointer in the current batch of events).
+ *
+ * Host names go through getaddrinfo(), which blocks: fine for numeric
+ * addresses, "localhost" and /etc/hosts, which is what klab's tests use.
+ *
+ * Clocks: now_ms is the wall clock (CLOCK_REALTIME: records carry epoch
+ * milliseconds); timers and idle deadlines use CLOCK_MONOTONIC.
+ */
+#include "net/real.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+
+#define REAL_MAX_NODES 16
+#define REAL_MAX_LISTENERS 64
+#define READ_CHUNK 65536
+
+enum rkind { K_LISTENER, K_CONN, K_SIGNAL };
+
+struct outq {
+	struct outq *next;
+	uint8_t *data; /* the bytes, or the head of a send_file */
+	size_t len, off;
+	int file_fd; /* -1: none; a dup() we own */
+	int64_t file_off;
+	size_t file_left;
+};
+
+struct rconn {
+	enum rkind kind; /* K_CONN; first, like every epoll'd struct */
+	int fd;
+	conn_id id;
+	int node;
+	bool connecting;   /* connect() not yet completed */
+	bool connect_fail; /* failed at once: on_connected(false) next round */
+	bool closing;	   /* the node closed it: flush, then go */
+	bool dead;	   /* freed at the end of this iteration */
+	bool want_out;	   /* EPOLLOUT registered */
+	struct buf in;
+	struct outq *out, **out_tail;
+	size_t out_bytes;
+	int64_t active_ms; /* monotonic; for the idle timeout */
+	struct rconn *next;
+};
+
+struct rlistener {
+	enum rkind kind; /* K_LISTENER */
+	int fd;
+	int64_t id;
+	int node;
+	int port;
+};
+
+struct rtimer {
+	int64_t due_ms; /* monotonic */
+	timer_id id;
+	int node;
+};
+
+struct rnode {
+	struct real *r;
+	int index;
+	char name[32];
+	char data_dir[256];
+	struct node node;
+	struct rt rt;
+};
+
+struct real {
+	struct real_config cfg;
+	int epfd;
+	struct {
+		enum rkind kind; /* K_SIGNAL */
+		int fd;
+	} sig;
+	sigset_t old_mask;
+	struct rnode nodes[REAL_MAX_NODES];
+	int nnodes;
+	struct rlistener listeners[REAL_MAX_LISTENERS];
+	int64_t next_listener;
+	struct rconn *conns; /* every connection, dead ones until the round ends */
+	int nconns;	     /* live ones */
+	conn_id next_conn;
+	struct rtimer *timers; /* a binary min-heap by (due_ms, id) */
+	size_t ntimers, timers_cap;
+	timer_id next_timer;
+	uint64_t rng;
+	bool running, stop;
+};
+
+static const struct rt_ops real_rt_ops;
+
+/* ---- small helpers ------------------------------------------------------------ */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+rlog(struct real *r, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->cfg.log != NULL)
+		r->cfg.log(r->cfg.log_arg, line);
+	else
+		fprintf(stderr, "klab: %s\n", line);
+}
+
+static struct rnode *
+rn_of(struct rt *rt)
+{
+	return rt->impl;
+}
+
+static struct rconn *
+conn_find(struct real *r, conn_id id)
+{
+	for (struct rconn *c = r->conns; c != NULL; c = c->next)
+		if (c->id == id && !c->dead)
+			return c;
+	return NULL;
+}
+
+static int
+epoll_set(struct real *r, int op, int fd, uint32_t events, void *ptr)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ptr };
+
+	return epoll_ctl(r->epfd, op, fd, &ev);
+}
+
+/* ---- timers: a min-heap ------------------------------------------------------- */
+
+static bool
+timer_before(const struct rtimer *a, const struct rtimer *b)
+{
+	return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->id < b->id);
+}
+
+static void
+timer_sift_down(struct real *r, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		struct rtimer t;
+
+		if (l < r->ntimers && timer_before(&r->timers[l], &r->timers[m]))
+			m = l;
+		if (l + 1 < r->ntimers && timer_before(&r->timers[l + 1], &r->timers[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		t = r->timers[i];
+		r->timers[i] = r->timers[m];
+		r->timers[m] = t;
+		i = m;
+	}
+}
+
+static void
+timer_sift_up(struct real *r, size_t i)
+{
+	while (i > 0 && timer_before(&r->timers[i], &r->timers[(i - 1) / 2])) {
+		struct rtimer t = r->timers[i];
+
+		r->timers[i] = r->timers[(i - 1) / 2];
+		r->timers[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+static void
+timer_remove_at(struct real *r, size_t i)
+{
+	r->timers[i] = r->timers[--r->ntimers];
+	if (i < r->ntimers) {
+		timer_sift_down(r, i);
+		timer_sift_up(r, i);
+	}
+}
+
+/* ---- connections -------------------------------------------------------------- */
+
+static struct rconn *
+conn_new(struct real *r, int fd, int node)
+{
+	struct rconn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->kind = K_CONN;
+	c->fd = fd;
+	c->id = ++r->next_conn;
+	c->node = node;
+	buf_init(&c->in);
+	c->out_tail = &c->out;
+	c->active_ms = mono_ms();
+	c->next = r->conns;
+	r->conns = c;
+	r->nconns++;
+	return c;
+}
+
+static void
+outq_free(struct outq *q)
+{
+	if (q->file_fd >= 0)
+		close(q->file_fd);
+	free(q->data);
+	free(q);
+}
+
+/* Close c's socket; tell its node (on_closed) unless the node asked for it. */
+static void
+conn_drop(struct real *r, struct rconn *c, bool tell)
+{
+	struct node *n = &r->nodes[c->node].node;
+	bool was_connecting = c->connecting;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	r->nconns--;
+	close(c->fd); /* also removes it from epoll */
+	while (c->out != NULL) {
+		struct outq *q = c->out;
+
+		c->out = q->next;
+		outq_free(q);
+	}
+	if (!tell)
+		return;
+	if (was_connecting && n->ops->on_connected != NULL)
+		n->ops->on_connected(n, c->id, false);
+	else if (!was_connecting && n->ops->on_closed != NULL)
+		n->ops->on_closed(n, c->id);
+}
+
+/* Free the connections marked dead (rule 3). */
+static void
+conns_reap(struct real *r)
+{
+	struct rconn **pp = &r->conns;
+
+	while (*pp != NULL) {
+		struct rconn *c = *pp;
+
+		if (c->dead) {
+			*pp = c->next;
+			buf_free(&c->in);
+			free(c);
+		} else {
+			pp = &c->next;
+		}
+	}
+}
+
+static int
+queue_out(struct rconn *c, const uint8_t *p, size_t len, int file_fd, int64_t off, size_t flen,
+	  size_t max)
+{
+	struct outq *q;
+
+	if (c->out_bytes + len + flen > max)
+		return KLAB_EFULL;
+	q = calloc(1, sizeof(*q));
+	if (q == NULL || (q->data = malloc(len ? len : 1)) == NULL) {
+		free(q);
+		return KLAB_ENOMEM;
+	}
+	memcpy(q->data, p, len);
+	q->len = len;
+	q->file_fd = file_fd;
+	q->file_off = off;
+	q->file_left = flen;
+	*c->out_tail = q;
+	c->out_tail = &q->next;
+	c->out_bytes += len + flen;
+	return KLAB_OK;
+}
+
+/* Write one queue entry on; 1: done, 0: the socket is full, <0: error. */
+static int
+write_entry(struct rconn *c, struct outq *q)
+{
+	while (q->off < q->len) {
+		ssize_t n = send(c->fd, q->data + q->off, q->len - q->off, MSG_NOSIGNAL);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		q->off += (size_t)n;
+		c->out_bytes -= (size_t)n;
+	}
+	while (q->file_left > 0) {
+		off_t off = (off_t)q->file_off;
+		ssize_t n = sendfile(c->fd, q->file_fd, &off, q->file_left);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		if (n == 0)
+			return -1; /* the file is shorter than the frame says */
+		q->file_off += n;
+		q->file_left -= (size_t)n;
+		c->out_bytes -= (size_t)n;
+	}
+	return 1;
+}
+
+/* Write as much queued output as the socket takes (rule: never in a handler). */
+static void
+conn_flush(struct real *r, struct rconn *c)
+{
+	bool want;
+
+	while (c->out != NULL) {
+		struct outq *q = c->out;
+		int rc = write_entry(c, q);
+
+		if (rc < 0) {
+			conn_drop(r, c, !c->closing);
+			return;
+		}
+		if (rc == 0)
+			break;
+		c->active_ms = mono_ms();
+		c->out = q->next;
+		if (c->out == NULL)
+			c->out_tail = &c->out;
+		outq_free(q);
+	}
+	if (c->out == NULL && c->closing) {
+		conn_drop(r, c, false);
+		return;
+	}
+	/* A closing connection reads nothing more: only wait to write. */
+	want = c->out != NULL;
+	if (want != c->want_out || c->closing) {
+		epoll_set(r, EPOLL_CTL_MOD, c->fd,
+			  (c->closing ? 0 : EPOLLIN) | (want ? EPOLLOUT : 0), c);
+		c->want_out = want;
+	}
+}
+
+/* Hand every whole frame in c's input buffer to its node (rule 1). */
+static void
+conn_frames(struct real *r, struct rconn *c)
+{
+	struct node *n = &r->nodes[c->node].node;
+	size_t pos = 0;
+
+	while (!c->dead && !c->closing) {
+		int64_t len = frame_size(c->in.data + pos, c->in.len - pos, r->cfg.max_frame_bytes);
+
+		if (len < 0) {
+			rlog(r,
+			     "%s: closing connection %" PRId64 ": frame size %" PRId32
+			     " %s (socket.request.max.bytes = %" PRId32 ")",
+			     n->name, c->id, (int32_t)be32_read(c->in.data + pos),
+			     len == KLAB_ETOOLARGE ? "too large" : "negative",
+			     r->cfg.max_frame_bytes);
+			conn_drop(r, c, true);
+			return;
+		}
+		if (len == 0 || (size_t)len > c->in.len - pos)
+			break;
+		if (n->ops->on_frame != NULL)
+			n->ops->on_frame(n, c->id, c->in.data + pos, (size_t)len);
+		pos += (size_t)len;
+	}
+	if (!c->dead && pos > 0) {
+		memmove(c->in.data, c->in.data + pos, c->in.len - pos);
+		c->in.len -= pos;
+	}
+}
+
+static void
+conn_readable(struct real *r, struct rconn *c)
+{
+	for (int rounds = 0; rounds < 16 && !c->dead && !c->closing; rounds++) {
+		ssize_t n;
+
+		if (!buf_reserve(&c->in, READ_CHUNK)) {
+			conn_drop(r, c, true);
+			return;
+		}
+		n = read(c->fd, c->in.data + c->in.len, READ_CHUNK);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) { /* end of stream, or an error */
+			conn_drop(r, c, true);
+			return;
+		}
+		c->in.len += (size_t)n;
+		c->active_ms = mono_ms();
+		conn_frames(r, c);
+	}
+}
+
+static void
+conn_connect_done(struct real *r, struct rconn *c)
+{
+	struct node *n = &r->nodes[c->node].node;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
+		conn_drop(r, c, true); /* on_connected(false) */
+		return;
+	}
+	c->connecting = false;
+	c->active_ms = mono_ms();
+	epoll_set(r, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, c);
+	c->want_out = true; /* conn_flush drops EPOLLOUT once nothing is queued */
+	if (n->ops->on_connected != NULL)
+		n->ops->on_connected(n, c->id, true);
+}
+
+static void
+conn_event(struct real *r, struct rconn *c, uint32_t events)
+{
+	if (c->dead)
+		return;
+	if (c->connecting) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			conn_connect_done(r, c);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		conn_readable(r, c);
+	if (!c->dead && (events & EPOLLOUT))
+		conn_flush(r, c);
+}
+
+/* ---- listeners ------------------------------------------------------------------ */
+
+static void
+listener_accept(struct real *r, struct rlistener *l)
+{
+	struct node *n = &r->nodes[l->node].node;
+
+	for (;;) {
+		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct rconn *c;
+		int one = 1;
+
+		if (fd < 0)
+			return;
+		if (r->nconns >= r->cfg.max_connections) {
+			rlog(r,
+			     "%s: refusing a connection: %d connections is the limit "
+			     "(max.connections)",
+			     n->name, r->cfg.max_connections);
+			close(fd);
+			continue;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c = conn_new(r, fd, l->node);
+		if (c == NULL || epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLIN, c) < 0) {
+			if (c != NULL)
+				conn_drop(r, c, false);
+			else
+				close(fd);
+			continue;
+		}
+		if (n->ops->on_accept != NULL)
+			n->ops->on_accept(n, c->id, l->id);
+	}
+}
+
+static int
+resolve(const char *host, int port, bool passive, struct addrinfo **out)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+	char ports[16];
+
+	hints.ai_flags = passive ? AI_PASSIVE : 0;
+	snprintf(ports, sizeof(ports), "%d", port);
+	if (host != NULL && host[0] == '\0')
+		host = NULL;
+	return getaddrinfo(host, ports, &hints, out);
+}
+
+static int64_t
+real_listen(struct rt *rt, const char *host, int port, struct kerr *e)
+{
+	struct rnode *rn = rn_of(rt);
+	struct real *r = rn->r;
+	struct rlistener *l = NULL;
+	struct addrinfo *ai;
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	int fd, one = 1, rc;
+
+	for (int i = 0; i < REAL_MAX_LISTENERS && l == NULL; i++)
+		if (r->listeners[i].id == 0)
+			l = &r->listeners[i];
+	if (l == NULL)
+		return kerr_set(e, KLAB_EFULL, "listen: too many listeners");
+	if ((rc = resolve(host, port, true, &ai)) != 0)
+		return kerr_set(e, KLAB_EINVAL, "listen %s:%d: %s", host, port, gai_strerror(rc));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &salen) < 0) {
+		rc = kerr_set(e, KLAB_EIO, "listen %s:%d: %s", host, port, strerror(errno));
+		goto fail;
+	}
+	l->kind = K_LISTENER;
+	l->fd = fd;
+	l->node = rn->index;
+	l->port = ntohs(sa.sin_port);
+	if (epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLIN, l) < 0) {
+		rc = kerr_set(e, KLAB_EIO, "listen: epoll: %s", strerror(errno));
+		goto fail;
+	}
+	freeaddrinfo(ai);
+	l->id = ++r->next_listener;
+	return l->id;
+fail:
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(ai);
+	return rc;
+}
+
+static int
+real_listener_port(struct rt *rt, int64_t listener)
+{
+	struct real *r = rn_of(rt)->r;
+
+	for (int i = 0; i < REAL_MAX_LISTENERS; i++)
+		if (listener != 0 && r->listeners[i].id == listener)
+			return r->listeners[i].port;
+	return -1;
+}
+
+/* ---- struct rt -------------------------------------------------------------------- */
+
+static conn_id
+real_connect(struct rt *rt, const char *host, int port)
+{
+	struct rnode *rn = rn_of(rt);
+	struct real *r = rn->r;
+	struct addrinfo *ai = NULL;
+	struct rconn *c;
+	int fd, one = 1;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || (c = conn_new(r, fd, rn->index)) == NULL) {
+		rlog(r, "%s: connect %s:%d: %s", rn->name, host, port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->connecting = true;
+	if (r->nconns > r->cfg.max_connections) {
+		rlog(r, "%s: connect %s:%d: %d connections is the limit (max.connections)",
+		     rn->name, host, port, r->cfg.max_connections);
+		c->connect_fail = true;
+	} else if (resolve(host, port, false, &ai) != 0 ||
+		   (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+		   epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLOUT, c) < 0) {
+		c->connect_fail = true; /* reported by the loop, not from in here */
+	}
+	c->want_out = true;
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	return c->id;
+}
+
+static int
+real_send_file(struct rt *rt, conn_id id, const uint8_t *head, size_t head_len, int fd,
+	       int64_t offset, size_t len)
+{
+	struct real *r = rn_of(rt)->r;
+	struct rconn *c = conn_find(r, id);
+	int dupfd = -1, rc;
+
+	if (c == NULL || c->connecting || c->closing || c->node != rn_of(rt)->index)
+		return KLAB_ESTATE;
+	if (head_len < 4 || frame_size(head, head_len, INT32_MAX) != (int64_t)(head_len + len))
+		return KLAB_EINVAL; /* not one whole frame */
+	if (len > 0 && (dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return KLAB_EIO;
+	rc = queue_out(c, head, head_len, dupfd, offset, len, r->cfg.max_output_bytes);
+	if (rc != KLAB_OK && dupfd >= 0)
+		close(dupfd);
+	return rc;
+}
+
+static int
+real_send(struct rt *rt, conn_id id, const uint8_t *frame, size_t len)
+{
+	return real_send_file(rt, id, frame, len, -1, 0, 0);
+}
+
+static void
+real_close(struct rt *rt, conn_id id)
+{
+	struct rconn *c = conn_find(rn_of(rt)->r, id);
+
+	if (c != NULL && c->node == rn_of(rt)->index)
+		c->closing = true; /* the loop flushes, then closes (rule 2) */
+}
+
+static timer_id
+real_set_timer(struct rt *rt, int64_t after_ms)
+{
+	struct real *r = rn_of(rt)->r;
+
+	if (r->ntimers == r->timers_cap) {
+		size_t cap = r->timers_cap ? 2 * r->timers_cap : 32;
+		struct rtimer *t = realloc(r->timers, cap * sizeof(*t));
+
+		if (t == NULL)
+			return 0;
+		r->timers = t;
+		r->timers_cap = cap;
+	}
+	r->timers[r->ntimers] =
+		(struct rtimer){ .due_ms = mono_ms() + (after_ms > 0 ? after_ms : 0),
+				 .id = ++r->next_timer,
+				 .node = rn_of(rt)->index };
+	timer_sift_up(r, r->ntimers++);
+	return r->next_timer;
+}
+
+static void
+real_cancel_timer(struct rt *rt, timer_id t)
+{
+	struct real *r = rn_of(rt)->r;
+
+	for (size_t i = 0; i < r->ntimers; i++) {
+		if (r->timers[i].id == t && r->timers[i].node == rn_of(rt)->index) {
+			timer_remove_at(r, i);
+			return;
+		}
+	}
+}
+
+static int64_t
+real_now_ms(struct rt *rt)
+{
+	struct timespec ts;
+
+	(void)rt;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+real_random(struct rt *rt)
+{
+	struct real *r = rn_of(rt)->r;
+	uint64_t z = (r->rng += 0x9E3779B97F4A7C15ull); /* splitmix64 */
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static const char *
+real_data_dir(struct rt *rt)
+{
+	return rn_of(rt)->data_dir;
+}
+
+static void
+real_trace(struct rt *rt, const char *line)
+{
+	struct real *r = rn_of(rt)->r;
+
+	if (r->cfg.trace != NULL)
+		r->cfg.trace(r->cfg.trace_arg, line);
+}
+
+static const struct rt_ops real_rt_ops = {
+	.listen = real_listen,
+	.connect = real_connect,
+	.send = real_send,
+	.send_file = real_send_file,
+	.close = real_close,
+	.set_timer = real_set_timer,
+	.cancel_timer = real_cancel_timer,
+	.now_ms = real_now_ms,
+	.random = real_random,
+	.data_dir = real_data_dir,
+	.trace = real_trace,
+	.listener_port = real_listener_port,
+};
+
+/* ---- set-up ------------------------------------------------------------------------ */
+
+void
+real_config_defaults(struct real_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_frame_bytes = 104857600;
+	cfg->max_connections = 1000;
+	cfg->idle_timeout_ms = 600000;
+	cfg->max_output_bytes = 256u << 20;
+	cfg->handle_signals = true;
+}
+
+struct real *
+real_new(const struct real_config *cfg)
+{
+	struct real *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->cfg = *cfg;
+	r->sig.kind = K_SIGNAL;
+	r->sig.fd = -1;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0 || getrandom(&r->rng, sizeof(r->rng), 0) != sizeof(r->rng)) {
+		if (r->epfd >= 0)
+			close(r->epfd);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void
+real_free(struct real *r)
+{
+	if (r == NULL)
+		return;
+	for (struct rconn *c = r->conns; c != NULL; c = c->next)
+		conn_drop(r, c, false);
+	conns_reap(r);
+	for (int i = 0; i < REAL_MAX_LISTENERS; i++)
+		if (r->listeners[i].id != 0)
+			close(r->listeners[i].fd);
+	free(r->timers);
+	close(r->epfd);
+	free(r);
+}
+
+int
+real_add_node(struct real *r, const char *name, const struct node_ops *ops, void *state,
+	      const char *data_dir)
+{
+	struct rnode *rn;
+
+	if (r->nnodes == REAL_MAX_NODES)
+		return KLAB_EFULL;
+	rn = &r->nodes[r->nnodes];
+	rn->r = r;
+	rn->index = r->nnodes++;
+	snprintf(rn->name, sizeof(rn->name), "%s", name);
+	snprintf(rn->data_dir, sizeof(rn->data_dir), "%s", data_dir ? data_dir : "");
+	rn->rt.ops = &real_rt_ops;
+	rn->rt.impl = rn;
+	rn->node.ops = ops;
+	rn->node.rt = &rn->rt;
+	rn->node.state = state;
+	rn->node.name = rn->name;
+	if (r->running && ops->on_start != NULL)
+		ops->on_start(&rn->node);
+	return rn->index;
+}
+
+struct node *
+real_node(struct real *r, int index)
+{
+	assert(index >= 0 && index < r->nnodes);
+	return &r->nodes[index].node;
+}
+
+void
+real_stop(struct real *r)
+{
+	r->stop = true;
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static int
+signals_open(struct real *r)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, &set, &r->old_mask) < 0)
+		return KLAB_EIO;
+	r->sig.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (r->sig.fd < 0 || epoll_set(r, EPOLL_CTL_ADD, r->sig.fd, EPOLLIN, &r->sig) < 0)
+		return KLAB_EIO;
+	return KLAB_OK;
+}
+
+static void
+signals_close(struct real *r)
+{
+	if (r->sig.fd >= 0)
+		close(r->sig.fd);
+	r->sig.fd = -1;
+	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+}
+
+static void
+signal_event(struct real *r)
+{
+	struct signalfd_siginfo si;
+
+	while (read(r->sig.fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		rlog(r, "signal %s: stopping", si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+		r->stop = true;
+	}
+}
+
+/* Fire due timers (in order); returns ms until the next one, or -1. */
+static int64_t
+timers_run(struct real *r)
+{
+	int64_t now = mono_ms();
+
+	while (r->ntimers > 0 && r->timers[0].due_ms <= now && !r->stop) {
+		struct rtimer t = r->timers[0];
+		struct node *n = &r->nodes[t.node].node;
+
+		timer_remove_at(r, 0);
+		if (n->ops->on_timer != NULL)
+			n->ops->on_timer(n, t.id);
+	}
+	return r->ntimers > 0 ? r->timers[0].due_ms - now : -1;
+}
+
+/*
+ * Per connection, once a round: report connects that failed at once, close
+ * idle ones, write queued output.  Returns ms until the next idle deadline.
+ */
+static int64_t
+conns_service(struct real *r)
+{
+	int64_t now = mono_ms(), next = -1, idle = r->cfg.idle_timeout_ms;
+
+	for (struct rconn *c = r->conns; c != NULL; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->connect_fail) {
+			conn_drop(r, c, true);
+			continue;
+		}
+		if (idle > 0 && !c->connecting && now - c->active_ms >= idle) {
+			rlog(r,
+			     "%s: closing connection %" PRId64 ": idle for %" PRId64
+			     " ms (connections.max.idle.ms)",
+			     r->nodes[c->node].name, c->id, now - c->active_ms);
+			conn_drop(r, c, true);
+			continue;
+		}
+		if (!c->connecting && (c->out != NULL || c->closing))
+			conn_flush(r, c);
+		if (!c->dead && idle > 0 && (next < 0 || c->active_ms + idle - now < next))
+			next = c->active_ms + idle - now;
+	}
+	return next;
+}
+
+static bool
+conns_pending(struct real *r)
+{
+	for (struct rconn *c = r->conns; c != NULL; c = c->next)
+		if (!c->dead && (c->connect_fail || (!c->connecting && c->closing && !c->out)))
+			return true;
+	return false;
+}
+
+static void
+dispatch(struct real *r, struct epoll_event *ev)
+{
+	enum rkind *kind = ev->data.ptr;
+
+	if (*kind == K_LISTENER)
+		listener_accept(r, ev->data.ptr);
+	else if (*kind == K_CONN)
+		conn_event(r, ev->data.ptr, ev->events);
+	else
+		signal_event(r);
+}
+
+static int
+loop_once(struct real *r)
+{
+	struct epoll_event evs[64];
+	int64_t t_timer = timers_run(r), t_idle = conns_service(r), wait = t_timer;
+	int n;
+
+	if (t_idle >= 0 && (wait < 0 || t_idle < wait))
+		wait = t_idle;
+	if (r->stop || conns_pending(r))
+		wait = 0;
+	n = epoll_wait(r->epfd, evs, 64, wait > 1000000 ? 1000000 : (int)wait);
+	if (n < 0 && errno != EINTR)
+		return KLAB_EIO;
+	for (int i = 0; i < n; i++)
+		dispatch(r, &evs[i]);
+	conns_service(r);
+	conns_reap(r);
+	return KLAB_OK;
+}
+
+static void
+nodes_stop(struct real *r)
+{
+	for (int i = 0; i < r->nnodes; i++) {
+		struct node *n = &r->nodes[i].node;
+
+		if (n->ops->on_stop != NULL)
+			n->ops->on_stop(n);
+	}
+	conns_service(r); /* one last try to write what on_stop sent */
+	for (struct rconn *c = r->conns; c != NULL; c = c->next)
+		conn_drop(r, c, false);
+	conns_reap(r);
+}
+
+int
+real_run(struct real *r)
+{
+	int rc = KLAB_OK;
+
+	if (r->cfg.handle_signals && signals_open(r) != KLAB_OK) {
+		rlog(r, "signalfd: %s", strerror(errno));
+		signals_close(r);
+		return KLAB_EIO;
+	}
+	r->running = true;
+	for (int i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].node.ops->on_start != NULL)
+			r->nodes[i].node.ops->on_start(&r->nodes[i].node);
+	while (!r->stop && rc == KLAB_OK)
+		rc = loop_once(r);
+	if (rc != KLAB_OK)
+		rlog(r, "epoll_wait: %s", strerror(errno));
+	nodes_stop(r);
+	r->running = false;
+	if (r->cfg.handle_signals)
+		signals_close(r);
+	return rc;
+}

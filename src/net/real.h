@@ -1,0 +1,57 @@
+/*
+ * real.h - the real runtime: nodes (node.h) driven by an epoll loop over
+ * TCP, the wall clock and signals (chapter 3 §3; DESIGN §2).
+ *
+ * Interface:
+ *   real_new(cfg) / real_free()   a runtime; real_config_defaults() fills
+ *                  Kafka's defaults for the settings it reads.
+ *   real_add_node()  like sim_add_node(): on_start runs when real_run()
+ *                  starts (or at once if it is running).
+ *   real_run()     the loop: returns 0 after real_stop() or SIGINT/SIGTERM
+ *                  (when cfg.handle_signals), having called every node's
+ *                  on_stop; KLAB_EIO if the loop itself failed.
+ *   real_stop()    asks the loop to stop; safe from a node's handler.
+ *
+ * Socket, epoll and signal headers stay in real.c: node code never sees
+ * them.
+ */
+#ifndef KLAB_NET_REAL_H
+#define KLAB_NET_REAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "net/node.h"
+
+struct real_config {
+	int32_t max_frame_bytes; /* socket.request.max.bytes (104857600) */
+	int max_connections;	 /* max.connections (accepted and opened) */
+	int64_t idle_timeout_ms; /* connections.max.idle.ms (600000); 0: never */
+	size_t max_output_bytes; /* queued but unsent bytes per connection */
+	bool handle_signals;	 /* SIGINT/SIGTERM stop the loop */
+	/* Log lines (refused connections, oversized frames); NULL: stderr. */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+	/* rt->trace lines; NULL: dropped. */
+	void (*trace)(void *arg, const char *line);
+	void *trace_arg;
+};
+
+struct real;
+
+void real_config_defaults(struct real_config *cfg);
+/* NULL when out of memory or epoll could not be created. */
+struct real *real_new(const struct real_config *cfg);
+void real_free(struct real *r);
+
+/* Returns the node's index (>= 0), or KLAB_EFULL / KLAB_ENOMEM. */
+int real_add_node(struct real *r, const char *name, const struct node_ops *ops, void *state,
+		  const char *data_dir);
+struct node *real_node(struct real *r, int index);
+
+int real_run(struct real *r);
+void real_stop(struct real *r);
+
+#endif
