@@ -41,7 +41,7 @@ include chapters/03-brokers/stage.mk
 
 .PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
         $(foreach n,$(STAGES) $(IN_PROGRESS),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
-        test-diagrams test-labs test-fuzz test-clang
+        test-diagrams test-labs test-fuzz test-clang test-interop
 .DEFAULT_GOAL := all
 
 all: $(foreach n,$(STAGES),ch$(n)) build/klab
@@ -130,8 +130,13 @@ test: deps-test
 	@$(MAKE) --no-print-directory check
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory $(foreach n,$(STAGES) $(IN_PROGRESS),test-ch$(n))
-	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang
+	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang test-interop
 	@awk '{ p += $$1; f += $$2 } END { printf "klab: all tests passed\nklab: %d passed, %d failed\n", p, f }' build/test-counts
+
+# Real clients against real `klab broker` processes on loopback (stage 3).
+test-interop: deps-test build/san/ch3/klab
+	@for t in tests/interop/*.sh; do [ -f "$$t" ] || continue; \
+	  sh "$$t" build/san/ch3/klab || exit 1; done
 
 check:
 	@tools/check-layers.sh

@@ -31,6 +31,7 @@ if [ "${1:-run}" = test ]; then
 	have_header stdarg.h stddef.h stdint.h setjmp.h cmocka.h || want libcmocka-dev
 	command -v clang >/dev/null 2>&1 || want clang
 	command -v clang-format >/dev/null 2>&1 || want clang-format
+	command -v kcat >/dev/null 2>&1 || want kcat
 	if command -v clang >/dev/null 2>&1; then
 		tmp=$(mktemp -d)
 		printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' >"$tmp/f.c"

@@ -6,3 +6,4 @@
 STAGE3_NAME   := brokers
 STAGE3_SRCS   := $(STAGE2_SRCS) $(wildcard src/net/*.c) $(wildcard src/broker/*.c)
 STAGE3_TABLES := $(STAGE2_TABLES)
+STAGE3_SRCS   += src/main/broker_main.c

@@ -14,6 +14,9 @@
 #include "main/dump_log.h"
 #include "repl/repl.h"
 
+/* Stage 3 and later link src/main/broker_main.c; earlier stages do not. */
+extern int broker_main(int argc, char **argv) __attribute__((weak));
+
 extern const int klab_stage;
 extern const char *const klab_stage_name;
 extern const struct repl_table *const klab_stage_tables[];
@@ -28,6 +31,8 @@ usage(FILE *f)
 		"  dump-log [--print-data-log] FILE... print segment, index or timeindex files\n"
 		"  version                             print the stage\n",
 		klab_stage, klab_stage_name);
+	if (broker_main != NULL)
+		fprintf(f, "  broker -c server.properties         run a Kafka broker\n");
 	return f == stdout ? 0 : 2;
 }
 
@@ -40,6 +45,8 @@ main(int argc, char **argv)
 		return repl_main(argc - 1, argv + 1, klab_stage_tables);
 	if (strcmp(argv[1], "dump-log") == 0)
 		return dump_log_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "broker") == 0 && broker_main != NULL)
+		return broker_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0) {
 		printf("klab stage %d: %s\n", klab_stage, klab_stage_name);
 		return 0;

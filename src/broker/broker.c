@@ -1,0 +1,549 @@
+/*
+ * broker.c - the broker node: start, frames in, responses out, stop
+ * (see broker.h; chapter 3 §3).
+ *
+ * One frame is one request.  The broker answers it before it looks at the
+ * next, so responses leave each connection in request order, as Kafka's
+ * one-request-at-a-time-per-connection rule requires.
+ */
+#include "broker/broker.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+broker_log(struct broker *b, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (b->cfg.log != NULL)
+		b->cfg.log(b->cfg.log_arg, line);
+	else
+		fprintf(stderr, "%s\n", line);
+}
+
+void
+broker_init(struct broker *b, const struct broker_config *cfg)
+{
+	memset(b, 0, sizeof(*b));
+	b->cfg = *cfg;
+	buf_init(&b->out);
+}
+
+static void free_parked(struct broker *b, bool cancel);
+
+void
+broker_free(struct broker *b)
+{
+	free_parked(b, false);
+	if (b->store != NULL)
+		topics_close(b->store);
+	b->store = NULL;
+	buf_free(&b->out);
+}
+
+void
+broker_crash(struct broker *b)
+{
+	free_parked(b, false); /* its timers die with it */
+	if (b->store != NULL)
+		topics_crash(b->store);
+	b->store = NULL;
+}
+
+/* ---- request memory ------------------------------------------------------- */
+
+int
+breq_keep(struct broker_req *r, void *p)
+{
+	if (r->nkeep == r->capkeep) {
+		size_t cap = r->capkeep ? 2 * r->capkeep : 16;
+		void **k = realloc(r->keep, cap * sizeof(*k));
+
+		if (k == NULL) {
+			free(p);
+			return KLAB_ENOMEM;
+		}
+		r->keep = k;
+		r->capkeep = cap;
+	}
+	r->keep[r->nkeep++] = p;
+	return KLAB_OK;
+}
+
+void *
+breq_alloc(struct broker_req *r, size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (p == NULL || breq_keep(r, p) != KLAB_OK)
+		return NULL;
+	return p;
+}
+
+char *
+breq_strndup(struct broker_req *r, const uint8_t *p, int32_t len)
+{
+	char *s;
+
+	if (len < 0)
+		return NULL;
+	if ((s = breq_alloc(r, (size_t)len + 1)) == NULL)
+		return NULL;
+	if (len > 0)
+		memcpy(s, p, (size_t)len);
+	s[len] = '\0';
+	return s;
+}
+
+char *
+breq_printf(struct broker_req *r, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	return breq_strndup(r, (const uint8_t *)tmp, n);
+}
+
+static void
+breq_release(struct broker_req *r)
+{
+	for (size_t i = 0; i < r->nkeep; i++)
+		free(r->keep[i]);
+	free(r->keep);
+	r->keep = NULL;
+	r->nkeep = r->capkeep = 0;
+}
+
+/* ---- node handlers ---------------------------------------------------------- */
+
+static struct broker *
+B(struct node *n)
+{
+	return n->state;
+}
+
+static void
+broker_start(struct node *n)
+{
+	struct broker *b = B(n);
+	struct config empty;
+	const struct config *props = b->cfg.props;
+	const char *dir = b->cfg.log_dir[0] ? b->cfg.log_dir : n->rt->ops->data_dir(n->rt);
+	int64_t now = n->rt->ops->now_ms(n->rt);
+	int rc;
+
+	b->node = n;
+	b->failed = false;
+	config_init(&empty);
+	if (props == NULL)
+		props = &empty;
+	if (b->store == NULL) {
+		rc = topics_open(&b->store, dir, props, now, &b->error);
+		if (rc != KLAB_OK) {
+			b->store = NULL;
+			b->failed = true;
+			broker_log(b, "broker %d: cannot open log directory %s: %s",
+				   b->cfg.broker_id, dir, kerr_msg(&b->error));
+			config_free(&empty);
+			if (b->cfg.on_fail != NULL)
+				b->cfg.on_fail(b->cfg.on_fail_arg);
+			return;
+		}
+	}
+	config_free(&empty);
+	b->listener = n->rt->ops->listen(n->rt, b->cfg.listen_host, b->cfg.listen_port, &b->error);
+	if (b->listener <= 0) {
+		b->failed = true;
+		broker_log(b, "broker %d: cannot listen on %s:%d: %s", b->cfg.broker_id,
+			   b->cfg.listen_host, b->cfg.listen_port, kerr_msg(&b->error));
+		if (b->cfg.on_fail != NULL)
+			b->cfg.on_fail(b->cfg.on_fail_arg);
+		return;
+	}
+	b->port = n->rt->ops->listener_port(n->rt, b->listener);
+	if (b->port <= 0)
+		b->port = b->cfg.listen_port;
+	if (b->cfg.advertised_port == 0)
+		b->cfg.advertised_port = b->port;
+	broker_log(b, "broker %d: listening on %s:%d", b->cfg.broker_id,
+		   b->cfg.listen_host[0] ? b->cfg.listen_host : "0.0.0.0", b->port);
+	if (b->cfg.advertised_host[0] == '\0')
+		snprintf(b->cfg.advertised_host, sizeof(b->cfg.advertised_host), "%s",
+			 b->cfg.listen_host[0] ? b->cfg.listen_host : "localhost");
+}
+
+static void
+close_bad(struct broker *b, conn_id c, const char *why)
+{
+	b->closed_bad++;
+	broker_log(b, "broker %d: closing connection %lld: %s", b->cfg.broker_id, (long long)c,
+		   why);
+	b->node->rt->ops->close(b->node->rt, c);
+}
+
+static broker_handler
+handler_for(int16_t key)
+{
+	switch (key) {
+	case 0: return handle_produce;
+	case 1: return handle_fetch;
+	case 2: return handle_list_offsets;
+	case 3: return handle_metadata;
+	case 18: return handle_api_versions;
+	case 19: return handle_create_topics;
+	case 20: return handle_delete_topics;
+	default: return NULL;
+	}
+}
+
+/* ApiVersions above klab's range: error 35 and the list, in v0 (KIP-511). */
+static void
+api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request_header *h)
+{
+	const struct api_desc *api = proto_api(18);
+	struct broker_req r = { .b = b, .h = h };
+	struct pvalue *resp = pvalue_new(api->response);
+
+	if (resp == NULL) {
+		close_bad(b, c, "out of memory");
+		return;
+	}
+	handle_api_versions(&r, NULL, resp);
+	pvalue_set_int(resp, "error_code", KERR_UNSUPPORTED_VERSION);
+	buf_reset(&b->out);
+	if (proto_response_encode(h->correlation_id, api->response, 0, resp, &b->out) == KLAB_OK)
+		b->node->rt->ops->send(b->node->rt, c, b->out.data, b->out.len);
+	pvalue_free(resp);
+}
+
+static void
+trace_msg(struct broker *b, const struct api_desc *api, bool response, int16_t v, int32_t corr,
+	  const struct pvalue *body)
+{
+	char line[512];
+
+	if (!b->cfg.trace)
+		return;
+	proto_trace(line, sizeof(line), api, response, v, corr, body);
+	b->node->rt->ops->trace(b->node->rt, line);
+}
+
+/* ---- one request --------------------------------------------------------------- */
+
+enum outcome { DONE, PARKED, CLOSED };
+
+struct broker_parked {
+	struct broker_parked *next;
+	conn_id conn;
+	timer_id timer;
+	uint8_t *frame; /* the waiting Fetch, copied */
+	size_t len;
+	struct buf queued; /* frames that arrived on conn behind it */
+};
+
+#define QUEUED_MAX (64u << 20) /* bytes queued behind a waiting Fetch */
+
+static struct broker_parked *
+find_parked(struct broker *b, conn_id c)
+{
+	for (struct broker_parked *p = b->parked; p != NULL; p = p->next)
+		if (p->conn == c)
+			return p;
+	return NULL;
+}
+
+static void
+parked_free(struct broker_parked *p)
+{
+	free(p->frame);
+	buf_free(&p->queued);
+	free(p);
+}
+
+/* Unlink p from the purgatory (cancelling its timer unless it fired). */
+static void
+unpark(struct broker *b, struct broker_parked *p, bool cancel)
+{
+	for (struct broker_parked **pp = &b->parked; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	if (cancel && b->node != NULL)
+		b->node->rt->ops->cancel_timer(b->node->rt, p->timer);
+}
+
+static void
+park(struct broker *b, conn_id c, const uint8_t *frame, size_t len, int64_t ms)
+{
+	struct broker_parked *p = calloc(1, sizeof(*p));
+
+	if (p == NULL || (p->frame = malloc(len)) == NULL) {
+		free(p);
+		close_bad(b, c, "out of memory");
+		return;
+	}
+	memcpy(p->frame, frame, len);
+	p->len = len;
+	p->conn = c;
+	buf_init(&p->queued);
+	p->timer = b->node->rt->ops->set_timer(b->node->rt, ms);
+	p->next = b->parked;
+	b->parked = p;
+	b->fetches_parked++;
+}
+
+/*
+ * Handle one request frame on c.  may_park: a Fetch may wait (false once
+ * its max_wait_ms has passed).  *appended is set when records went in.
+ * PARKED: the Fetch waits and no response was sent; the caller decides
+ * whether that means a new purgatory entry (park()).
+ */
+static enum outcome
+handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool may_park,
+	   bool *appended, int64_t *park_ms)
+{
+	struct node *n = b->node;
+	struct proto_request_header h;
+	struct cursor body;
+	const struct api_desc *api;
+	broker_handler fn;
+	struct pvalue *req = NULL, *resp = NULL;
+	struct broker_req r;
+	enum outcome out = DONE;
+	int rc;
+
+	if (b->failed || b->store == NULL) {
+		close_bad(b, c, "the broker failed to start");
+		return CLOSED;
+	}
+	if (len < 4 ||
+	    (rc = proto_request_header_parse(frame + 4, len - 4, &h, &body)) != KLAB_OK) {
+		close_bad(b, c, "malformed request header");
+		return CLOSED;
+	}
+	api = proto_api(h.api_key);
+	fn = handler_for(h.api_key);
+	if (api == NULL || fn == NULL) {
+		close_bad(b, c, "unknown API key");
+		return CLOSED;
+	}
+	if (h.api_version < api->min_version || h.api_version > api->max_version) {
+		if (h.api_key == 18 && h.api_version > api->max_version) {
+			api_versions_unsupported(b, c, &h);
+			return DONE;
+		}
+		close_bad(b, c, "unsupported API version");
+		return CLOSED;
+	}
+	if ((rc = proto_request_decode(&h, body, &req)) != KLAB_OK) {
+		close_bad(b, c, "malformed request body");
+		return CLOSED;
+	}
+	if ((resp = pvalue_new(api->response)) == NULL) {
+		pvalue_free(req);
+		close_bad(b, c, "out of memory");
+		return CLOSED;
+	}
+	memset(&r, 0, sizeof(r));
+	r.b = b;
+	r.h = &h;
+	r.now_ms = n->rt->ops->now_ms(n->rt);
+	r.may_park = may_park;
+	rc = fn(&r, req, resp);
+	if (r.appended)
+		*appended = true;
+	if (rc != KLAB_OK) {
+		close_bad(b, c, "the handler failed");
+		out = CLOSED;
+	} else if (r.park) {
+		*park_ms = r.park_ms;
+		out = PARKED;
+	} else {
+		trace_msg(b, api, false, h.api_version, h.correlation_id, req);
+		b->requests++;
+		if (!r.no_response) {
+			buf_reset(&b->out);
+			rc = proto_response_encode(h.correlation_id, api->response, h.api_version,
+						   resp, &b->out);
+			if (rc == KLAB_OK) {
+				trace_msg(b, api, true, h.api_version, h.correlation_id, resp);
+				n->rt->ops->send(n->rt, c, b->out.data, b->out.len);
+			} else {
+				close_bad(b, c, "cannot encode the response");
+				out = CLOSED;
+			}
+			if (b->out.cap > (1u << 24)) { /* do not keep a huge buffer */
+				buf_free(&b->out);
+				buf_init(&b->out);
+			}
+		}
+	}
+	breq_release(&r);
+	pvalue_free(resp);
+	pvalue_free(req);
+	return out;
+}
+
+/* A fresh frame on c (not queued): handle it, parking a Fetch that waits. */
+static enum outcome
+handle_fresh(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool *appended)
+{
+	int64_t ms = 0;
+	enum outcome o = handle_one(b, c, frame, len, true, appended, &ms);
+
+	if (o == PARKED)
+		park(b, c, frame, len, ms);
+	return o;
+}
+
+/* Handle the frames that queued behind a Fetch that has now answered. */
+static void
+drain(struct broker *b, conn_id c, struct buf *q, bool *appended)
+{
+	size_t pos = 0;
+
+	while (q->len - pos >= 4) {
+		size_t flen = 4 + (size_t)be32_read(q->data + pos);
+		struct broker_parked *np = find_parked(b, c);
+
+		if (flen > q->len - pos)
+			break;	  /* cannot happen: the runtime hands over whole frames */
+		if (np != NULL) { /* a queued Fetch waits in turn: the rest queue behind it */
+			buf_put(&np->queued, q->data + pos, q->len - pos);
+			return;
+		}
+		if (handle_fresh(b, c, q->data + pos, flen, appended) == CLOSED)
+			return;
+		pos += flen;
+	}
+}
+
+/*
+ * Re-run the waiting Fetches after an append (fired == 0) or when timer
+ * fired ends one's wait; answer those that are ready and then the frames
+ * queued behind them.
+ */
+static void
+wake(struct broker *b, timer_id fired)
+{
+	bool again = true;
+
+	while (again) {
+		again = false;
+		for (struct broker_parked *p = b->parked; p != NULL; p = p->next) {
+			bool timed_out = fired != 0 && p->timer == fired;
+			bool appended = false;
+			int64_t ms;
+			enum outcome o;
+
+			o = handle_one(b, p->conn, p->frame, p->len, !timed_out, &appended, &ms);
+			if (o == PARKED)
+				continue;
+			if (timed_out)
+				fired = 0;
+			unpark(b, p, !timed_out);
+			if (o == DONE)
+				drain(b, p->conn, &p->queued, &appended);
+			parked_free(p);
+			again = true; /* the list changed; appends may wake others */
+			break;
+		}
+	}
+}
+
+static void
+broker_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
+{
+	struct broker *b = B(n);
+	struct broker_parked *p;
+	bool appended = false;
+
+	b->node = n;
+	if ((p = find_parked(b, c)) != NULL) { /* one request at a time per connection */
+		if (p->queued.len + len > QUEUED_MAX) {
+			unpark(b, p, true);
+			parked_free(p);
+			close_bad(b, c, "too many requests behind a waiting Fetch");
+			return;
+		}
+		buf_put(&p->queued, frame, len);
+		return;
+	}
+	handle_fresh(b, c, frame, len, &appended);
+	if (appended && b->parked != NULL)
+		wake(b, 0);
+}
+
+static void
+broker_timer(struct node *n, timer_id t)
+{
+	struct broker *b = B(n);
+
+	b->node = n;
+	for (struct broker_parked *p = b->parked; p != NULL; p = p->next)
+		if (p->timer == t) {
+			wake(b, t);
+			return;
+		}
+}
+
+static void
+broker_closed(struct node *n, conn_id c)
+{
+	struct broker *b = B(n);
+	struct broker_parked *p;
+
+	b->node = n;
+	if ((p = find_parked(b, c)) != NULL) {
+		unpark(b, p, true);
+		parked_free(p);
+	}
+}
+
+static void
+free_parked(struct broker *b, bool cancel)
+{
+	while (b->parked != NULL) {
+		struct broker_parked *p = b->parked;
+
+		unpark(b, p, cancel);
+		parked_free(p);
+	}
+}
+
+static void
+broker_stop(struct node *n)
+{
+	struct broker *b = B(n);
+
+	b->node = n;
+	free_parked(b, true);
+	if (b->store != NULL) {
+		topics_close(b->store);
+		b->store = NULL;
+	}
+}
+
+const struct node_ops broker_node_ops = {
+	.on_start = broker_start,
+	.on_frame = broker_frame,
+	.on_closed = broker_closed,
+	.on_timer = broker_timer,
+	.on_stop = broker_stop,
+};

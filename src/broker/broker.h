@@ -1,0 +1,151 @@
+/*
+ * broker.h - one Kafka broker as a sans-I/O node (chapter 3 §3; node.h).
+ *
+ * The broker listens on its listener, cuts nothing itself (the runtime
+ * hands it whole frames), parses request header v1, decodes the body with
+ * the generic codec (proto.h), calls one handler per API (handlers.c) and
+ * encodes the response with response header v0.  Everything it stores
+ * lives in a topic store (topic.h) opened on start and closed on stop (a
+ * clean shutdown writes the logs' clean-shutdown marker).
+ *
+ * It is the only broker of its cluster: Metadata names it as the only
+ * broker, the controller and the leader of every partition, with
+ * replicas = isr = [broker.id].  Replication arrives in chapter 5.
+ *
+ * Bad input never crashes it: a frame whose header cannot be parsed, an
+ * unknown API key, a version outside klab's range (other than ApiVersions,
+ * which answers UNSUPPORTED_VERSION in v0 as Kafka does) or a body that
+ * does not decode closes that connection only, as Kafka does.
+ *
+ * A Fetch that finds fewer than min_bytes waits up to max_wait_ms in a
+ * purgatory of delayed operations (broker.c): every append re-runs the
+ * waiting Fetches and a timer ends the wait.  Fetch copies log bytes into
+ * the response (no sendfile yet).
+ */
+#ifndef KLAB_BROKER_BROKER_H
+#define KLAB_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "broker/proto.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "net/node.h"
+#include "topic/topic.h"
+
+#define BROKER_HOST_MAX 256
+#define BROKER_CLUSTER_ID_MAX 64
+
+/* Kafka's error codes used here (Errors.java). */
+enum kafka_error {
+	KERR_UNKNOWN_SERVER_ERROR = -1,
+	KERR_NONE = 0,
+	KERR_OFFSET_OUT_OF_RANGE = 1,
+	KERR_CORRUPT_MESSAGE = 2,
+	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_MESSAGE_TOO_LARGE = 10,
+	KERR_INVALID_TOPIC_EXCEPTION = 17,
+	KERR_INVALID_REQUIRED_ACKS = 21,
+	KERR_UNSUPPORTED_VERSION = 35,
+	KERR_TOPIC_ALREADY_EXISTS = 36,
+	KERR_INVALID_PARTITIONS = 37,
+	KERR_INVALID_REPLICATION_FACTOR = 38,
+	KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+	KERR_INVALID_CONFIG = 40,
+	KERR_INVALID_REQUEST = 42,
+	KERR_INVALID_RECORD = 87,
+};
+
+struct broker_config {
+	int32_t broker_id;			  /* broker.id */
+	char listen_host[BROKER_HOST_MAX];	  /* listeners=PLAINTEXT://host:port */
+	int listen_port;			  /* 0: the runtime picks */
+	char advertised_host[BROKER_HOST_MAX];	  /* advertised.listeners (or listeners) */
+	int advertised_port;			  /* 0: the port actually bound */
+	char log_dir[4096];			  /* log.dirs; "" = the runtime's data_dir */
+	char cluster_id[BROKER_CLUSTER_ID_MAX];	  /* from meta.properties */
+	bool auto_create_topics;		  /* auto.create.topics.enable */
+	const struct config *props;		  /* log.*, num.partitions, message.max.bytes */
+	bool trace;				  /* one rt->trace line per request */
+	void (*log)(void *arg, const char *line); /* NULL: stderr */
+	void *log_arg;
+	void (*on_fail)(void *arg); /* on_start failed (main stops the runtime) */
+	void *on_fail_arg;
+};
+
+struct broker {
+	struct broker_config cfg;
+	struct node *node;
+	struct topic_store *store;
+	int64_t listener;
+	int port;	     /* the port bound */
+	bool failed;	     /* on_start could not open the store or listen */
+	struct kerr error;   /* why */
+	struct buf out;	     /* the response being built */
+	uint64_t requests;   /* handled, for tests and traces */
+	uint64_t closed_bad; /* connections closed for bad input */
+	/*
+	 * The purgatory: Fetches waiting for min_bytes or max_wait_ms, one
+	 * per connection at most (a connection waits while its Fetch does,
+	 * and frames that arrive meanwhile queue behind it).
+	 */
+	struct broker_parked *parked;
+	uint64_t fetches_parked; /* how many times a Fetch waited, for tests */
+};
+
+/* The node handlers; node->state must point at a struct broker. */
+extern const struct node_ops broker_node_ops;
+
+/* Copy cfg (props must outlive the broker). */
+void broker_init(struct broker *b, const struct broker_config *cfg);
+/* Close the store if still open (a clean close) and free memory. */
+void broker_free(struct broker *b);
+/* What a crash leaves: the store closed without flushing (topics_crash). */
+void broker_crash(struct broker *b);
+
+/* ---- inside the broker (broker.c and handlers.c) ------------------------ */
+
+/*
+ * One request being handled: what the handlers need, and memory that must
+ * live until the response is encoded (error messages, copied names, fetched
+ * bytes).
+ */
+struct broker_req {
+	struct broker *b;
+	const struct proto_request_header *h;
+	int64_t now_ms;
+	bool no_response; /* Produce with acks=0 */
+	bool may_park;	  /* a Fetch may wait (it has not timed out yet) */
+	bool park;	  /* the Fetch chose to wait ... */
+	int64_t park_ms;  /* ... this long at most */
+	bool appended;	  /* records were appended: waiting Fetches may be ready */
+	void **keep;	  /* freed after the response is encoded */
+	size_t nkeep, capkeep;
+};
+
+/* Memory that lives until the response is encoded (NULL when out of memory). */
+void *breq_alloc(struct broker_req *r, size_t n);
+/* Free p (from malloc) after the response is encoded; KLAB_ENOMEM (p freed) on failure. */
+int breq_keep(struct broker_req *r, void *p);
+/* A NUL-terminated copy of p[0..len) (len < 0: NULL). */
+char *breq_strndup(struct broker_req *r, const uint8_t *p, int32_t len);
+/* A printf into request memory. */
+char *breq_printf(struct broker_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Each handler reads req (decoded at r->h->api_version) and fills resp. */
+typedef int (*broker_handler)(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+
+/* A line for the broker's log. */
+void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

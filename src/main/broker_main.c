@@ -1,0 +1,315 @@
+/*
+ * broker_main.c - `klab broker -c server.properties`: one broker on the real
+ * runtime (chapter 3 §3).
+ *
+ * Reads Kafka's keys: broker.id, listeners=PLAINTEXT://host:port,
+ * advertised.listeners, log.dirs (one directory), num.partitions,
+ * auto.create.topics.enable, message.max.bytes, socket.request.max.bytes,
+ * connections.max.idle.ms, max.connections and the log.* keys of chapters
+ * 1-2.  log.dirs/meta.properties records broker.id and cluster.id, as
+ * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
+ * broker cleanly (the topic store is closed: clean-shutdown markers).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/broker.h"
+#include "core/config.h"
+#include "log/log.h"
+#include "net/real.h"
+
+int broker_main(int argc, char **argv);
+
+static const struct config_key broker_keys[] = {
+	{ "broker.id", CONFIG_INT, "0", 0, INT32_MAX, NULL, "this broker's id" },
+	{ "listeners", CONFIG_STRING, "PLAINTEXT://:9092", 0, -1, NULL, "where to listen" },
+	{ "advertised.listeners", CONFIG_STRING, NULL, 0, -1, NULL, "what Metadata says" },
+	{ "auto.create.topics.enable", CONFIG_BOOL, "true", 0, -1, NULL,
+	  "create topics on Metadata" },
+	{ "socket.request.max.bytes", CONFIG_INT, "104857600", 1, INT32_MAX, NULL,
+	  "largest request frame" },
+	{ "connections.max.idle.ms", CONFIG_LONG, "600000", 0, INT64_MAX, NULL,
+	  "close idle connections after" },
+	{ "max.connections", CONFIG_INT, "2147483647", 1, INT32_MAX, NULL, "connection limit" },
+	{ "num.partitions", CONFIG_INT, "1", 1, 10000, NULL, "default partitions" },
+};
+#define NKEYS (sizeof(broker_keys) / sizeof(broker_keys[0]))
+
+static const struct config_key *
+key(const char *name)
+{
+	return config_key_find(broker_keys, NKEYS, name);
+}
+
+/* "PLAINTEXT://host:port[,...]": the first PLAINTEXT listener. */
+static int
+parse_listener(const char *text, const char *which, char *host, size_t hn, int *port)
+{
+	const char *p = strstr(text, "PLAINTEXT://");
+	const char *colon, *end;
+	char *stop;
+	long v;
+
+	if (p == NULL) {
+		fprintf(stderr, "klab broker: %s=%s: only PLAINTEXT://host:port is supported\n",
+			which, text);
+		return -1;
+	}
+	p += strlen("PLAINTEXT://");
+	end = strchr(p, ',');
+	if (end == NULL)
+		end = p + strlen(p);
+	colon = NULL;
+	for (const char *q = p; q < end; q++)
+		if (*q == ':')
+			colon = q;
+	if (colon == NULL || (size_t)(colon - p) >= hn) {
+		fprintf(stderr, "klab broker: %s=%s: expected PLAINTEXT://host:port\n", which,
+			text);
+		return -1;
+	}
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	errno = 0;
+	v = strtol(colon + 1, &stop, 10);
+	if (errno != 0 || stop != end || v < 0 || v > 65535) {
+		fprintf(stderr, "klab broker: %s=%s: bad port\n", which, text);
+		return -1;
+	}
+	*port = (int)v;
+	return 0;
+}
+
+static void
+random_cluster_id(char *out, size_t n)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[16];
+	int fd = open("/dev/urandom", O_RDONLY);
+	size_t got = 0;
+
+	if (fd >= 0) {
+		ssize_t k = read(fd, raw, sizeof(raw));
+
+		got = k > 0 ? (size_t)k : 0;
+		close(fd);
+	}
+	for (size_t i = got; i < sizeof(raw); i++)
+		raw[i] = (unsigned char)(rand() ^ (int)time(NULL));
+	/* 22 characters of URL-safe base64, like Kafka's Uuid.toString(). */
+	for (size_t i = 0; i < 22 && i + 1 < n; i++) {
+		size_t bit = i * 6, byte = bit / 8, off = bit % 8;
+		unsigned v = (unsigned)raw[byte] << 8 | (byte + 1 < 16 ? raw[byte + 1] : 0);
+
+		out[i] = b64[(v >> (10 - off)) & 63];
+		out[i + 1] = '\0';
+	}
+}
+
+/* Read or write dir/meta.properties; -1 (with a message) on a mismatch. */
+static int
+meta_properties(const char *dir, int32_t broker_id, const char *want_cluster, char *cluster,
+		size_t cn)
+{
+	char path[4200];
+	struct config m;
+	struct kerr e = { 0 };
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/meta.properties", dir);
+	config_init(&m);
+	if (access(path, F_OK) == 0) {
+		const struct config_entry *id, *cid;
+
+		if (config_load_file(&m, path, &e) != KLAB_OK) {
+			fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
+			config_free(&m);
+			return -1;
+		}
+		id = config_find(&m, "broker.id");
+		cid = config_find(&m, "cluster.id");
+		if (id != NULL && strtol(id->value, NULL, 10) != broker_id) {
+			fprintf(stderr,
+				"klab broker: %s says broker.id=%s but the configuration says "
+				"broker.id=%d: this log directory belongs to another broker\n",
+				path, id->value, broker_id);
+			config_free(&m);
+			return -1;
+		}
+		if (cid != NULL && want_cluster != NULL && strcmp(cid->value, want_cluster) != 0) {
+			fprintf(stderr,
+				"klab broker: %s says cluster.id=%s but the configuration says "
+				"cluster.id=%s: this log directory belongs to another cluster\n",
+				path, cid->value, want_cluster);
+			config_free(&m);
+			return -1;
+		}
+		if (cid != NULL) {
+			snprintf(cluster, cn, "%s", cid->value);
+			config_free(&m);
+			return 0;
+		}
+	}
+	config_free(&m);
+	if (want_cluster != NULL)
+		snprintf(cluster, cn, "%s", want_cluster);
+	else
+		random_cluster_id(cluster, cn);
+	if ((f = fopen(path, "w")) == NULL) {
+		fprintf(stderr, "klab broker: cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fprintf(f, "#\n#Written by klab broker\ncluster.id=%s\nversion=0\nbroker.id=%d\n", cluster,
+		broker_id);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "klab broker: cannot write %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_line(void *arg, const char *line)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+static void
+stop_runtime(void *arg)
+{
+	real_stop(arg);
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr, "usage: klab broker -c server.properties\n");
+	return 2;
+}
+
+int
+broker_main(int argc, char **argv)
+{
+	const char *path = NULL, *s;
+	struct config cfg;
+	struct kerr e = { 0 };
+	struct broker_config bc;
+	struct broker b;
+	struct real_config rc;
+	struct real *r;
+	int64_t v;
+	bool on;
+	int ret = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (argv[i][0] != '-' && path == NULL)
+			path = argv[i]; /* kafka-server-start.sh style */
+		else
+			return usage();
+	}
+	if (path == NULL)
+		return usage();
+	config_init(&cfg);
+	memset(&bc, 0, sizeof(bc));
+	if (config_load_file(&cfg, path, &e) != KLAB_OK ||
+	    config_validate(&cfg, broker_keys, NKEYS, &e) != KLAB_OK) {
+		fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
+		goto out;
+	}
+	{ /* the log settings, checked now rather than when the store opens */
+		struct log_config lc;
+
+		if (log_config_load(&lc, &cfg, &e) != KLAB_OK)
+			goto bad;
+	}
+	if (config_long(&cfg, key("broker.id"), &v, &e) != KLAB_OK)
+		goto bad;
+	bc.broker_id = (int32_t)v;
+	if (config_string(&cfg, key("listeners"), &s, &e) != KLAB_OK)
+		goto bad;
+	if (parse_listener(s, "listeners", bc.listen_host, sizeof(bc.listen_host),
+			   &bc.listen_port) != 0)
+		goto out;
+	if (config_has(&cfg, "advertised.listeners")) {
+		if (config_string(&cfg, key("advertised.listeners"), &s, &e) != KLAB_OK)
+			goto bad;
+		if (parse_listener(s, "advertised.listeners", bc.advertised_host,
+				   sizeof(bc.advertised_host), &bc.advertised_port) != 0)
+			goto out;
+	} else if (bc.listen_host[0] == '\0' || strcmp(bc.listen_host, "0.0.0.0") == 0) {
+		snprintf(bc.advertised_host, sizeof(bc.advertised_host), "localhost");
+	}
+	if (config_bool(&cfg, key("auto.create.topics.enable"), &on, &e) != KLAB_OK)
+		goto bad;
+	bc.auto_create_topics = on;
+	s = config_has(&cfg, "log.dirs")  ? config_find(&cfg, "log.dirs")->value
+	    : config_has(&cfg, "log.dir") ? config_find(&cfg, "log.dir")->value
+					  : "/tmp/kafka-logs";
+	if (strchr(s, ',') != NULL) {
+		fprintf(stderr, "klab broker: log.dirs=%s: klab supports one log directory\n", s);
+		goto out;
+	}
+	snprintf(bc.log_dir, sizeof(bc.log_dir), "%s", s);
+	if (mkdir(bc.log_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "klab broker: mkdir %s: %s\n", bc.log_dir, strerror(errno));
+		goto out;
+	}
+	if (meta_properties(bc.log_dir, bc.broker_id,
+			    config_has(&cfg, "cluster.id") ? config_find(&cfg, "cluster.id")->value
+							   : NULL,
+			    bc.cluster_id, sizeof(bc.cluster_id)) != 0)
+		goto out;
+	bc.props = &cfg;
+	bc.log = log_line;
+
+	real_config_defaults(&rc);
+	if (config_long(&cfg, key("socket.request.max.bytes"), &v, &e) != KLAB_OK)
+		goto bad;
+	rc.max_frame_bytes = (int32_t)v;
+	if (config_long(&cfg, key("connections.max.idle.ms"), &v, &e) != KLAB_OK)
+		goto bad;
+	rc.idle_timeout_ms = v;
+	if (config_long(&cfg, key("max.connections"), &v, &e) != KLAB_OK)
+		goto bad;
+	rc.max_connections = (int)v;
+	rc.handle_signals = true;
+	rc.log = log_line;
+
+	broker_init(&b, &bc);
+	if ((r = real_new(&rc)) == NULL) {
+		fprintf(stderr, "klab broker: cannot create the runtime\n");
+		broker_free(&b);
+		goto out;
+	}
+	b.cfg.on_fail = stop_runtime;
+	b.cfg.on_fail_arg = r;
+	if (real_add_node(r, "broker", &broker_node_ops, &b, bc.log_dir) < 0) {
+		fprintf(stderr, "klab broker: cannot add the node\n");
+	} else {
+		fprintf(stderr, "klab broker: starting broker.id=%d cluster.id=%s log.dirs=%s\n",
+			bc.broker_id, bc.cluster_id, bc.log_dir);
+		ret = real_run(r) == KLAB_OK && !b.failed ? 0 : 1;
+		if (b.failed)
+			fprintf(stderr, "klab broker: %s\n", kerr_msg(&b.error));
+		fprintf(stderr, "klab broker: stopped%s\n", b.failed ? "" : " (clean shutdown)");
+	}
+	broker_free(&b);
+	real_free(r);
+	goto out;
+bad:
+	fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
+out:
+	config_free(&cfg);
+	return ret;
+}

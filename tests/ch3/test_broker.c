@@ -1,0 +1,1107 @@
+/*
+ * test_broker.c - one broker in the simulator, driven by a tiny test
+ * client node that sends requests encoded with proto_request_encode() and
+ * decodes the answers with the response tables (chapter 3 §3).
+ *
+ *   ApiVersions v0-2, and v3 answered with UNSUPPORTED_VERSION in v0;
+ *   Metadata v0-8: all topics, auto-creation on and off, unknown and
+ *   invalid names;
+ *   Produce v3-8: acks 1 assigns base offsets, acks 0 sends nothing,
+ *   unknown topics, corrupt and oversized batches, bad acks;
+ *   Fetch v4-11: records, high watermark, log start offset, an empty
+ *   answer at the log end, OFFSET_OUT_OF_RANGE, max_bytes;
+ *   ListOffsets v0-5: earliest, latest, by timestamp;
+ *   CreateTopics v0-4 (partitions, validate_only, replication factor,
+ *   configs, duplicates) and DeleteTopics v0-3;
+ *   bad input: garbage and truncated frames, unknown API keys and
+ *   versions close the connection; the broker carries on.
+ *
+ * Set KLAB_SEED to replay the random frames of the garbage test.
+ */
+#include "testutil.h"
+
+#include "broker/broker.h"
+#include "broker/proto.h"
+#include "net/sim.h"
+
+#define PORT 9092
+#define BROKER_ID 3
+
+/* ---- the test client ------------------------------------------------------- */
+
+struct client {
+	conn_id conn;
+	bool connected;
+	int closed;
+	struct buf *frames; /* every frame received, kept for the trees into them */
+	size_t nframes, cap;
+};
+
+static void
+client_connected(struct node *n, conn_id c, bool ok)
+{
+	struct client *cl = n->state;
+
+	if (c == cl->conn)
+		cl->connected = ok;
+}
+
+static void
+client_frame(struct node *n, conn_id c, const uint8_t *f, size_t len)
+{
+	struct client *cl = n->state;
+
+	(void)c;
+	if (cl->nframes == cl->cap) {
+		cl->cap = cl->cap ? 2 * cl->cap : 16;
+		cl->frames = realloc(cl->frames, cl->cap * sizeof(*cl->frames));
+		assert_non_null(cl->frames);
+	}
+	buf_init(&cl->frames[cl->nframes]);
+	buf_put(&cl->frames[cl->nframes], f, len);
+	cl->nframes++;
+}
+
+static void
+client_closed(struct node *n, conn_id c)
+{
+	struct client *cl = n->state;
+
+	if (c == cl->conn) {
+		cl->closed++;
+		cl->connected = false;
+		cl->conn = 0;
+	}
+}
+
+static const struct node_ops client_ops = {
+	.on_connected = client_connected,
+	.on_frame = client_frame,
+	.on_closed = client_closed,
+};
+
+/* ---- the world ----------------------------------------------------------------- */
+
+struct world {
+	struct sim sim;
+	struct broker broker;
+	struct client client;
+	struct config props;
+	char dir[64];
+	int bi, ci;
+	int32_t corr;
+	char logs[4096];
+};
+
+static void
+log_line(void *arg, const char *line)
+{
+	struct world *w = arg;
+	size_t n = strlen(w->logs);
+
+	snprintf(w->logs + n, sizeof(w->logs) - n, "%s\n", line);
+}
+
+static struct rt *
+crt(struct world *w)
+{
+	return sim_node(&w->sim, w->ci)->rt;
+}
+
+static void
+connect_client(struct world *w)
+{
+	w->client.conn = crt(w)->ops->connect(crt(w), "broker", PORT);
+	sim_run_until_idle(&w->sim, 100000);
+	assert_true(w->client.connected);
+}
+
+static struct world *
+world_new(bool auto_create, const char *max_message_bytes)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct broker_config bc;
+
+	assert_non_null(w);
+	tu_tmpdir_make(w->dir, sizeof(w->dir));
+	config_init(&w->props);
+	assert_int_equal(config_set(&w->props, "num.partitions", "2"), KLAB_OK);
+	if (max_message_bytes != NULL)
+		assert_int_equal(config_set(&w->props, "message.max.bytes", max_message_bytes),
+				 KLAB_OK);
+	memset(&bc, 0, sizeof(bc));
+	bc.broker_id = BROKER_ID;
+	snprintf(bc.listen_host, sizeof(bc.listen_host), "broker");
+	bc.listen_port = PORT;
+	snprintf(bc.cluster_id, sizeof(bc.cluster_id), "klab-test-cluster");
+	bc.auto_create_topics = auto_create;
+	bc.props = &w->props;
+	bc.trace = true;
+	bc.log = log_line;
+	bc.log_arg = w;
+	broker_init(&w->broker, &bc);
+	sim_init(&w->sim, tu_seed(0xB0B));
+	w->bi = sim_add_node(&w->sim, "broker", &broker_node_ops, &w->broker, w->dir);
+	w->ci = sim_add_node(&w->sim, "client", &client_ops, &w->client, NULL);
+	sim_run_until_idle(&w->sim, 1000);
+	assert_false(w->broker.failed);
+	connect_client(w);
+	return w;
+}
+
+static void
+world_free(struct world *w)
+{
+	sim_free(&w->sim);
+	broker_free(&w->broker);
+	for (size_t i = 0; i < w->client.nframes; i++)
+		buf_free(&w->client.frames[i]);
+	free(w->client.frames);
+	config_free(&w->props);
+	tu_tmpdir_remove(w->dir);
+	free(w);
+}
+
+/* Send a raw frame; return how many frames came back. */
+static size_t
+send_raw(struct world *w, const uint8_t *p, size_t len)
+{
+	size_t before = w->client.nframes;
+
+	assert_int_equal(crt(w)->ops->send(crt(w), w->client.conn, p, len), KLAB_OK);
+	sim_run_until_idle(&w->sim, 100000);
+	return w->client.nframes - before;
+}
+
+/*
+ * Send request body at version v of API key; return the decoded response
+ * (the caller frees it), or NULL when nothing came back.
+ */
+static struct pvalue *
+rpc(struct world *w, int16_t key, int16_t v, const struct pvalue *body)
+{
+	const struct api_desc *api = proto_api(key);
+	struct proto_request_header h = { .api_key = key,
+					  .api_version = v,
+					  .correlation_id = ++w->corr,
+					  .client_id = (const uint8_t *)"test",
+					  .client_id_len = 4 };
+	struct buf out;
+	struct pvalue *resp = NULL;
+	const struct buf *f;
+	size_t got;
+
+	buf_init(&out);
+	assert_int_equal(proto_request_encode(&h, body, &out), KLAB_OK);
+	got = send_raw(w, out.data, out.len);
+	buf_free(&out);
+	if (got == 0)
+		return NULL;
+	assert_int_equal(got, 1);
+	f = &w->client.frames[w->client.nframes - 1];
+	assert_true(f->len >= 8);
+	assert_int_equal((int32_t)be32_read(f->data + 4), w->corr);
+	assert_int_equal(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK);
+	return resp;
+}
+
+static struct pvalue *
+request(int16_t key)
+{
+	struct pvalue *r = pvalue_new(proto_api(key)->request);
+
+	assert_non_null(r);
+	return r;
+}
+
+/* ---- request builders ------------------------------------------------------------- */
+
+static void
+create_topic(struct world *w, const char *name, int32_t partitions)
+{
+	struct pvalue *req = request(19), *resp, *t;
+
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topics"), 0);
+	pvalue_set_str(t, "name", name);
+	pvalue_set_int(t, "num_partitions", partitions);
+	pvalue_set_int(t, "replication_factor", 1);
+	resp = rpc(w, 19, 3, req);
+	assert_non_null(resp);
+	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
+			 0);
+	pvalue_free(resp);
+	pvalue_free(req);
+}
+
+/* One topic, one partition, the given records bytes. */
+static struct pvalue *
+produce_req(const char *topic, int32_t partition, int16_t acks, const void *rec, int32_t len)
+{
+	struct pvalue *req = request(0), *t, *p;
+
+	pvalue_set_int(req, "acks", acks);
+	pvalue_set_int(req, "timeout_ms", 1000);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topic_data"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topic_data"), 0);
+	pvalue_set_str(t, "name", topic);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partition_data"), 1), KLAB_OK);
+	p = pvalue_at(pvalue_array(t, "partition_data"), 0);
+	pvalue_set_int(p, "index", partition);
+	pvalue_set_bytes(p, "records", rec, len);
+	return req;
+}
+
+static struct pvalue *
+produce_part(struct pvalue *resp)
+{
+	struct pvalue *t = pvalue_at(pvalue_array(resp, "responses"), 0);
+
+	return pvalue_at(pvalue_array(t, "partition_responses"), 0);
+}
+
+/* Produce nrec records (timestamps ts0..) at version v, acks 1; returns the error code. */
+static int64_t
+produce(struct world *w, int16_t v, const char *topic, int32_t part, int nrec, int64_t ts0,
+	int64_t *base)
+{
+	struct buf b;
+	struct pvalue *req, *resp;
+	int64_t err;
+
+	buf_init(&b);
+	tu_batch_make(&b, nrec, ts0, 10, (uint32_t)nrec);
+	req = produce_req(topic, part, 1, b.data, (int32_t)b.len);
+	resp = rpc(w, 0, v, req);
+	assert_non_null(resp);
+	err = pvalue_get_int(produce_part(resp), "error_code");
+	if (base != NULL)
+		*base = pvalue_get_int(produce_part(resp), "base_offset");
+	pvalue_free(resp);
+	pvalue_free(req);
+	buf_free(&b);
+	return err;
+}
+
+static struct pvalue *
+fetch_req(const char *topic, int32_t partition, int64_t offset, int32_t max_bytes)
+{
+	struct pvalue *req = request(1), *t, *p;
+
+	pvalue_set_int(req, "max_wait_ms", 0);
+	pvalue_set_int(req, "min_bytes", 1);
+	pvalue_set_int(req, "max_bytes", max_bytes);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topics"), 0);
+	pvalue_set_str(t, "topic", topic);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partitions"), 1), KLAB_OK);
+	p = pvalue_at(pvalue_array(t, "partitions"), 0);
+	pvalue_set_int(p, "partition", partition);
+	pvalue_set_int(p, "fetch_offset", offset);
+	pvalue_set_int(p, "partition_max_bytes", max_bytes);
+	return req;
+}
+
+static struct pvalue *
+fetch_part(struct pvalue *resp)
+{
+	struct pvalue *t = pvalue_at(pvalue_array(resp, "responses"), 0);
+
+	return pvalue_at(pvalue_array(t, "partitions"), 0);
+}
+
+static struct pvalue *
+list_offsets_req(const char *topic, int32_t partition, int64_t ts)
+{
+	struct pvalue *req = request(2), *t, *p;
+
+	pvalue_set_int(req, "replica_id", -1);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topics"), 0);
+	pvalue_set_str(t, "name", topic);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partitions"), 1), KLAB_OK);
+	p = pvalue_at(pvalue_array(t, "partitions"), 0);
+	pvalue_set_int(p, "partition_index", partition);
+	pvalue_set_int(p, "timestamp", ts);
+	return req;
+}
+
+static struct pvalue *
+metadata_req(const char *topic, bool auto_create)
+{
+	struct pvalue *req = request(3);
+
+	pvalue_set_int(req, "allow_auto_topic_creation", auto_create);
+	if (topic == NULL) {
+		pvalue_array_set_null(pvalue_array(req, "topics"));
+		return req;
+	}
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	pvalue_set_str(pvalue_at(pvalue_array(req, "topics"), 0), "name", topic);
+	return req;
+}
+
+/* ---- ApiVersions ------------------------------------------------------------------------ */
+
+static void
+test_ch3_broker_api_versions(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+
+	for (int16_t v = 0; v <= 2; v++) {
+		struct pvalue *req = request(18), *resp = rpc(w, 18, v, req), *keys;
+		bool produce = false, fetch = false;
+
+		assert_non_null(resp);
+		assert_int_equal(pvalue_get_int(resp, "error_code"), 0);
+		keys = pvalue_array(resp, "api_keys");
+		assert_int_equal(pvalue_count(keys), (int32_t)proto_api_count());
+		for (int32_t i = 0; i < pvalue_count(keys); i++) {
+			struct pvalue *k = pvalue_at(keys, i);
+			int64_t key = pvalue_get_int(k, "api_key");
+
+			produce |= key == 0 && pvalue_get_int(k, "min_version") == 3 &&
+				   pvalue_get_int(k, "max_version") == 8;
+			fetch |= key == 1 && pvalue_get_int(k, "min_version") == 4 &&
+				 pvalue_get_int(k, "max_version") == 11;
+		}
+		assert_true(produce && fetch);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	world_free(w);
+}
+
+static void
+test_ch3_broker_api_versions_v3_unsupported(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	/* ApiVersions v3 as librdkafka sends it: header v2 and a flexible body. */
+	static const uint8_t frame[] = {
+		0,   0,	  0,   26, 0,  18,  0,	 3,   0,   0,	0,   42, 0,   4,   't',
+		'e', 's', 't', 0,  10, 'l', 'i', 'b', 'r', 'd', 'k', 4,	 '2', '.', '0',
+	};
+	const struct buf *f;
+	struct pvalue *resp;
+
+	assert_int_equal(sizeof(frame) - 4, 26);
+	assert_int_equal(send_raw(w, frame, sizeof(frame)), 1);
+	f = &w->client.frames[w->client.nframes - 1];
+	assert_int_equal(be32_read(f->data + 4), 42);
+	assert_int_equal(proto_decode(proto_api(18)->response, 0, f->data + 8, f->len - 8, &resp),
+			 KLAB_OK);
+	assert_int_equal(pvalue_get_int(resp, "error_code"), KERR_UNSUPPORTED_VERSION);
+	assert_int_equal(pvalue_count(pvalue_array(resp, "api_keys")), (int32_t)proto_api_count());
+	pvalue_free(resp);
+	assert_true(w->client.connected);
+	world_free(w);
+}
+
+/* ---- Metadata ------------------------------------------------------------------------------ */
+
+static void
+check_topic_meta(const struct pvalue *t, const char *name, int32_t partitions)
+{
+	int32_t len;
+	const uint8_t *p = pvalue_get_bytes(t, "name", &len);
+	const struct pvalue *parts = pvalue_array(t, "partitions");
+
+	assert_int_equal(pvalue_get_int(t, "error_code"), 0);
+	assert_int_equal(len, (int32_t)strlen(name));
+	assert_memory_equal(p, name, (size_t)len);
+	assert_int_equal(pvalue_count(parts), partitions);
+	for (int32_t i = 0; i < partitions; i++) {
+		const struct pvalue *pp = pvalue_at(parts, i);
+
+		assert_int_equal(pvalue_get_int(pp, "partition_index"), i);
+		assert_int_equal(pvalue_get_int(pp, "leader_id"), BROKER_ID);
+		assert_int_equal(pvalue_count(pvalue_array(pp, "replica_nodes")), 1);
+		assert_int_equal(pvalue_at(pvalue_array(pp, "replica_nodes"), 0)->i, BROKER_ID);
+		assert_int_equal(pvalue_count(pvalue_array(pp, "isr_nodes")), 1);
+		assert_int_equal(pvalue_at(pvalue_array(pp, "isr_nodes"), 0)->i, BROKER_ID);
+	}
+}
+
+static void
+test_ch3_broker_metadata(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	char name[32];
+
+	create_topic(w, "orders", 3);
+	for (int16_t v = 0; v <= 8; v++) {
+		struct pvalue *req = request(3), *resp, *b;
+		int32_t len;
+
+		if (v == 0)
+			pvalue_array_resize(pvalue_array(req, "topics"), 0); /* v0: empty = all */
+		else
+			pvalue_array_set_null(pvalue_array(req, "topics"));
+		resp = rpc(w, 3, v, req);
+		assert_non_null(resp);
+		b = pvalue_array(resp, "brokers");
+		assert_int_equal(pvalue_count(b), 1);
+		assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "node_id"), BROKER_ID);
+		assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "port"), PORT);
+		assert_memory_equal(pvalue_get_bytes(pvalue_at(b, 0), "host", &len), "broker", 6);
+		if (v >= 1)
+			assert_int_equal(pvalue_get_int(resp, "controller_id"), BROKER_ID);
+		if (v >= 2)
+			assert_memory_equal(pvalue_get_bytes(resp, "cluster_id", &len),
+					    "klab-test-cluster", 17);
+		/* "orders" plus the topics auto-created at earlier versions */
+		assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 1 + v);
+		pvalue_free(resp);
+		pvalue_free(req);
+
+		/* auto-creation: one broker, so the topic is there at once */
+		snprintf(name, sizeof(name), "auto-%d", v);
+		req = metadata_req(name, true);
+		resp = rpc(w, 3, v, req);
+		assert_non_null(resp);
+		check_topic_meta(pvalue_at(pvalue_array(resp, "topics"), 0), name, 2);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	/* v4+: allow_auto_topic_creation=false */
+	{
+		struct pvalue *req = metadata_req("nope", false), *resp = rpc(w, 3, 4, req);
+
+		assert_int_equal(
+			pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
+			KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		pvalue_free(resp);
+		pvalue_free(req);
+		req = metadata_req("bad/name", true);
+		resp = rpc(w, 3, 4, req);
+		assert_int_equal(
+			pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
+			KERR_INVALID_TOPIC_EXCEPTION);
+		pvalue_free(resp);
+		pvalue_free(req);
+		/* v1+: an empty list means no topics */
+		req = request(3);
+		resp = rpc(w, 3, 1, req);
+		assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 0);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	assert_null(topics_find(w->broker.store, "nope"));
+	world_free(w);
+}
+
+static void
+test_ch3_broker_metadata_auto_create_disabled(void **state)
+{
+	(void)state;
+	struct world *w = world_new(false, NULL);
+	struct pvalue *req = metadata_req("t", true), *resp = rpc(w, 3, 8, req);
+
+	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
+			 KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	assert_null(topics_find(w->broker.store, "t"));
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
+/* ---- Produce ------------------------------------------------------------------------------- */
+
+static void
+test_ch3_broker_produce(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	int64_t base, expect = 0;
+
+	create_topic(w, "p", 2);
+	for (int16_t v = 3; v <= 8; v++) {
+		assert_int_equal(produce(w, v, "p", 1, 5, 1000, &base), 0);
+		assert_int_equal(base, expect);
+		expect += 5;
+	}
+	assert_int_equal(topics_find(w->broker.store, "p")->logs[1]->next_offset, 30);
+	assert_int_equal(topics_find(w->broker.store, "p")->logs[0]->next_offset, 0);
+	/* unknown topic or partition */
+	assert_int_equal(produce(w, 8, "none", 0, 1, 0, NULL), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	assert_int_equal(produce(w, 8, "p", 2, 1, 0, NULL), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	assert_int_equal(produce(w, 8, "p", -1, 1, 0, NULL), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	assert_null(topics_find(w->broker.store, "none")); /* Produce never creates */
+	world_free(w);
+}
+
+static void
+test_ch3_broker_produce_acks0_no_response(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	struct buf b;
+
+	create_topic(w, "a0", 1);
+	buf_init(&b);
+	tu_batch_make(&b, 4, 0, 10, 1);
+	for (int16_t v = 3; v <= 8; v++) {
+		struct pvalue *req = produce_req("a0", 0, 0, b.data, (int32_t)b.len);
+
+		assert_null(rpc(w, 0, v, req)); /* nothing comes back */
+		pvalue_free(req);
+	}
+	assert_true(w->client.connected);
+	assert_int_equal(topics_find(w->broker.store, "a0")->logs[0]->next_offset, 24);
+	/* acks=-1 (all) answers like acks=1 on one broker; acks=2 is invalid */
+	{
+		struct pvalue *req = produce_req("a0", 0, -1, b.data, (int32_t)b.len);
+		struct pvalue *resp = rpc(w, 0, 7, req);
+
+		assert_int_equal(pvalue_get_int(produce_part(resp), "error_code"), 0);
+		assert_int_equal(pvalue_get_int(produce_part(resp), "base_offset"), 24);
+		pvalue_free(resp);
+		pvalue_free(req);
+		req = produce_req("a0", 0, 2, b.data, (int32_t)b.len);
+		resp = rpc(w, 0, 7, req);
+		assert_int_equal(pvalue_get_int(produce_part(resp), "error_code"),
+				 KERR_INVALID_REQUIRED_ACKS);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	buf_free(&b);
+	world_free(w);
+}
+
+static void
+test_ch3_broker_produce_bad_batches(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, "200");
+	struct buf b;
+	struct pvalue *req, *resp;
+	int64_t errs[4];
+
+	create_topic(w, "bad", 1);
+	buf_init(&b);
+	/* a flipped byte in the records: CRC mismatch */
+	tu_batch_make(&b, 2, 0, 10, 1);
+	b.data[b.len - 3] ^= 0x40;
+	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len);
+	resp = rpc(w, 0, 8, req);
+	errs[0] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	/* above message.max.bytes=200 */
+	tu_batch_make(&b, 10, 0, 100, 1);
+	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len);
+	resp = rpc(w, 0, 8, req);
+	errs[1] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	/* a batch length that overruns the field */
+	tu_batch_make(&b, 2, 0, 10, 1);
+	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len - 5);
+	resp = rpc(w, 0, 8, req);
+	errs[2] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	/* null records */
+	req = produce_req("bad", 0, 1, NULL, 0);
+	resp = rpc(w, 0, 5, req);
+	errs[3] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	assert_int_equal(errs[0], KERR_CORRUPT_MESSAGE);
+	assert_int_equal(errs[1], KERR_MESSAGE_TOO_LARGE);
+	assert_int_equal(errs[2], KERR_CORRUPT_MESSAGE);
+	assert_int_equal(errs[3], KERR_CORRUPT_MESSAGE);
+	assert_int_equal(topics_find(w->broker.store, "bad")->logs[0]->next_offset, 0);
+	/* and a good one still goes in */
+	assert_int_equal(produce(w, 8, "bad", 0, 1, 0, NULL), 0);
+	buf_free(&b);
+	world_free(w);
+}
+
+/* ---- Fetch -------------------------------------------------------------------------------- */
+
+static void
+test_ch3_broker_fetch(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+
+	create_topic(w, "f", 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(produce(w, 8, "f", 0, 3, 100 * i, NULL), 0);
+	for (int16_t v = 4; v <= 11; v++) {
+		struct pvalue *req = fetch_req("f", 0, 3, 1 << 20), *resp, *p;
+		const uint8_t *rec;
+		int32_t len;
+		int64_t next = 3;
+
+		resp = rpc(w, 1, v, req);
+		assert_non_null(resp);
+		p = fetch_part(resp);
+		assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+		assert_int_equal(pvalue_get_int(p, "high_watermark"), 12);
+		if (v >= 5)
+			assert_int_equal(pvalue_get_int(p, "log_start_offset"), 0);
+		rec = pvalue_get_bytes(p, "records", &len);
+		assert_non_null(rec);
+		assert_int_equal(tu_check_batches(rec, (size_t)len, &next), 3);
+		assert_int_equal(next, 12);
+		pvalue_free(resp);
+		pvalue_free(req);
+
+		/* at the log end: no records, no error */
+		req = fetch_req("f", 0, 12, 1 << 20);
+		resp = rpc(w, 1, v, req);
+		p = fetch_part(resp);
+		assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+		pvalue_get_bytes(p, "records", &len);
+		assert_true(len <= 0);
+		pvalue_free(resp);
+		pvalue_free(req);
+
+		/* past it */
+		req = fetch_req("f", 0, 13, 1 << 20);
+		resp = rpc(w, 1, v, req);
+		assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"),
+				 KERR_OFFSET_OUT_OF_RANGE);
+		pvalue_free(resp);
+		pvalue_free(req);
+
+		/* unknown partition */
+		req = fetch_req("f", 5, 0, 1 << 20);
+		resp = rpc(w, 1, v, req);
+		assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"),
+				 KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	/* max_bytes 1: still one whole batch (KIP-74) */
+	{
+		struct pvalue *req = fetch_req("f", 0, 0, 1), *resp = rpc(w, 1, 11, req);
+		const uint8_t *rec;
+		int32_t len;
+		int64_t next = 0;
+
+		rec = pvalue_get_bytes(fetch_part(resp), "records", &len);
+		assert_int_equal(tu_check_batches(rec, (size_t)len, &next), 1);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	world_free(w);
+}
+
+/* ---- ListOffsets ------------------------------------------------------------------------------ */
+
+static void
+test_ch3_broker_list_offsets(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+
+	create_topic(w, "lo", 1);
+	/* offsets 0-4 at timestamps 1000-1004, 5-9 at 2000-2004 */
+	assert_int_equal(produce(w, 8, "lo", 0, 5, 1000, NULL), 0);
+	assert_int_equal(produce(w, 8, "lo", 0, 5, 2000, NULL), 0);
+	for (int16_t v = 0; v <= 5; v++) {
+		static const int64_t ts[] = { -2, -1, 1003, 1500, 9999 };
+		static const int64_t want[] = { 0, 10, 3, 5, -1 };
+
+		for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+			struct pvalue *req = list_offsets_req("lo", 0, ts[i]);
+			struct pvalue *resp = rpc(w, 2, v, req), *p;
+
+			assert_non_null(resp);
+			p = pvalue_at(pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0),
+						   "partitions"),
+				      0);
+			assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+			if (v == 0) {
+				struct pvalue *o = pvalue_array(p, "old_style_offsets");
+
+				if (want[i] < 0) {
+					assert_int_equal(pvalue_count(o), 0);
+				} else {
+					assert_int_equal(pvalue_count(o), 1);
+					assert_int_equal(pvalue_at(o, 0)->i, want[i]);
+				}
+			} else {
+				assert_int_equal(pvalue_get_int(p, "offset"), want[i]);
+				if (ts[i] == 1003)
+					assert_int_equal(pvalue_get_int(p, "timestamp"), 1003);
+			}
+			pvalue_free(resp);
+			pvalue_free(req);
+		}
+	}
+	{
+		struct pvalue *req = list_offsets_req("zz", 0, -1), *resp = rpc(w, 2, 2, req);
+		struct pvalue *p = pvalue_at(
+			pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0), "partitions"), 0);
+
+		assert_int_equal(pvalue_get_int(p, "error_code"), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	world_free(w);
+}
+
+/* ---- CreateTopics and DeleteTopics -------------------------------------------------------------- */
+
+/* One CreateTopics of one topic; returns the error code. */
+static int64_t
+create(struct world *w, int16_t v, const char *name, int32_t np, int16_t rf, bool validate,
+       const char *cfg_key, const char *cfg_val)
+{
+	struct pvalue *req = request(19), *resp, *t;
+	int64_t err;
+
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topics"), 0);
+	pvalue_set_str(t, "name", name);
+	pvalue_set_int(t, "num_partitions", np);
+	pvalue_set_int(t, "replication_factor", rf);
+	if (cfg_key != NULL) {
+		struct pvalue *c = pvalue_array(t, "configs");
+
+		assert_int_equal(pvalue_array_resize(c, 1), KLAB_OK);
+		pvalue_set_str(pvalue_at(c, 0), "name", cfg_key);
+		pvalue_set_str(pvalue_at(c, 0), "value", cfg_val);
+	}
+	pvalue_set_int(req, "validate_only", validate);
+	resp = rpc(w, 19, v, req);
+	assert_non_null(resp);
+	assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 1);
+	err = pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	return err;
+}
+
+static void
+test_ch3_broker_create_topics(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	char name[32];
+
+	for (int16_t v = 0; v <= 4; v++) {
+		snprintf(name, sizeof(name), "c%d", v);
+		assert_int_equal(create(w, v, name, 3, 1, false, NULL, NULL), 0);
+		assert_non_null(topics_find(w->broker.store, name));
+		assert_int_equal(topics_find(w->broker.store, name)->partitions, 3);
+		assert_int_equal(create(w, v, name, 3, 1, false, NULL, NULL),
+				 KERR_TOPIC_ALREADY_EXISTS);
+		assert_int_equal(create(w, v, "rf", 1, 3, false, NULL, NULL),
+				 KERR_INVALID_REPLICATION_FACTOR);
+		assert_int_equal(create(w, v, "np", 0, 1, false, NULL, NULL),
+				 KERR_INVALID_PARTITIONS);
+		assert_int_equal(create(w, v, "bad name", 1, 1, false, NULL, NULL),
+				 KERR_INVALID_TOPIC_EXCEPTION);
+		assert_int_equal(create(w, v, "cfg", 1, 1, false, "no.such.key", "1"),
+				 KERR_INVALID_CONFIG);
+		assert_int_equal(create(w, v, "cfg", 1, 1, false, "retention.ms", "abc"),
+				 KERR_INVALID_CONFIG);
+		if (v >= 1) { /* validate_only */
+			assert_int_equal(create(w, v, "vo", 2, 1, true, NULL, NULL), 0);
+			assert_null(topics_find(w->broker.store, "vo"));
+		}
+	}
+	/* -1: the broker's defaults (num.partitions=2) */
+	assert_int_equal(create(w, 4, "dflt", -1, -1, false, "retention.ms", "60000"), 0);
+	assert_int_equal(topics_find(w->broker.store, "dflt")->partitions, 2);
+	assert_int_equal(topics_find(w->broker.store, "dflt")->lc.retention_ms, 60000);
+	assert_null(topics_find(w->broker.store, "rf"));
+	assert_null(topics_find(w->broker.store, "cfg"));
+	world_free(w);
+}
+
+static void
+test_ch3_broker_delete_topics(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+
+	for (int16_t v = 0; v <= 3; v++) {
+		struct pvalue *req = request(20), *resp, *names, *r;
+		char name[32];
+
+		snprintf(name, sizeof(name), "d%d", v);
+		create_topic(w, name, 2);
+		assert_int_equal(produce(w, 8, name, 1, 3, 0, NULL), 0);
+		names = pvalue_array(req, "topic_names");
+		assert_int_equal(pvalue_array_resize(names, 2), KLAB_OK);
+		pvalue_at(names, 0)->s.p = (const uint8_t *)name;
+		pvalue_at(names, 0)->s.len = (int32_t)strlen(name);
+		pvalue_at(names, 1)->s.p = (const uint8_t *)"ghost";
+		pvalue_at(names, 1)->s.len = 5;
+		pvalue_set_int(req, "timeout_ms", 1000);
+		resp = rpc(w, 20, v, req);
+		assert_non_null(resp);
+		r = pvalue_array(resp, "responses");
+		assert_int_equal(pvalue_count(r), 2);
+		assert_int_equal(pvalue_get_int(pvalue_at(r, 0), "error_code"), 0);
+		assert_int_equal(pvalue_get_int(pvalue_at(r, 1), "error_code"),
+				 KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		assert_null(topics_find(w->broker.store, name));
+		pvalue_free(resp);
+		pvalue_free(req);
+		/* produce to it now fails; a new topic of that name starts empty */
+		assert_int_equal(produce(w, 8, name, 1, 1, 0, NULL),
+				 KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		create_topic(w, name, 2);
+		assert_int_equal(topics_find(w->broker.store, name)->logs[1]->next_offset, 0);
+	}
+	world_free(w);
+}
+
+/* ---- bad input ------------------------------------------------------------------------------------ */
+
+/* Send a frame that must close the connection; reconnect afterwards. */
+static void
+expect_closed(struct world *w, const uint8_t *p, size_t len)
+{
+	int closed = w->client.closed;
+
+	assert_int_equal(send_raw(w, p, len), 0);
+	assert_int_equal(w->client.closed, closed + 1);
+	connect_client(w);
+}
+
+static void
+test_ch3_broker_bad_frames(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	uint8_t f[64];
+	struct tu_rng rng;
+	struct buf b;
+
+	/* a header cut short */
+	be32_write(f, 3);
+	f[4] = 0, f[5] = 3, f[6] = 0;
+	expect_closed(w, f, 7);
+	/* an unknown API key (99) */
+	memset(f, 0, sizeof(f));
+	be32_write(f, 10);
+	f[5] = 99;
+	expect_closed(w, f, 14);
+	/* Produce v2 (klab speaks 3-8) and Metadata v9 (flexible) */
+	be32_write(f, 10);
+	f[4] = 0, f[5] = 0, f[6] = 0, f[7] = 2;
+	expect_closed(w, f, 14);
+	f[5] = 3, f[7] = 9;
+	expect_closed(w, f, 14);
+	/* a Metadata v1 body that ends early: a topic count of 5 and nothing else */
+	be32_write(f, 14);
+	f[4] = 0, f[5] = 3, f[6] = 0, f[7] = 1;
+	memset(f + 8, 0, 6);
+	be32_write(f + 14, 5);
+	expect_closed(w, f, 18);
+	/* a client id longer than the frame */
+	be32_write(f, 10);
+	f[5] = 18, f[7] = 0, f[12] = 0x7f, f[13] = 0xff;
+	expect_closed(w, f, 14);
+	/* random frames with valid API keys and versions: answered or closed, never a crash */
+	tu_rng_init(&rng, tu_seed(0xBAD));
+	buf_init(&b);
+	for (int i = 0; i < 300; i++) {
+		size_t n = 8 + tu_rng_below(&rng, 120);
+		static const int16_t keys[] = { 0, 1, 2, 3, 18, 19, 20 };
+		const struct api_desc *api = proto_api(keys[tu_rng_below(&rng, 7)]);
+		int closed = w->client.closed;
+
+		buf_reset(&b);
+		buf_put_be32(&b, (uint32_t)n);
+		buf_put_be16(&b, (uint16_t)api->key);
+		buf_put_be16(&b, (uint16_t)(api->min_version +
+					    tu_rng_below(&rng, (uint64_t)(api->max_version -
+									  api->min_version + 1))));
+		buf_put_be32(&b, (uint32_t)i);
+		for (size_t j = 8; j < n; j++)
+			buf_put_u8(&b, (uint8_t)tu_rng_below(&rng, 4) == 0
+					       ? 0xff
+					       : (uint8_t)tu_rng_below(&rng, 3));
+		send_raw(w, b.data, b.len);
+		if (w->client.closed != closed)
+			connect_client(w);
+	}
+	buf_free(&b);
+	assert_true(w->broker.closed_bad >= 6);
+	/* the broker still answers */
+	assert_int_equal(produce(w, 8, "after", 0, 1, 0, NULL), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+	create_topic(w, "after", 1);
+	assert_int_equal(produce(w, 8, "after", 0, 1, 0, NULL), 0);
+	world_free(w);
+}
+
+/* ---- Fetch long polling (the purgatory) ------------------------------------------------- */
+
+/* Encode and send without running the simulation. */
+static void
+send_on(struct world *w, conn_id c, int16_t key, int16_t v, const struct pvalue *body, int32_t corr)
+{
+	struct proto_request_header h = { .api_key = key,
+					  .api_version = v,
+					  .correlation_id = corr,
+					  .client_id = (const uint8_t *)"test",
+					  .client_id_len = 4 };
+	struct buf out;
+
+	buf_init(&out);
+	assert_int_equal(proto_request_encode(&h, body, &out), KLAB_OK);
+	assert_int_equal(crt(w)->ops->send(crt(w), c, out.data, out.len), KLAB_OK);
+	buf_free(&out);
+}
+
+static const struct buf *
+frame_at(struct world *w, size_t i)
+{
+	assert_true(i < w->client.nframes);
+	return &w->client.frames[i];
+}
+
+static void
+test_ch3_broker_fetch_long_poll(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	struct pvalue *fetch, *resp, *api = request(18);
+	conn_id c1;
+	size_t before;
+	int64_t t0;
+	int32_t len;
+	struct buf b;
+
+	create_topic(w, "lp", 1);
+	assert_int_equal(produce(w, 8, "lp", 0, 2, 0, NULL), 0);
+	c1 = w->client.conn;
+	connect_client(w); /* a second connection, for the producer */
+	assert_true(w->client.conn != c1);
+
+	/* 1. nothing arrives: the answer comes after max_wait_ms, empty */
+	fetch = fetch_req("lp", 0, 2, 1 << 20);
+	pvalue_set_int(fetch, "max_wait_ms", 500);
+	before = w->client.nframes;
+	t0 = sim_now(&w->sim);
+	send_on(w, c1, 1, 11, fetch, 100);
+	send_on(w, c1, 18, 2, api, 101); /* queues behind the waiting Fetch */
+	sim_run_for(&w->sim, 400);
+	assert_int_equal(w->client.nframes, before);
+	assert_int_equal(w->broker.fetches_parked, 1);
+	sim_run_until_idle(&w->sim, 100000);
+	assert_int_equal(w->client.nframes, before + 2);
+	assert_true(sim_now(&w->sim) - t0 >= 500);
+	assert_int_equal(be32_read(frame_at(w, before)->data + 4), 100); /* in request order */
+	assert_int_equal(be32_read(frame_at(w, before + 1)->data + 4), 101);
+	assert_int_equal(proto_decode(proto_api(1)->response, 11, frame_at(w, before)->data + 8,
+				      frame_at(w, before)->len - 8, &resp),
+			 KLAB_OK);
+	assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"), 0);
+	pvalue_get_bytes(fetch_part(resp), "records", &len);
+	assert_true(len <= 0);
+	pvalue_free(resp);
+
+	/* 2. a produce on another connection answers the waiting Fetch at once */
+	before = w->client.nframes;
+	t0 = sim_now(&w->sim);
+	send_on(w, c1, 1, 11, fetch, 102);
+	sim_run_for(&w->sim, 100);
+	assert_int_equal(w->client.nframes, before);
+	buf_init(&b);
+	tu_batch_make(&b, 3, 0, 10, 9);
+	{
+		struct pvalue *req = produce_req("lp", 0, 1, b.data, (int32_t)b.len);
+
+		send_on(w, w->client.conn, 0, 8, req, 103);
+		pvalue_free(req);
+	}
+	sim_run_for(&w->sim, 100);
+	assert_int_equal(w->client.nframes, before + 2);
+	assert_true(sim_now(&w->sim) - t0 < 500);
+	for (size_t i = before; i < before + 2; i++) {
+		const struct buf *f = frame_at(w, i);
+		int64_t next = 2;
+		const uint8_t *rec;
+
+		if (be32_read(f->data + 4) != 102)
+			continue;
+		assert_int_equal(
+			proto_decode(proto_api(1)->response, 11, f->data + 8, f->len - 8, &resp),
+			KLAB_OK);
+		rec = pvalue_get_bytes(fetch_part(resp), "records", &len);
+		assert_int_equal(tu_check_batches(rec, (size_t)len, &next), 1);
+		assert_int_equal(next, 5);
+		pvalue_free(resp);
+	}
+	/* 3. a closed connection leaves nothing waiting */
+	pvalue_set_int(
+		pvalue_at(pvalue_array(pvalue_at(pvalue_array(fetch, "topics"), 0), "partitions"),
+			  0),
+		"fetch_offset", 5);
+	send_on(w, c1, 1, 11, fetch, 104);
+	sim_run_for(&w->sim, 50);
+	assert_non_null(w->broker.parked);
+	crt(w)->ops->close(crt(w), c1);
+	sim_run_for(&w->sim, 50);
+	assert_null(w->broker.parked);
+	sim_run_until_idle(&w->sim, 100000);
+	buf_free(&b);
+	pvalue_free(fetch);
+	pvalue_free(api);
+	world_free(w);
+}
+
+/* A stopped broker closes its store cleanly; restarted, it finds the data. */
+static void
+test_ch3_broker_stop_restart(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	int64_t base;
+
+	create_topic(w, "keep", 1);
+	assert_int_equal(produce(w, 8, "keep", 0, 7, 0, NULL), 0);
+	sim_stop(&w->sim, w->bi);
+	sim_run_until_idle(&w->sim, 1000);
+	assert_null(w->broker.store);
+	{
+		char marker[128];
+
+		snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", w->dir);
+		assert_true(tu_file_exists(marker));
+	}
+	sim_restart(&w->sim, w->bi);
+	sim_run_until_idle(&w->sim, 1000);
+	assert_false(w->broker.failed);
+	if (!w->client.connected)
+		connect_client(w);
+	assert_int_equal(produce(w, 8, "keep", 0, 1, 0, &base), 0);
+	assert_int_equal(base, 7);
+	world_free(w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ch3_broker_api_versions),
+		cmocka_unit_test(test_ch3_broker_api_versions_v3_unsupported),
+		cmocka_unit_test(test_ch3_broker_metadata),
+		cmocka_unit_test(test_ch3_broker_metadata_auto_create_disabled),
+		cmocka_unit_test(test_ch3_broker_produce),
+		cmocka_unit_test(test_ch3_broker_produce_acks0_no_response),
+		cmocka_unit_test(test_ch3_broker_produce_bad_batches),
+		cmocka_unit_test(test_ch3_broker_fetch),
+		cmocka_unit_test(test_ch3_broker_fetch_long_poll),
+		cmocka_unit_test(test_ch3_broker_list_offsets),
+		cmocka_unit_test(test_ch3_broker_create_topics),
+		cmocka_unit_test(test_ch3_broker_delete_topics),
+		cmocka_unit_test(test_ch3_broker_bad_frames),
+		cmocka_unit_test(test_ch3_broker_stop_restart),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
