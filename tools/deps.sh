@@ -3,7 +3,8 @@
 #
 #   tools/deps.sh run    what `make run` needs: a C compiler, readline, Graphviz,
 #                        the compression libraries and jansson
-#   tools/deps.sh test   also cmocka, clang with libFuzzer, clang-format
+#   tools/deps.sh test   also cmocka, clang with libFuzzer, clang-format, and the
+#                        real clients of the interop tests (kcat, Node.js for kafkajs)
 #
 # As root, missing packages are installed with apt-get.  Otherwise the
 # exact command is printed and the script fails, so make stops with a
@@ -32,6 +33,8 @@ if [ "${1:-run}" = test ]; then
 	command -v clang >/dev/null 2>&1 || want clang
 	command -v clang-format >/dev/null 2>&1 || want clang-format
 	command -v kcat >/dev/null 2>&1 || want kcat
+	command -v node >/dev/null 2>&1 || want nodejs
+	command -v npm >/dev/null 2>&1 || want npm
 	if command -v clang >/dev/null 2>&1; then
 		tmp=$(mktemp -d)
 		printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n){(void)d;(void)n;return 0;}\n' >"$tmp/f.c"
