@@ -87,14 +87,16 @@ static int
 metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const char *name,
 	       int16_t error)
 {
-	struct pvalue *parts;
-
 	pvalue_set_str(el, "name", name);
 	pvalue_set_int(el, "error_code", error);
 	pvalue_set_int(el, "is_internal", 0);
 	if (t == NULL)
 		return KLAB_OK;
-	parts = pvalue_array(el, "partitions");
+	/* LAB 3 BEGIN meta_partitions: one entry per partition: index, leader, epoch, replicas, isr
+	 * skeleton: (void)r; return KLAB_OK;
+	 */
+	struct pvalue *parts = pvalue_array(el, "partitions");
+
 	if (pvalue_array_resize(parts, t->partitions) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t p = 0; p < t->partitions; p++) {
@@ -110,6 +112,7 @@ metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const c
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
+	/* LAB 3 END meta_partitions */
 }
 
 int
@@ -125,6 +128,9 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	struct pvalue *topics = pvalue_array(resp, "topics");
 	int32_t n;
 
+	/* LAB 3 BEGIN meta_brokers: the brokers list (this one), the cluster id, the controller
+	 * skeleton: (void)brokers;
+	 */
 	if (pvalue_array_resize(brokers, 1) != KLAB_OK)
 		return KLAB_ENOMEM;
 	pvalue_set_int(pvalue_at(brokers, 0), "node_id", b->cfg.broker_id);
@@ -132,6 +138,7 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	pvalue_set_int(pvalue_at(brokers, 0), "port", b->cfg.advertised_port);
 	pvalue_set_str(resp, "cluster_id", b->cfg.cluster_id[0] ? b->cfg.cluster_id : NULL);
 	pvalue_set_int(resp, "controller_id", b->cfg.broker_id);
+	/* LAB 3 END meta_brokers */
 
 	if (all) {
 		n = (int32_t)b->store->n;
@@ -159,6 +166,9 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 		if (name == NULL)
 			return KLAB_ENOMEM;
 		t = topics_find(b->store, name);
+		/* LAB 3 BEGIN meta_topic_error: a named topic that is missing: invalid, unknown or auto-created
+		 * skeleton: (void)e; (void)auto_create; err = KERR_NONE;
+		 */
 		if (t == NULL && topic_name_validate(name, NULL, &e) != KLAB_OK) {
 			err = KERR_INVALID_TOPIC_EXCEPTION;
 		} else if (t == NULL && !auto_create) {
@@ -176,6 +186,7 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 				t = topics_find(b->store, name);
 			}
 		}
+		/* LAB 3 END meta_topic_error */
 		if (metadata_topic(r, el, err == KERR_NONE ? t : NULL, name, err) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
@@ -342,9 +353,6 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 			int64_t offset = pvalue_get_int(pi, "fetch_offset");
 			int64_t pmax = pvalue_get_int(pi, "partition_max_bytes");
 			struct log *l = find_log(r->b, name, index, NULL);
-			struct buf data;
-			struct log_read_info info;
-			int rc;
 
 			pvalue_set_int(po, "partition_index", index);
 			pvalue_set_bytes(po, "records", no_bytes, 0);
@@ -356,6 +364,9 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 				errors = true;
 				continue;
 			}
+			/* LAB 3 BEGIN fetch_range: the log's offsets in the answer; OFFSET_OUT_OF_RANGE outside them
+			 * skeleton: (void)l; (void)offset;
+			 */
 			pvalue_set_int(po, "high_watermark", l->next_offset);
 			pvalue_set_int(po, "last_stable_offset", l->next_offset);
 			pvalue_set_int(po, "log_start_offset", l->log_start_offset);
@@ -364,6 +375,14 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 				errors = true;
 				continue;
 			}
+			/* LAB 3 END fetch_range */
+			/* LAB 3 BEGIN fetch_read: read from fetch_offset, at most partition_max_bytes and what is left of max_bytes
+			 * skeleton: (void)pmax; continue;
+			 */
+			struct buf data;
+			struct log_read_info info;
+			int rc;
+
 			if (pmax > budget - total)
 				pmax = budget - total;
 			/* KIP-74: the first partition with data returns at least one batch. */
@@ -386,6 +405,7 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 				pvalue_set_int(po, "error_code", KERR_UNKNOWN_SERVER_ERROR);
 			errors |= rc != KLAB_OK || !buf_ok(&data);
 			buf_free(&data);
+			/* LAB 3 END fetch_read */
 		}
 	}
 	/* Too little to answer yet: wait in the purgatory (broker.c). */

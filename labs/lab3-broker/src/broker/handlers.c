@@ -1,0 +1,598 @@
+/*
+ * handlers.c - one function per Kafka API (see broker.h; chapter 3 §3).
+ *
+ * Each handler reads the decoded request tree and fills the response tree
+ * of the same version; the codec leaves out what a version does not have,
+ * so a handler may set every field it knows.  Strings in the response
+ * point into the request frame or into request memory (breq_*), both of
+ * which live until the response is encoded.
+ */
+#include "broker/broker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const uint8_t no_bytes[1];
+
+/* The name of a string field as a NUL-terminated copy, or NULL. */
+static char *
+str_field(struct broker_req *r, const struct pvalue *st, const char *name)
+{
+	int32_t len;
+	const uint8_t *p = pvalue_get_bytes(st, name, &len);
+
+	return p == NULL ? NULL : breq_strndup(r, p, len);
+}
+
+/* Point response string field `to` at the request's string field `from`. */
+static void
+copy_str(struct pvalue *dst, const char *to, const struct pvalue *src, const char *from)
+{
+	int32_t len;
+	const uint8_t *p = pvalue_get_bytes(src, from, &len);
+
+	pvalue_set_bytes(dst, to, p == NULL ? no_bytes : p, p == NULL ? 0 : len);
+}
+
+static struct log *
+find_log(struct broker *b, const char *topic, int32_t partition, struct topic **tp)
+{
+	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
+
+	if (tp != NULL)
+		*tp = t;
+	if (t == NULL || partition < 0 || partition >= t->partitions)
+		return NULL;
+	return t->logs[partition];
+}
+
+static int
+set_int32_list(struct pvalue *st, const char *name, int32_t v)
+{
+	struct pvalue *a = pvalue_array(st, name);
+
+	if (pvalue_array_resize(a, 1) != KLAB_OK)
+		return KLAB_ENOMEM;
+	pvalue_at(a, 0)->i = v;
+	return KLAB_OK;
+}
+
+/* ---- ApiVersions (18) ------------------------------------------------------ */
+
+int
+handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct pvalue *keys = pvalue_array(resp, "api_keys");
+	int32_t n = (int32_t)proto_api_count();
+
+	(void)r;
+	(void)req;
+	if (pvalue_array_resize(keys, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		const struct api_desc *api = proto_api_at((size_t)i);
+		struct pvalue *el = pvalue_at(keys, i);
+
+		pvalue_set_int(el, "api_key", api->key);
+		pvalue_set_int(el, "min_version", api->min_version);
+		pvalue_set_int(el, "max_version", api->max_version);
+	}
+	pvalue_set_int(resp, "error_code", KERR_NONE);
+	return KLAB_OK;
+}
+
+/* ---- Metadata (3) ------------------------------------------------------------ */
+
+static int
+metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const char *name,
+	       int16_t error)
+{
+	pvalue_set_str(el, "name", name);
+	pvalue_set_int(el, "error_code", error);
+	pvalue_set_int(el, "is_internal", 0);
+	if (t == NULL)
+		return KLAB_OK;
+	/* LAB 3 BEGIN meta_partitions: one entry per partition: index, leader, epoch, replicas, isr
+	 * skeleton: (void)r; return KLAB_OK;
+	 */
+	/* TODO(lab 3, meta_partitions): write this part. */
+	(void)r; return KLAB_OK;
+	/* LAB 3 END meta_partitions */
+}
+
+int
+handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct broker *b = r->b;
+	int16_t v = r->h->api_version;
+	const struct pvalue *want = pvalue_array(req, "topics");
+	bool all = want->null || (v == 0 && pvalue_count(want) == 0);
+	bool auto_create =
+		b->cfg.auto_create_topics && pvalue_get_int(req, "allow_auto_topic_creation");
+	struct pvalue *brokers = pvalue_array(resp, "brokers");
+	struct pvalue *topics = pvalue_array(resp, "topics");
+	int32_t n;
+
+	/* LAB 3 BEGIN meta_brokers: the brokers list (this one), the cluster id, the controller
+	 * skeleton: (void)brokers;
+	 */
+	/* TODO(lab 3, meta_brokers): write this part. */
+	(void)brokers;
+	/* LAB 3 END meta_brokers */
+
+	if (all) {
+		n = (int32_t)b->store->n;
+		if (pvalue_array_resize(topics, n) != KLAB_OK)
+			return KLAB_ENOMEM;
+		for (int32_t i = 0; i < n; i++) {
+			struct topic *t = b->store->topics[i];
+
+			if (metadata_topic(r, pvalue_at(topics, i), t, t->name, KERR_NONE) !=
+			    KLAB_OK)
+				return KLAB_ENOMEM;
+		}
+		return KLAB_OK;
+	}
+	n = pvalue_count(want);
+	if (pvalue_array_resize(topics, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		char *name = str_field(r, pvalue_at(want, i), "name");
+		struct pvalue *el = pvalue_at(topics, i);
+		struct topic *t;
+		struct kerr e = { 0 };
+		int16_t err = KERR_NONE;
+
+		if (name == NULL)
+			return KLAB_ENOMEM;
+		t = topics_find(b->store, name);
+		/* LAB 3 BEGIN meta_topic_error: a named topic that is missing: invalid, unknown or auto-created
+		 * skeleton: (void)e; (void)auto_create; err = KERR_NONE;
+		 */
+		/* TODO(lab 3, meta_topic_error): write this part. */
+		(void)e; (void)auto_create; err = KERR_NONE;
+		/* LAB 3 END meta_topic_error */
+		if (metadata_topic(r, el, err == KERR_NONE ? t : NULL, name, err) != KLAB_OK)
+			return KLAB_ENOMEM;
+	}
+	return KLAB_OK;
+}
+
+/* ---- Produce (0) --------------------------------------------------------------- */
+
+static int16_t
+append_error(int rc)
+{
+	switch (rc) {
+	case KLAB_OK: return KERR_NONE;
+	case KLAB_ECORRUPT: return KERR_CORRUPT_MESSAGE;
+	case KLAB_ETOOLARGE: return KERR_MESSAGE_TOO_LARGE;
+	case KLAB_ETRUNCATED:
+	case KLAB_EINVAL: return KERR_INVALID_RECORD;
+	default: return KERR_UNKNOWN_SERVER_ERROR;
+	}
+}
+
+/*
+ * Append every batch of records[0..len) (v3+ sends one; more are accepted)
+ * after checking that their sizes tile the field exactly.
+ */
+static int16_t
+produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, int32_t len,
+		  int64_t *base_offset, const char **msg)
+{
+	uint8_t *copy;
+	size_t pos = 0;
+	int16_t err = KERR_NONE;
+	struct kerr e = { 0 };
+
+	if (records == NULL || len < 61) {
+		*msg = "the records field holds no record batch";
+		return KERR_CORRUPT_MESSAGE;
+	}
+	while (pos < (size_t)len) { /* sizes first: nothing is written if they do not tile */
+		int32_t blen;
+
+		if ((size_t)len - pos < 61) {
+			*msg = "a record batch is truncated";
+			return KERR_CORRUPT_MESSAGE;
+		}
+		blen = (int32_t)be32_read(records + pos + 8);
+		if (blen < 49 || (size_t)blen > (size_t)len - pos - 12) {
+			*msg = "a record batch length does not match the records field";
+			return KERR_CORRUPT_MESSAGE;
+		}
+		pos += 12 + (size_t)blen;
+	}
+	if ((copy = malloc((size_t)len)) == NULL)
+		return KERR_UNKNOWN_SERVER_ERROR;
+	memcpy(copy, records, (size_t)len); /* log_append rewrites baseOffset */
+	for (pos = 0; pos < (size_t)len && err == KERR_NONE;) {
+		size_t blen = 12 + be32_read(copy + pos + 8);
+		struct log_append_info info;
+		int rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
+
+		if (rc != KLAB_OK) {
+			err = append_error(rc);
+			*msg = breq_printf(r, "%s", kerr_msg(&e));
+		} else {
+			r->appended = true;
+			if (pos == 0)
+				*base_offset = info.first_offset;
+		}
+		pos += blen;
+	}
+	free(copy);
+	return err;
+}
+
+int
+handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	int64_t acks = pvalue_get_int(req, "acks");
+	const struct pvalue *tin = pvalue_array(req, "topic_data");
+	struct pvalue *tout = pvalue_array(resp, "responses");
+	int32_t nt = pvalue_count(tin);
+
+	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *ti = pvalue_at(tin, i);
+		struct pvalue *to = pvalue_at(tout, i);
+		const struct pvalue *pin = pvalue_array(ti, "partition_data");
+		struct pvalue *pout = pvalue_array(to, "partition_responses");
+		char *name = str_field(r, ti, "name");
+		int32_t np = pvalue_count(pin);
+
+		copy_str(to, "name", ti, "name");
+		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
+			return KLAB_ENOMEM;
+		for (int32_t j = 0; j < np; j++) {
+			const struct pvalue *pi = pvalue_at(pin, j);
+			struct pvalue *po = pvalue_at(pout, j);
+			int32_t index = (int32_t)pvalue_get_int(pi, "index");
+			struct topic *t;
+			struct log *l = find_log(r->b, name, index, &t);
+			int64_t base = -1;
+			const char *msg = NULL;
+			int16_t err;
+			int32_t len;
+			const uint8_t *rec = pvalue_get_bytes(pi, "records", &len);
+
+			pvalue_set_int(po, "index", index);
+			if (acks != 0 && acks != 1 && acks != -1)
+				err = KERR_INVALID_REQUIRED_ACKS;
+			else if (l == NULL)
+				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+			else
+				err = produce_partition(r, l, rec, len, &base, &msg);
+			pvalue_set_int(po, "error_code", err);
+			pvalue_set_int(po, "base_offset", err == KERR_NONE ? base : -1);
+			pvalue_set_int(po, "log_append_time_ms",
+				       err == KERR_NONE && t->lc.log_append_time ? r->now_ms : -1);
+			pvalue_set_int(po, "log_start_offset",
+				       l != NULL ? l->log_start_offset : -1);
+			if (msg != NULL)
+				pvalue_set_str(po, "error_message", msg);
+		}
+	}
+	if (acks == 0)
+		r->no_response = true; /* neither client expects one (REFERENCE.md) */
+	return KLAB_OK;
+}
+
+/* ---- Fetch (1) ------------------------------------------------------------------- */
+
+int
+handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	const struct pvalue *tin = pvalue_array(req, "topics");
+	struct pvalue *tout = pvalue_array(resp, "responses");
+	int64_t budget = pvalue_get_int(req, "max_bytes");
+	int64_t total = 0;
+	int32_t nt = pvalue_count(tin);
+
+	bool errors = false;
+
+	if (budget <= 0)
+		budget = INT32_MAX;
+	pvalue_set_int(resp, "error_code", KERR_NONE);
+	pvalue_set_int(resp, "session_id", 0); /* no fetch sessions: full fetches only */
+	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *ti = pvalue_at(tin, i);
+		struct pvalue *to = pvalue_at(tout, i);
+		const struct pvalue *pin = pvalue_array(ti, "partitions");
+		struct pvalue *pout = pvalue_array(to, "partitions");
+		char *name = str_field(r, ti, "topic");
+		int32_t np = pvalue_count(pin);
+
+		copy_str(to, "topic", ti, "topic");
+		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
+			return KLAB_ENOMEM;
+		for (int32_t j = 0; j < np; j++) {
+			const struct pvalue *pi = pvalue_at(pin, j);
+			struct pvalue *po = pvalue_at(pout, j);
+			int32_t index = (int32_t)pvalue_get_int(pi, "partition");
+			int64_t offset = pvalue_get_int(pi, "fetch_offset");
+			int64_t pmax = pvalue_get_int(pi, "partition_max_bytes");
+			struct log *l = find_log(r->b, name, index, NULL);
+
+			pvalue_set_int(po, "partition_index", index);
+			pvalue_set_bytes(po, "records", no_bytes, 0);
+			pvalue_set_int(po, "high_watermark", -1);
+			pvalue_set_int(po, "last_stable_offset", -1);
+			pvalue_set_int(po, "log_start_offset", -1);
+			if (l == NULL) {
+				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				errors = true;
+				continue;
+			}
+			/* LAB 3 BEGIN fetch_range: the log's offsets in the answer; OFFSET_OUT_OF_RANGE outside them
+			 * skeleton: (void)l; (void)offset;
+			 */
+			/* TODO(lab 3, fetch_range): write this part. */
+			(void)l; (void)offset;
+			/* LAB 3 END fetch_range */
+			/* LAB 3 BEGIN fetch_read: read from fetch_offset, at most partition_max_bytes and what is left of max_bytes
+			 * skeleton: (void)pmax; continue;
+			 */
+			/* TODO(lab 3, fetch_read): write this part. */
+			(void)pmax; continue;
+			/* LAB 3 END fetch_read */
+		}
+	}
+	/* Too little to answer yet: wait in the purgatory (broker.c). */
+	if (r->may_park && !errors && pvalue_get_int(req, "max_wait_ms") > 0 &&
+	    total < pvalue_get_int(req, "min_bytes")) {
+		r->park = true;
+		r->park_ms = pvalue_get_int(req, "max_wait_ms");
+	}
+	return KLAB_OK;
+}
+
+/* ---- ListOffsets (2) ---------------------------------------------------------------- */
+
+#define LATEST_TIMESTAMP (-1)
+#define EARLIEST_TIMESTAMP (-2)
+
+int
+handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	int16_t v = r->h->api_version;
+	const struct pvalue *tin = pvalue_array(req, "topics");
+	struct pvalue *tout = pvalue_array(resp, "topics");
+	int32_t nt = pvalue_count(tin);
+
+	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *ti = pvalue_at(tin, i);
+		struct pvalue *to = pvalue_at(tout, i);
+		const struct pvalue *pin = pvalue_array(ti, "partitions");
+		struct pvalue *pout = pvalue_array(to, "partitions");
+		char *name = str_field(r, ti, "name");
+		int32_t np = pvalue_count(pin);
+
+		copy_str(to, "name", ti, "name");
+		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
+			return KLAB_ENOMEM;
+		for (int32_t j = 0; j < np; j++) {
+			const struct pvalue *pi = pvalue_at(pin, j);
+			struct pvalue *po = pvalue_at(pout, j);
+			int32_t index = (int32_t)pvalue_get_int(pi, "partition_index");
+			int64_t ts = pvalue_get_int(pi, "timestamp");
+			struct log *l = find_log(r->b, name, index, NULL);
+			int64_t offset = -1, found_ts = -1;
+
+			pvalue_set_int(po, "partition_index", index);
+			if (l == NULL) {
+				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				continue;
+			}
+			if (ts == LATEST_TIMESTAMP)
+				offset = l->next_offset;
+			else if (ts == EARLIEST_TIMESTAMP)
+				offset = l->log_start_offset;
+			else if (log_offset_for_time(l, ts, &offset, &found_ts) != KLAB_OK)
+				offset = found_ts = -1; /* no record that late: Kafka's -1 */
+			pvalue_set_int(po, "error_code", KERR_NONE);
+			pvalue_set_int(po, "timestamp", found_ts);
+			pvalue_set_int(po, "offset", offset);
+			pvalue_set_int(po, "leader_epoch",
+				       l->leader_epoch < 0 ? 0 : l->leader_epoch);
+			if (v == 0 && offset >= 0 &&
+			    set_int32_list(po, "old_style_offsets", 0) == KLAB_OK)
+				pvalue_at(pvalue_array(po, "old_style_offsets"), 0)->i = offset;
+		}
+	}
+	return KLAB_OK;
+}
+
+/* ---- CreateTopics (19) ----------------------------------------------------------------- */
+
+/* Partitions from the request, or an error code with a message. */
+static int16_t
+create_check(struct broker_req *r, const struct pvalue *ti, const char *name, int32_t *partitions,
+	     struct config *ov, const char **msg)
+{
+	struct broker *b = r->b;
+	int64_t np = pvalue_get_int(ti, "num_partitions");
+	int64_t rf = pvalue_get_int(ti, "replication_factor");
+	const struct pvalue *as = pvalue_array(ti, "assignments");
+	const struct pvalue *cs = pvalue_array(ti, "configs");
+	int32_t na = pvalue_count(as);
+	struct kerr e = { 0 };
+
+	if (topic_name_validate(name, NULL, &e) != KLAB_OK) {
+		*msg = breq_printf(r, "%s", kerr_msg(&e));
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (topics_find(b->store, name) != NULL) {
+		*msg = breq_printf(r, "Topic '%s' already exists.", name);
+		return KERR_TOPIC_ALREADY_EXISTS;
+	}
+	if (na > 0) {
+		if (np != -1 || rf != -1) {
+			*msg = "Both numPartitions or replicationFactor and replicasAssignments "
+			       "were set. Both cannot be used at the same time.";
+			return KERR_INVALID_REQUEST;
+		}
+		for (int32_t k = 0; k < na; k++) {
+			const struct pvalue *a = pvalue_at(as, k);
+			const struct pvalue *ids = pvalue_array(a, "broker_ids");
+			int64_t pidx = pvalue_get_int(a, "partition_index");
+
+			if (pvalue_count(ids) > 1) {
+				*msg = "Replication factor is larger than the number of brokers "
+				       "(1); "
+				       "replication arrives in chapter 5.";
+				return KERR_INVALID_REPLICATION_FACTOR;
+			}
+			if (pidx != k || pvalue_count(ids) != 1 ||
+			    pvalue_at(ids, 0)->i != b->cfg.broker_id) {
+				*msg = breq_printf(
+					r,
+					"Assignments must name partitions 0..%d in order, "
+					"each on broker %d.",
+					na - 1, b->cfg.broker_id);
+				return KERR_INVALID_REPLICA_ASSIGNMENT;
+			}
+		}
+		np = na;
+	} else {
+		if (np == -1)
+			np = b->store->default_partitions;
+		if (np <= 0 || np > TOPIC_PARTITIONS_MAX) {
+			*msg = breq_printf(r, "Number of partitions must be 1..%d (or -1).",
+					   TOPIC_PARTITIONS_MAX);
+			return KERR_INVALID_PARTITIONS;
+		}
+		if (rf != -1 && rf != 1) {
+			*msg = breq_printf(
+				r,
+				"Replication factor: %lld larger than available brokers: "
+				"1 (replication arrives in chapter 5).",
+				(long long)rf);
+			return KERR_INVALID_REPLICATION_FACTOR;
+		}
+	}
+	*partitions = (int32_t)np;
+	for (int32_t k = 0; k < pvalue_count(cs); k++) {
+		const struct pvalue *c = pvalue_at(cs, k);
+		char *key = str_field(r, c, "name");
+		char *val = str_field(r, c, "value");
+
+		if (key == NULL)
+			return KERR_UNKNOWN_SERVER_ERROR;
+		if (config_key_find(topic_config_keys, topic_config_key_count, key) == NULL) {
+			*msg = breq_printf(r, "Unknown topic config name: %s", key);
+			return KERR_INVALID_CONFIG;
+		}
+		if (val != NULL && config_set(ov, key, val) != KLAB_OK)
+			return KERR_UNKNOWN_SERVER_ERROR;
+	}
+	if (config_validate(ov, topic_config_keys, topic_config_key_count, &e) != KLAB_OK) {
+		*msg = breq_printf(r, "%s", kerr_msg(&e));
+		return KERR_INVALID_CONFIG;
+	}
+	return KERR_NONE;
+}
+
+int
+handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct broker *b = r->b;
+	const struct pvalue *tin = pvalue_array(req, "topics");
+	struct pvalue *tout = pvalue_array(resp, "topics");
+	bool validate_only = pvalue_get_int(req, "validate_only") != 0;
+	int32_t nt = pvalue_count(tin);
+
+	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *ti = pvalue_at(tin, i);
+		struct pvalue *to = pvalue_at(tout, i);
+		char *name = str_field(r, ti, "name");
+		const char *msg = NULL;
+		int32_t partitions = 0;
+		struct config ov;
+		struct kerr e = { 0 };
+		int16_t err;
+		int dup = 0;
+
+		if (name == NULL)
+			return KLAB_ENOMEM;
+		copy_str(to, "name", ti, "name");
+		for (int32_t k = 0; k < nt; k++) {
+			int32_t l1, l2;
+			const uint8_t *p1 = pvalue_get_bytes(ti, "name", &l1);
+			const uint8_t *p2 = pvalue_get_bytes(pvalue_at(tin, k), "name", &l2);
+
+			dup += p1 != NULL && p2 != NULL && l1 == l2 &&
+			       memcmp(p1, p2, (size_t)l1) == 0;
+		}
+		config_init(&ov);
+		if (dup > 1) {
+			err = KERR_INVALID_REQUEST;
+			msg = "Create topics request contains duplicate topic names.";
+		} else {
+			err = create_check(r, ti, name, &partitions, &ov, &msg);
+		}
+		if (err == KERR_NONE && !validate_only) {
+			int rc = topics_create(b->store, name, partitions, &ov, r->now_ms, NULL, 0,
+					       &e);
+
+			if (rc != KLAB_OK) {
+				err = rc == KLAB_ECONFIG ? KERR_INVALID_CONFIG
+							 : KERR_UNKNOWN_SERVER_ERROR;
+				msg = breq_printf(r, "%s", kerr_msg(&e));
+			} else {
+				broker_log(b, "broker %d: created topic '%s' with %d partitions",
+					   b->cfg.broker_id, name, partitions);
+			}
+		}
+		config_free(&ov);
+		pvalue_set_int(to, "error_code", err);
+		pvalue_set_str(to, "error_message", msg);
+	}
+	return KLAB_OK;
+}
+
+/* ---- DeleteTopics (20) ------------------------------------------------------------------ */
+
+int
+handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	const struct pvalue *names = pvalue_array(req, "topic_names");
+	struct pvalue *out = pvalue_array(resp, "responses");
+	int32_t n = pvalue_count(names);
+
+	if (pvalue_array_resize(out, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		const struct pvalue *nv = pvalue_at(names, i);
+		char *name = breq_strndup(r, nv->s.p, nv->s.len);
+		struct pvalue *o = pvalue_at(out, i);
+		struct kerr e = { 0 };
+		int16_t err = KERR_NONE;
+		int rc;
+
+		if (name == NULL)
+			return KLAB_ENOMEM;
+		pvalue_set_str(o, "name", name);
+		if (topics_find(r->b->store, name) == NULL) {
+			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		} else if ((rc = topics_delete(r->b->store, name, &e)) != KLAB_OK) {
+			broker_log(r->b, "broker %d: deleting '%s': %s", r->b->cfg.broker_id, name,
+				   kerr_msg(&e));
+			err = KERR_UNKNOWN_SERVER_ERROR;
+		} else {
+			broker_log(r->b, "broker %d: deleted topic '%s'", r->b->cfg.broker_id,
+				   name);
+		}
+		pvalue_set_int(o, "error_code", err);
+	}
+	return KLAB_OK;
+}
