@@ -188,10 +188,13 @@ grade: deps-test
 	@tools/grade.sh $(LAB) $(if $(REF),ref,learner)
 
 # ---- fuzz ----------------------------------------------------------------
+# Fuzz targets link the newest stage that is built, in progress or not (a
+# superset of the earlier ones), so stage 3's broker can be fuzzed.
+FUZZ_STAGE := $(lastword $(STAGES) $(IN_PROGRESS))
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/ch$(LATEST)/libklab.a
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c build/fuzz/ch$(FUZZ_STAGE)/libklab.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/ch$(LATEST)/libklab.a -o $@ $(LIBS)
+	$(FUZZ_CC) $(CFLAGS_BASE) -O1 -g -fsanitize=fuzzer,address,undefined $< build/fuzz/ch$(FUZZ_STAGE)/libklab.a -o $@ $(LIBS)
 test-fuzz: deps-test $(FUZZERS)
 	@tools/fuzz.sh replay $(FUZZERS)
 fuzz: deps-test $(FUZZERS)

@@ -237,6 +237,10 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 			*msg = "a record batch length does not match the records field";
 			return KERR_CORRUPT_MESSAGE;
 		}
+		if (records[pos + 16] != 2) { /* v0-v2 clients send magic 0/1 message sets */
+			*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
+			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+		}
 		pos += 12 + (size_t)blen;
 	}
 	if ((copy = malloc((size_t)len)) == NULL)

@@ -23,7 +23,8 @@
  * Versions klab supports (REFERENCE.md, "Kafka API versions"):
  *
  *   API           key  versions  notes
- *   Produce        0    3-8      3 is the first with RecordBatch v2
+ *   Produce        0    0-8      3 is the first with RecordBatch v2 (0-2 are
+ *                                advertised for librdkafka's codec check)
  *   Fetch          1    4-11     4 is the first with RecordBatch v2
  *   ListOffsets    2    0-5
  *   Metadata       3    0-8
@@ -396,7 +397,11 @@ static const struct pschema delete_topics_response = { "DeleteTopicsResponse",
 
 /* In key order. */
 static const struct api_desc apis[] = {
-	{ 0, "Produce", 3, 8, &produce_request, &produce_response },
+	/* Produce from v0: librdkafka enables gzip, snappy and lz4 only when the
+	 * broker's Produce range includes v0 (rdkafka_msgset_writer.c); it then
+	 * sends v7 with magic 2, and a v0-v2 request (magic 0/1) is answered
+	 * UNSUPPORTED_FOR_MESSAGE_FORMAT. */
+	{ 0, "Produce", 0, 8, &produce_request, &produce_response },
 	{ 1, "Fetch", 4, 11, &fetch_request, &fetch_response },
 	{ 2, "ListOffsets", 0, 5, &list_offsets_request, &list_offsets_response },
 	{ 3, "Metadata", 0, 8, &metadata_request, &metadata_response },

@@ -361,7 +361,7 @@ test_ch3_broker_api_versions(void **state)
 			struct pvalue *k = pvalue_at(keys, i);
 			int64_t key = pvalue_get_int(k, "api_key");
 
-			produce |= key == 0 && pvalue_get_int(k, "min_version") == 3 &&
+			produce |= key == 0 && pvalue_get_int(k, "min_version") == 0 &&
 				   pvalue_get_int(k, "max_version") == 8;
 			fetch |= key == 1 && pvalue_get_int(k, "min_version") == 4 &&
 				 pvalue_get_int(k, "max_version") == 11;

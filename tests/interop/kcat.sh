@@ -112,6 +112,21 @@ produce_consume() {
 produce_consume "plain" plain 10000
 for codec in gzip snappy lz4 zstd; do
 	produce_consume "compression.codec=$codec" "c-$codec" 10000 -X compression.codec=$codec
+	# the client really compressed: the batches on disk carry the codec
+	if [ "$codec" = lz4 ]; then
+		# librdkafka 2.0.2 uses lz4 only when the broker's ApiVersions lists
+		# FindCoordinator v0 (its LZ4 feature, rdkafka_feature.c): that API
+		# comes with consumer groups (chapter 6), so kcat sends lz4 uncompressed.
+		echo "note compression.codec=lz4: not checked on disk until FindCoordinator exists"
+		continue
+	fi
+	seg=$tmp/logs/c-$codec-0/00000000000000000000.log
+	if "$klab" dump-log "$seg" 2>&1 | grep -q "compresscodec: $codec"; then
+		ok "compression.codec=$codec: the stored batches are $codec-compressed"
+	else
+		bad "compression.codec=$codec: no $codec batch on disk" \
+			"$("$klab" dump-log "$seg" 2>&1 | head -n 3)"
+	fi
 done
 for acks in 0 1 all; do
 	produce_consume "acks=$acks" "acks-$acks" 10000 -X acks=$acks
