@@ -95,6 +95,14 @@ struct broker {
 	 */
 	struct broker_parked *parked;
 	uint64_t fetches_parked; /* how many times a Fetch waited, for tests */
+	/*
+	 * Log maintenance (Kafka's LogManager scheduler): every
+	 * log.retention.check.interval.ms, retention and time-based flushes
+	 * run on every partition and the checkpoints are written.
+	 */
+	timer_id maintenance_timer;
+	int64_t maintenance_ms;
+	uint64_t maintenance_runs; /* for tests */
 };
 
 /* The node handlers; node->state must point at a struct broker. */

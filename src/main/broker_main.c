@@ -227,6 +227,10 @@ broker_main(int argc, char **argv)
 		fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
 		goto out;
 	}
+	/* a real broker runs log maintenance at Kafka's default interval */
+	if (!config_has(&cfg, "log.retention.check.interval.ms") &&
+	    config_set(&cfg, "log.retention.check.interval.ms", "300000") != KLAB_OK)
+		goto out;
 	{ /* the log settings, checked now rather than when the store opens */
 		struct log_config lc;
 

@@ -116,8 +116,9 @@ connect_client(struct world *w)
 	assert_true(w->client.connected);
 }
 
+/* A broker and a connected client; extra is NULL or KEY, VALUE, ..., NULL. */
 static struct world *
-world_new(bool auto_create, const char *max_message_bytes)
+world_new_with(bool auto_create, const char *max_message_bytes, const char *const *extra)
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct broker_config bc;
@@ -126,6 +127,8 @@ world_new(bool auto_create, const char *max_message_bytes)
 	tu_tmpdir_make(w->dir, sizeof(w->dir));
 	config_init(&w->props);
 	assert_int_equal(config_set(&w->props, "num.partitions", "2"), KLAB_OK);
+	for (size_t i = 0; extra != NULL && extra[i] != NULL; i += 2)
+		assert_int_equal(config_set(&w->props, extra[i], extra[i + 1]), KLAB_OK);
 	if (max_message_bytes != NULL)
 		assert_int_equal(config_set(&w->props, "message.max.bytes", max_message_bytes),
 				 KLAB_OK);
@@ -147,6 +150,12 @@ world_new(bool auto_create, const char *max_message_bytes)
 	assert_false(w->broker.failed);
 	connect_client(w);
 	return w;
+}
+
+static struct world *
+world_new(bool auto_create, const char *max_message_bytes)
+{
+	return world_new_with(auto_create, max_message_bytes, NULL);
 }
 
 static void
@@ -1055,6 +1064,46 @@ test_ch3_broker_fetch_long_poll(void **state)
 }
 
 /* A stopped broker closes its store cleanly; restarted, it finds the data. */
+/*
+ * Every log.retention.check.interval.ms the broker applies retention.  The
+ * timer makes the simulation never idle, so the broker is restarted with
+ * the setting after the data is written, and time moves with sim_run_for.
+ */
+static void
+test_ch3_broker_retention_runs_on_a_timer(void **state)
+{
+	static const char *const extra[] = { "log.retention.ms", "60000", "log.segment.bytes",
+					     "300", NULL };
+	struct world *w = world_new_with(true, NULL, extra);
+	const struct log *l;
+	uint64_t runs;
+
+	(void)state;
+	create_topic(w, "old", 1);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(produce(w, 8, "old", 0, 3, sim_now(&w->sim), NULL), 0);
+	assert_int_equal(w->broker.maintenance_runs, 0); /* no timer without the setting */
+	assert_int_equal(config_set(&w->props, "log.retention.check.interval.ms", "1000"), KLAB_OK);
+	sim_stop(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	sim_restart(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	assert_false(w->broker.failed);
+	l = topics_find(w->broker.store, "old")->logs[0];
+	assert_true(l->nsegs > 3);
+	assert_int_equal(l->log_start_offset, 0);
+	runs = w->broker.maintenance_runs;
+	sim_run_for(&w->sim, 30000); /* about 30 s old: nothing goes */
+	assert_true(w->broker.maintenance_runs >= runs + 29);
+	assert_int_equal(l->log_start_offset, 0);
+	sim_run_for(&w->sim, 40000); /* now every segment has expired */
+	l = topics_find(w->broker.store, "old")->logs[0];
+	assert_int_equal(l->log_start_offset, 30);
+	assert_int_equal(l->next_offset, 30);
+	assert_non_null(strstr(w->logs, "retention deleted"));
+	world_free(w);
+}
+
 static void
 test_ch3_broker_stop_restart(void **state)
 {
@@ -1100,6 +1149,7 @@ main(void)
 		cmocka_unit_test(test_ch3_broker_create_topics),
 		cmocka_unit_test(test_ch3_broker_delete_topics),
 		cmocka_unit_test(test_ch3_broker_bad_frames),
+		cmocka_unit_test(test_ch3_broker_retention_runs_on_a_timer),
 		cmocka_unit_test(test_ch3_broker_stop_restart),
 	};
 
