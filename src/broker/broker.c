@@ -46,6 +46,7 @@ broker_free(struct broker *b)
 		topics_close(b->store);
 	b->store = NULL;
 	buf_free(&b->out);
+	proto_splices_free(&b->splices);
 }
 
 void
@@ -364,6 +365,38 @@ park(struct broker *b, conn_id c, const uint8_t *frame, size_t len, int64_t ms)
 }
 
 /*
+ * Send the response in b->out: as it is, or, when Fetch records stayed in
+ * segment files, as parts whose file regions go out with sendfile.
+ */
+static void
+send_response(struct broker *b, conn_id c)
+{
+	struct rt *rt = b->node->rt;
+	struct proto_splices *sp = &b->splices;
+	struct rt_part one = { .bytes = b->out.data, .len = b->out.len, .fd = -1 };
+	struct rt_part *parts = &one;
+	size_t at = 0;
+	int rc;
+
+	if (sp->n > 0 && (parts = calloc(sp->n + 1, sizeof(*parts))) == NULL) {
+		close_bad(b, c, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < sp->n; i++) {
+		parts[i] = (struct rt_part){ b->out.data + at, sp->v[i].at - at, sp->v[i].fd,
+					     sp->v[i].file_off, sp->v[i].len };
+		at = sp->v[i].at;
+	}
+	if (sp->n > 0)
+		parts[sp->n] = (struct rt_part){ b->out.data + at, b->out.len - at, -1, 0, 0 };
+	rc = rt->ops->send_parts(rt, c, parts, sp->n + 1);
+	if (parts != &one)
+		free(parts);
+	if (rc != KLAB_OK) /* the client would wait forever: tell it by closing */
+		close_bad(b, c, "the response cannot be queued (max output bytes)");
+}
+
+/*
  * Handle one request frame on c.  may_park: a Fetch may wait (false once
  * its max_wait_ms has passed).  *appended is set when records went in.
  * PARKED: the Fetch waits and no response was sent; the caller decides
@@ -434,11 +467,14 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 		b->requests++;
 		if (!r.no_response) {
 			buf_reset(&b->out);
-			rc = proto_response_encode(h.correlation_id, api->response, h.api_version,
-						   resp, &b->out);
+			b->splices.n = 0;
+			b->splices.bytes = 0;
+			rc = proto_response_encode_spliced(h.correlation_id, api->response,
+							   h.api_version, resp, &b->out,
+							   b->cfg.fetch_copy ? NULL : &b->splices);
 			if (rc == KLAB_OK) {
 				trace_msg(b, api, true, h.api_version, h.correlation_id, resp);
-				n->rt->ops->send(n->rt, c, b->out.data, b->out.len);
+				send_response(b, c);
 			} else {
 				close_bad(b, c, "cannot encode the response");
 				out = CLOSED;

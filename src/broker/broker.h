@@ -19,8 +19,10 @@
  *
  * A Fetch that finds fewer than min_bytes waits up to max_wait_ms in a
  * purgatory of delayed operations (broker.c): every append re-runs the
- * waiting Fetches and a timer ends the wait.  Fetch copies log bytes into
- * the response (no sendfile yet).
+ * waiting Fetches and a timer ends the wait.  Fetch does not read the log
+ * bytes it returns: the response points at regions of segment files
+ * (log_read_region) and the runtime sends them with sendfile, zero-copy
+ * (the sim, and klab.fetch.sendfile=false, copy them).
  */
 #ifndef KLAB_BROKER_BROKER_H
 #define KLAB_BROKER_BROKER_H
@@ -71,6 +73,7 @@ struct broker_config {
 	bool auto_create_topics;		  /* auto.create.topics.enable */
 	const struct config *props;		  /* log.*, num.partitions, message.max.bytes */
 	bool trace;				  /* one rt->trace line per request */
+	bool fetch_copy;			  /* klab.fetch.sendfile=false */
 	void (*log)(void *arg, const char *line); /* NULL: stderr */
 	void *log_arg;
 	void (*on_fail)(void *arg); /* on_start failed (main stops the runtime) */
@@ -82,12 +85,13 @@ struct broker {
 	struct node *node;
 	struct topic_store *store;
 	int64_t listener;
-	int port;	     /* the port bound */
-	bool failed;	     /* on_start could not open the store or listen */
-	struct kerr error;   /* why */
-	struct buf out;	     /* the response being built */
-	uint64_t requests;   /* handled, for tests and traces */
-	uint64_t closed_bad; /* connections closed for bad input */
+	int port;		      /* the port bound */
+	bool failed;		      /* on_start could not open the store or listen */
+	struct kerr error;	      /* why */
+	struct buf out;		      /* the response being built */
+	struct proto_splices splices; /* its Fetch records left in files */
+	uint64_t requests;	      /* handled, for tests and traces */
+	uint64_t closed_bad;	      /* connections closed for bad input */
 	/*
 	 * The purgatory: Fetches waiting for min_bytes or max_wait_ms, one
 	 * per connection at most (a connection waits while its Fetch does,

@@ -383,8 +383,7 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 			/* LAB 3 BEGIN fetch_read: read from fetch_offset, at most partition_max_bytes and what is left of max_bytes
 			 * skeleton: (void)pmax; continue;
 			 */
-			struct buf data;
-			struct log_read_info info;
+			struct log_region region;
 			int rc;
 
 			if (pmax > budget - total)
@@ -392,23 +391,20 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 			/* KIP-74: the first partition with data returns at least one batch. */
 			if (offset == l->next_offset || (pmax <= 0 && total > 0))
 				continue;
-			buf_init(&data);
-			rc = log_read(l, offset, pmax > 0 ? (size_t)pmax : 1, &data, &info);
-			if (rc == KLAB_OK && buf_ok(&data) && data.len > 0) {
-				if (data.len > INT32_MAX || breq_keep(r, data.data) != KLAB_OK)
-					return KLAB_ENOMEM;
-				pvalue_set_bytes(po, "records", data.data, (int32_t)data.len);
-				total += (int64_t)data.len;
+			rc = log_read_region(l, offset, pmax > 0 ? (size_t)pmax : 1, &region);
+			if (rc == KLAB_OK && region.len > 0 && region.len <= INT32_MAX) {
+				pvalue_set_file(po, "records", region.fd, region.pos,
+						(int32_t)region.len);
+				total += (int64_t)region.len;
 				continue;
 			}
 			if (rc == KLAB_ERANGE)
 				pvalue_set_int(po, "error_code", KERR_OFFSET_OUT_OF_RANGE);
 			else if (rc == KLAB_ECORRUPT)
 				pvalue_set_int(po, "error_code", KERR_CORRUPT_MESSAGE);
-			else if (rc != KLAB_OK || !buf_ok(&data))
+			else if (rc != KLAB_OK)
 				pvalue_set_int(po, "error_code", KERR_UNKNOWN_SERVER_ERROR);
-			errors |= rc != KLAB_OK || !buf_ok(&data);
-			buf_free(&data);
+			errors |= rc != KLAB_OK;
 			/* LAB 3 END fetch_read */
 		}
 	}

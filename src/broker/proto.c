@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/err.h"
 
@@ -238,7 +239,7 @@ pvalue_get_bytes(const struct pvalue *st, const char *name, int32_t *len)
 {
 	const struct pvalue *v = must_get(st, name);
 
-	assert(is_slice(v->type));
+	assert(is_slice(v->type) && !v->in_file);
 	*len = v->null ? -1 : v->s.len;
 	if (v->null)
 		return NULL;
@@ -252,8 +253,23 @@ pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len
 
 	assert(is_slice(v->type) && (p == NULL || len >= 0));
 	v->null = p == NULL;
+	v->in_file = false;
 	v->s.p = p;
 	v->s.len = p == NULL ? 0 : len;
+}
+
+void
+pvalue_set_file(struct pvalue *st, const char *name, int fd, int64_t off, int32_t len)
+{
+	struct pvalue *v = must_get(st, name);
+
+	assert(v->type == PT_RECORDS && fd >= 0 && off >= 0 && len >= 0);
+	v->null = false;
+	v->in_file = true;
+	v->s.p = NULL;
+	v->s.len = len;
+	v->s.fd = fd;
+	v->s.file_off = off;
 }
 
 void
@@ -462,8 +478,14 @@ proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t len, s
 
 /* ---- encoder ------------------------------------------------------------- */
 
+/* Where the encoder writes; sp (may be NULL) takes records kept in files. */
+struct enc {
+	struct buf *b;
+	struct proto_splices *sp;
+};
+
 static int encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st,
-			 struct buf *b);
+			 struct enc *e);
 
 static void
 encode_int(enum ptype t, int64_t i, struct buf *b)
@@ -478,68 +500,105 @@ encode_int(enum ptype t, int64_t i, struct buf *b)
 	}
 }
 
+/* Records in a file: a splice when the caller takes them, else a copy. */
 static int
-encode_slice(enum ptype t, bool nullable, const struct pvalue *val, struct buf *b)
+encode_file(const struct pvalue *val, struct enc *e)
+{
+	struct proto_splices *sp = e->sp;
+	size_t n = (size_t)val->s.len, got = 0;
+
+	if (sp == NULL) {
+		if (!buf_reserve(e->b, n))
+			return KLAB_ENOMEM;
+		while (got < n) {
+			ssize_t r = pread(val->s.fd, e->b->data + e->b->len + got, n - got,
+					  (off_t)(val->s.file_off + (int64_t)got));
+
+			if (r <= 0)
+				return KLAB_EIO;
+			got += (size_t)r;
+		}
+		e->b->len += n;
+		return KLAB_OK;
+	}
+	if (sp->n == sp->cap) {
+		size_t cap = sp->cap ? 2 * sp->cap : 8;
+		struct proto_splice *v = realloc(sp->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return KLAB_ENOMEM;
+		sp->v = v;
+		sp->cap = cap;
+	}
+	sp->v[sp->n++] = (struct proto_splice){ e->b->len, val->s.fd, val->s.file_off, n };
+	sp->bytes += n;
+	return KLAB_OK;
+}
+
+static int
+encode_slice(enum ptype t, bool nullable, const struct pvalue *val, struct enc *e)
 {
 	int32_t len = val->null ? -1 : val->s.len;
 
 	if ((val->null && !nullable) || (t == PT_STRING && len > INT16_MAX))
 		return KLAB_EINVAL;
 	if (t == PT_STRING)
-		buf_put_be16(b, (uint16_t)len);
+		buf_put_be16(e->b, (uint16_t)len);
 	else
-		buf_put_be32(b, (uint32_t)len);
+		buf_put_be32(e->b, (uint32_t)len);
+	if (len > 0 && val->in_file)
+		return encode_file(val, e);
 	if (len > 0)
-		buf_put(b, val->s.p, (size_t)len);
+		buf_put(e->b, val->s.p, (size_t)len);
 	return KLAB_OK;
 }
 
 static int
-encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct buf *b)
+encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct enc *e)
 {
 	int rc = KLAB_OK;
 
 	assert(arr->type == f->type);
 	if (arr->null) {
-		buf_put_be32(b, UINT32_MAX);
+		buf_put_be32(e->b, UINT32_MAX);
 		return null_ok(f, v) ? KLAB_OK : KLAB_EINVAL;
 	}
-	buf_put_be32(b, (uint32_t)arr->a.n);
+	buf_put_be32(e->b, (uint32_t)arr->a.n);
 	for (int32_t i = 0; i < arr->a.n && rc == KLAB_OK; i++) {
 		const struct pvalue *el = &arr->a.v[i];
 
 		if (f->type == PT_ARRAY)
-			rc = encode_struct(f->sub, v, el, b);
+			rc = encode_struct(f->sub, v, el, e);
 		else if (f->type == PT_ARRAY_STRING)
-			rc = encode_slice(PT_STRING, false, el, b);
+			rc = encode_slice(PT_STRING, false, el, e);
 		else
-			encode_int(el->type, el->i, b);
+			encode_int(el->type, el->i, e->b);
 	}
 	return rc;
 }
 
 static int
-encode_field(const struct pfield *f, int16_t v, const struct pvalue *val, struct buf *b)
+encode_field(const struct pfield *f, int16_t v, const struct pvalue *val, struct enc *e)
 {
 	if (!pfield_present(f, v))
 		return KLAB_OK;
 	assert(val->type == f->type); /* invariant 3 */
 	if (f->type == PT_STRUCT)
-		return encode_struct(f->sub, v, val, b);
+		return encode_struct(f->sub, v, val, e);
 	if (is_array(f->type))
-		return encode_array(f, v, val, b);
+		return encode_array(f, v, val, e);
 	if (is_slice(f->type))
-		return encode_slice(f->type, null_ok(f, v), val, b);
-	encode_int(f->type, val->i, b);
+		return encode_slice(f->type, null_ok(f, v), val, e);
+	encode_int(f->type, val->i, e->b);
 	return KLAB_OK;
 }
 
 static int
-encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *b)
+encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st, struct enc *e)
 {
 	assert(st->type == PT_STRUCT && st->a.schema == s);
 	for (size_t i = 0; i < s->nfields; i++) {
-		int rc = encode_field(&s->fields[i], v, &st->a.v[i], b);
+		int rc = encode_field(&s->fields[i], v, &st->a.v[i], e);
 
 		if (rc != KLAB_OK)
 			return rc;
@@ -547,17 +606,38 @@ encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st, struc
 	return KLAB_OK;
 }
 
-int
-proto_encode(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out)
+/* proto_encode, handing records kept in files to sp (NULL: copy them). */
+static int
+encode_top(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out,
+	   struct proto_splices *sp)
 {
-	size_t start = out->len;
-	int rc = encode_struct(s, v, st, out);
+	struct enc e = { out, sp };
+	size_t start = out->len, nsp = sp ? sp->n : 0, bytes = sp ? sp->bytes : 0;
+	int rc = encode_struct(s, v, st, &e);
 
 	if (rc == KLAB_OK && !buf_ok(out))
 		rc = KLAB_ENOMEM;
-	if (rc != KLAB_OK)
+	if (rc != KLAB_OK) {
 		out->len = start; /* invariant 4 */
+		if (sp != NULL) {
+			sp->n = nsp;
+			sp->bytes = bytes;
+		}
+	}
 	return rc;
+}
+
+int
+proto_encode(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out)
+{
+	return encode_top(s, v, st, out, NULL);
+}
+
+void
+proto_splices_free(struct proto_splices *sp)
+{
+	free(sp->v);
+	memset(sp, 0, sizeof(*sp));
 }
 
 /* ---- framing ------------------------------------------------------------- */
@@ -631,24 +711,31 @@ proto_request_decode(const struct proto_request_header *h, struct cursor body, s
 /* Append header hs (version hv) and body s (version v) as one frame. */
 static int
 frame_encode(const struct pschema *hs, int16_t hv, const struct pvalue *hdr,
-	     const struct pschema *s, int16_t v, const struct pvalue *body, struct buf *out)
+	     const struct pschema *s, int16_t v, const struct pvalue *body, struct buf *out,
+	     struct proto_splices *sp)
 {
-	size_t start = out->len;
+	size_t start = out->len, nsp = sp ? sp->n : 0, bytes0 = sp ? sp->bytes : 0;
+	size_t size;
 	int rc;
 
 	buf_put_be32(out, 0); /* the size, patched below */
 	rc = proto_encode(hs, hv, hdr, out);
 	if (rc == KLAB_OK)
-		rc = proto_encode(s, v, body, out);
-	if (rc == KLAB_OK && out->len - start - 4 > INT32_MAX)
+		rc = encode_top(s, v, body, out, sp);
+	size = out->len - start - 4 + (sp ? sp->bytes - bytes0 : 0);
+	if (rc == KLAB_OK && size > INT32_MAX)
 		rc = KLAB_ETOOLARGE;
 	if (rc == KLAB_OK && !buf_ok(out))
 		rc = KLAB_ENOMEM;
 	if (rc != KLAB_OK) {
 		out->len = start;
+		if (sp != NULL) {
+			sp->n = nsp;
+			sp->bytes = bytes0;
+		}
 		return rc;
 	}
-	be32_write(out->data + start, (uint32_t)(out->len - start - 4));
+	be32_write(out->data + start, (uint32_t)size);
 	return KLAB_OK;
 }
 
@@ -672,18 +759,25 @@ proto_request_encode(const struct proto_request_header *h, const struct pvalue *
 	if (rc != KLAB_OK)
 		return rc;
 	return frame_encode(&proto_request_header_v1, 1, &hdr, api->request, h->api_version, body,
-			    out);
+			    out, NULL);
+}
+
+int
+proto_response_encode_spliced(int32_t correlation_id, const struct pschema *s, int16_t v,
+			      const struct pvalue *body, struct buf *out, struct proto_splices *sp)
+{
+	struct pvalue kid = { .type = PT_INT32, .i = correlation_id };
+	struct pvalue hdr = { .type = PT_STRUCT, .a = { &kid, 1, &proto_response_header_v0 } };
+
+	assert(proto_response_header_v0.nfields == 1);
+	return frame_encode(&proto_response_header_v0, 0, &hdr, s, v, body, out, sp);
 }
 
 int
 proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
 		      const struct pvalue *body, struct buf *out)
 {
-	struct pvalue kid = { .type = PT_INT32, .i = correlation_id };
-	struct pvalue hdr = { .type = PT_STRUCT, .a = { &kid, 1, &proto_response_header_v0 } };
-
-	assert(proto_response_header_v0.nfields == 1);
-	return frame_encode(&proto_response_header_v0, 0, &hdr, s, v, body, out);
+	return proto_response_encode_spliced(correlation_id, s, v, body, out, NULL);
 }
 
 /* ---- trace --------------------------------------------------------------- */

@@ -113,12 +113,15 @@ bool pfield_present(const struct pfield *f, int16_t v);
 struct pvalue {
 	enum ptype type; /* PT_STRUCT for a struct node; an element's own type */
 	bool null;	 /* strings, bytes, arrays */
+	bool in_file;	 /* records: s.len bytes of file s.fd at s.file_off */
 	union {
 		int64_t i; /* integers and bools */
 		struct {
 			const uint8_t *p;
 			int32_t len;
-		} s; /* strings, bytes, records */
+			int fd;		  /* in_file only */
+			int64_t file_off; /* in_file only */
+		} s;			  /* strings, bytes, records */
 		struct {
 			struct pvalue *v;
 			int32_t n;
@@ -151,6 +154,13 @@ void pvalue_set_str(struct pvalue *st, const char *name, const char *s);
 
 /* Point a bytes/records/string field at p[0..len) (p NULL = null). */
 void pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len);
+
+/*
+ * Point a records field at len bytes of file fd from off (a Fetch's
+ * records, still in the segment file): proto_encode copies them,
+ * proto_response_encode_spliced leaves them to be sent from the file.
+ */
+void pvalue_set_file(struct pvalue *st, const char *name, int fd, int64_t off, int32_t len);
 
 /* An array field (asserting the name), its length, and its element i. */
 struct pvalue *pvalue_array(const struct pvalue *st, const char *name);
@@ -244,6 +254,33 @@ int proto_request_encode(const struct proto_request_header *h, const struct pval
  */
 int proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
 			  const struct pvalue *body, struct buf *out);
+
+/*
+ * Zero-copy responses.  As proto_response_encode, but records that live
+ * in a file (pvalue_set_file) are not copied: out gets their length
+ * prefix only, and sp one splice saying which file bytes go at which
+ * position of out.  The frame's size counts them.  The broker hands out
+ * and sp to the runtime's send_parts, which sends the file bytes with
+ * sendfile (Kafka's FileRecords.writeTo does the same with transferTo).
+ */
+struct proto_splice {
+	size_t at; /* the file bytes go before out[at] */
+	int fd;
+	int64_t file_off;
+	size_t len;
+};
+
+struct proto_splices {
+	struct proto_splice *v;
+	size_t n, cap;
+	size_t bytes; /* the sum of v[].len */
+};
+
+void proto_splices_free(struct proto_splices *sp);
+
+int proto_response_encode_spliced(int32_t correlation_id, const struct pschema *s, int16_t v,
+				  const struct pvalue *body, struct buf *out,
+				  struct proto_splices *sp);
 
 /* ---- trace --------------------------------------------------------------- */
 

@@ -125,6 +125,25 @@ int log_read(struct log *l, int64_t offset, size_t max_bytes, struct buf *out,
 	     struct log_read_info *info);
 
 /*
+ * Where a Fetch's bytes lie, without reading them (Kafka's LogSegment.read
+ * returning a FileRecords slice): whole batches of one segment file,
+ * starting with the batch holding offset, up to max_bytes (but at least
+ * one batch).  The broker sends them with sendfile and never looks at
+ * them, so no CRC is checked here: consumers check (librdkafka's
+ * check.crcs).  len 0 at the log end; KLAB_ERANGE as log_read; a batch
+ * header that cannot be read ends the region early (KLAB_ECORRUPT if it
+ * is the first).  fd stays valid until the segment is deleted.
+ */
+struct log_region {
+	int fd;
+	int64_t pos;
+	size_t len;
+	int64_t first_offset; /* base offset of the first batch; -1 when len 0 */
+};
+
+int log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_region *out);
+
+/*
  * The first offset whose record timestamp is >= ts (Kafka's ListOffsets by
  * timestamp), and that record's timestamp.  KLAB_ENOTFOUND when none is.
  */

@@ -6,7 +6,8 @@
  * advertised.listeners, log.dirs (one directory), num.partitions,
  * auto.create.topics.enable, message.max.bytes, socket.request.max.bytes,
  * connections.max.idle.ms, max.connections and the log.* keys of chapters
- * 1-2.  log.dirs/meta.properties records broker.id and cluster.id, as
+ * 1-2; and one key of klab's own, klab.fetch.sendfile (true; false copies
+ * Fetch records through user space, for the zero-copy benchmark).  log.dirs/meta.properties records broker.id and cluster.id, as
  * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
  * broker cleanly (the topic store is closed: clean-shutdown markers).
  */
@@ -38,6 +39,8 @@ static const struct config_key broker_keys[] = {
 	  "close idle connections after" },
 	{ "max.connections", CONFIG_INT, "2147483647", 1, INT32_MAX, NULL, "connection limit" },
 	{ "num.partitions", CONFIG_INT, "1", 1, 10000, NULL, "default partitions" },
+	{ "klab.fetch.sendfile", CONFIG_BOOL, "true", 0, -1, NULL,
+	  "send Fetch records with sendfile (false: copy them, to compare)" },
 };
 #define NKEYS (sizeof(broker_keys) / sizeof(broker_keys[0]))
 
@@ -257,6 +260,9 @@ broker_main(int argc, char **argv)
 	if (config_bool(&cfg, key("auto.create.topics.enable"), &on, &e) != KLAB_OK)
 		goto bad;
 	bc.auto_create_topics = on;
+	if (config_bool(&cfg, key("klab.fetch.sendfile"), &on, &e) != KLAB_OK)
+		goto bad;
+	bc.fetch_copy = !on;
 	s = config_has(&cfg, "log.dirs")  ? config_find(&cfg, "log.dirs")->value
 	    : config_has(&cfg, "log.dir") ? config_find(&cfg, "log.dir")->value
 					  : "/tmp/kafka-logs";

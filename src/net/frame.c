@@ -28,3 +28,23 @@ frame_size(const uint8_t *p, size_t avail, int32_t max_frame)
 		return KLAB_ETOOLARGE;
 	return 4 + (int64_t)size;
 }
+
+int64_t
+frame_parts_size(const struct rt_part *parts, size_t n)
+{
+	int64_t total = 0;
+
+	if (n == 0 || parts[0].len < 4)
+		return KLAB_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		size_t flen = parts[i].fd >= 0 ? parts[i].file_len : 0;
+
+		if (parts[i].len > (size_t)INT32_MAX || flen > (size_t)INT32_MAX ||
+		    parts[i].file_off < 0)
+			return KLAB_EINVAL;
+		total += (int64_t)parts[i].len + (int64_t)flen;
+		if (total > 4 + (int64_t)INT32_MAX)
+			return KLAB_EINVAL;
+	}
+	return frame_size(parts[0].bytes, parts[0].len, INT32_MAX) == total ? total : KLAB_EINVAL;
+}

@@ -40,6 +40,15 @@ typedef int64_t timer_id; /* > 0 */
 
 struct rt; /* the runtime */
 
+/* A piece of a frame for send_parts: bytes, then a region of a file. */
+struct rt_part {
+	const uint8_t *bytes;
+	size_t len;
+	int fd; /* -1: no file region */
+	int64_t file_off;
+	size_t file_len;
+};
+
 struct rt_ops {
 	/* Listen on host:port (port 0: the runtime picks); returns a listener id > 0. */
 	int64_t (*listen)(struct rt *rt, const char *host, int port, struct kerr *e);
@@ -48,12 +57,13 @@ struct rt_ops {
 	/* Queue a whole frame (size prefix included) on conn; copies the bytes. */
 	int (*send)(struct rt *rt, conn_id c, const uint8_t *frame, size_t len);
 	/*
-	 * Send len bytes of file fd from offset after `head` (a frame whose
-	 * size prefix already counts them): the real runtime uses sendfile
-	 * (zero-copy), the sim copies.
+	 * Queue one frame made of n parts, each some bytes followed by
+	 * file_len bytes of file fd from file_off (fd -1: none).  The first
+	 * part starts with the size prefix, which counts every part.  The
+	 * real runtime sends the file parts with sendfile (zero-copy); the
+	 * sim copies them.  Nothing is queued unless the whole frame is.
 	 */
-	int (*send_file)(struct rt *rt, conn_id c, const uint8_t *head, size_t head_len, int fd,
-			 int64_t offset, size_t len);
+	int (*send_parts)(struct rt *rt, conn_id c, const struct rt_part *parts, size_t n);
 	/* Close c; the peer sees on_closed, this node does not. */
 	void (*close)(struct rt *rt, conn_id c);
 	timer_id (*set_timer)(struct rt *rt, int64_t after_ms);
@@ -97,5 +107,12 @@ struct node {
  * KLAB_ETOOLARGE when size > max_frame, KLAB_ECORRUPT when size < 0.
  */
 int64_t frame_size(const uint8_t *p, size_t avail, int32_t max_frame);
+
+/*
+ * The length of the frame that parts[0..n) make, checked: KLAB_EINVAL
+ * unless the first part holds the size prefix and it counts every byte
+ * of every part.
+ */
+int64_t frame_parts_size(const struct rt_part *parts, size_t n);
 
 #endif

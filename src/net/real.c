@@ -18,12 +18,13 @@
  *     idle connections       closed after connections.max.idle.ms
  *     flush                  every connection with queued output is written
  *
- * Sending never writes from inside a handler: send() and send_file() queue
+ * Sending never writes from inside a handler: send() and send_parts() queue
  * (bounded by max_output_bytes), and the loop writes after the handler
  * returns, so a failure found while writing reaches the node as on_closed
- * at a point where it can take it, never re-entrantly.  A send_file entry
- * holds a dup() of the file descriptor; after its head it goes out through
- * sendfile(2), from the page cache to the socket without a copy.
+ * at a point where it can take it, never re-entrantly.  A file part
+ * holds a dup() of the file descriptor (the file may be deleted meanwhile)
+ * and goes out through sendfile(2), from the page cache to the socket
+ * without a copy.
  *
  * Rules:
  *   1. a frame reaches a node whole: an input buffer holds at most one
@@ -72,7 +73,7 @@ enum rkind { K_LISTENER, K_CONN, K_SIGNAL };
 
 struct outq {
 	struct outq *next;
-	uint8_t *data; /* the bytes, or the head of a send_file */
+	uint8_t *data; /* bytes, then file_left bytes of file_fd */
 	size_t len, off;
 	int file_fd; /* -1: none; a dup() we own */
 	int64_t file_off;
@@ -273,6 +274,33 @@ outq_free(struct outq *q)
 	free(q);
 }
 
+/* A queue entry holding a copy of p[0..len) and no file part yet. */
+static struct outq *
+outq_new(const uint8_t *p, size_t len)
+{
+	struct outq *q = calloc(1, sizeof(*q));
+
+	if (q == NULL || (q->data = malloc(len ? len : 1)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	memcpy(q->data, p, len);
+	q->len = len;
+	q->file_fd = -1;
+	return q;
+}
+
+static void
+outq_free_all(struct outq *q)
+{
+	while (q != NULL) {
+		struct outq *next = q->next;
+
+		outq_free(q);
+		q = next;
+	}
+}
+
 /* Close c's socket; tell its node (on_closed) unless the node asked for it. */
 static void
 conn_drop(struct real *r, struct rconn *c, bool tell)
@@ -285,12 +313,8 @@ conn_drop(struct real *r, struct rconn *c, bool tell)
 	c->dead = true;
 	r->nconns--;
 	close(c->fd); /* also removes it from epoll */
-	while (c->out != NULL) {
-		struct outq *q = c->out;
-
-		c->out = q->next;
-		outq_free(q);
-	}
+	outq_free_all(c->out);
+	c->out = NULL;
 	if (!tell)
 		return;
 	if (was_connecting && n->ops->on_connected != NULL)
@@ -318,36 +342,14 @@ conns_reap(struct real *r)
 	}
 }
 
-static int
-queue_out(struct rconn *c, const uint8_t *p, size_t len, int file_fd, int64_t off, size_t flen,
-	  size_t max)
-{
-	struct outq *q;
-
-	if (c->out_bytes + len + flen > max)
-		return KLAB_EFULL;
-	q = calloc(1, sizeof(*q));
-	if (q == NULL || (q->data = malloc(len ? len : 1)) == NULL) {
-		free(q);
-		return KLAB_ENOMEM;
-	}
-	memcpy(q->data, p, len);
-	q->len = len;
-	q->file_fd = file_fd;
-	q->file_off = off;
-	q->file_left = flen;
-	*c->out_tail = q;
-	c->out_tail = &q->next;
-	c->out_bytes += len + flen;
-	return KLAB_OK;
-}
-
 /* Write one queue entry on; 1: done, 0: the socket is full, <0: error. */
 static int
 write_entry(struct rconn *c, struct outq *q)
 {
 	while (q->off < q->len) {
-		ssize_t n = send(c->fd, q->data + q->off, q->len - q->off, MSG_NOSIGNAL);
+		/* MSG_MORE: a file part or more bytes follow, so do not push a short packet. */
+		int more = q->file_left > 0 || q->next != NULL ? MSG_MORE : 0;
+		ssize_t n = send(c->fd, q->data + q->off, q->len - q->off, MSG_NOSIGNAL | more);
 
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
@@ -633,29 +635,49 @@ real_connect(struct rt *rt, const char *host, int port)
 }
 
 static int
-real_send_file(struct rt *rt, conn_id id, const uint8_t *head, size_t head_len, int fd,
-	       int64_t offset, size_t len)
+real_send_parts(struct rt *rt, conn_id id, const struct rt_part *parts, size_t n)
 {
 	struct real *r = rn_of(rt)->r;
 	struct rconn *c = conn_find(r, id);
-	int dupfd = -1, rc;
+	struct outq *first = NULL, **tail = &first;
+	int64_t total = frame_parts_size(parts, n);
 
 	if (c == NULL || c->connecting || c->closing || c->node != rn_of(rt)->index)
 		return KLAB_ESTATE;
-	if (head_len < 4 || frame_size(head, head_len, INT32_MAX) != (int64_t)(head_len + len))
+	if (total < 0)
 		return KLAB_EINVAL; /* not one whole frame */
-	if (len > 0 && (dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
-		return KLAB_EIO;
-	rc = queue_out(c, head, head_len, dupfd, offset, len, r->cfg.max_output_bytes);
-	if (rc != KLAB_OK && dupfd >= 0)
-		close(dupfd);
-	return rc;
+	if (c->out_bytes + (size_t)total > r->cfg.max_output_bytes)
+		return KLAB_EFULL;
+	for (size_t i = 0; i < n; i++) { /* all or nothing: build, then link */
+		bool file = parts[i].fd >= 0 && parts[i].file_len > 0;
+		struct outq *q = outq_new(parts[i].bytes, parts[i].len);
+
+		if (q != NULL && file &&
+		    (q->file_fd = fcntl(parts[i].fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			outq_free(q);
+			q = NULL;
+		}
+		if (q == NULL) {
+			outq_free_all(first);
+			return KLAB_ENOMEM;
+		}
+		q->file_off = parts[i].file_off;
+		q->file_left = file ? parts[i].file_len : 0;
+		*tail = q;
+		tail = &q->next;
+	}
+	*c->out_tail = first;
+	c->out_tail = tail;
+	c->out_bytes += (size_t)total;
+	return KLAB_OK;
 }
 
 static int
 real_send(struct rt *rt, conn_id id, const uint8_t *frame, size_t len)
 {
-	return real_send_file(rt, id, frame, len, -1, 0, 0);
+	struct rt_part part = { .bytes = frame, .len = len, .fd = -1 };
+
+	return real_send_parts(rt, id, &part, 1);
 }
 
 static void
@@ -742,7 +764,7 @@ static const struct rt_ops real_rt_ops = {
 	.listen = real_listen,
 	.connect = real_connect,
 	.send = real_send,
-	.send_file = real_send_file,
+	.send_parts = real_send_parts,
 	.close = real_close,
 	.set_timer = real_set_timer,
 	.cancel_timer = real_cancel_timer,

@@ -614,32 +614,38 @@ sim_send(struct rt *rt, conn_id id, const uint8_t *frame, size_t len)
 	return KLAB_OK;
 }
 
-/* The sim has no zero-copy path: read the file part and send one frame. */
+/* The sim has no zero-copy path: read the file parts and send one frame. */
 static int
-sim_send_file(struct rt *rt, conn_id c, const uint8_t *head, size_t head_len, int fd,
-	      int64_t offset, size_t len)
+sim_send_parts(struct rt *rt, conn_id c, const struct rt_part *parts, size_t n)
 {
+	int64_t total = frame_parts_size(parts, n);
 	uint8_t *p;
-	size_t got = 0;
+	size_t at = 0;
 	int rc;
 
-	if (len > SIZE_MAX - head_len || offset < 0)
+	if (total < 0)
 		return KLAB_EINVAL;
-	p = malloc(head_len + len + 1);
-	if (p == NULL)
+	if ((p = malloc((size_t)total)) == NULL)
 		return KLAB_ENOMEM;
-	memcpy(p, head, head_len);
-	while (got < len) {
-		ssize_t n =
-			pread(fd, p + head_len + got, len - got, (off_t)(offset + (int64_t)got));
+	for (size_t i = 0; i < n; i++) {
+		size_t end;
 
-		if (n <= 0) {
-			free(p);
-			return KLAB_EIO;
+		memcpy(p + at, parts[i].bytes, parts[i].len);
+		at += parts[i].len;
+		end = at + (parts[i].fd >= 0 ? parts[i].file_len : 0);
+		while (at < end) {
+			ssize_t got = pread(parts[i].fd, p + at, end - at,
+					    (off_t)(parts[i].file_off +
+						    (int64_t)(at + parts[i].file_len - end)));
+
+			if (got <= 0) {
+				free(p);
+				return KLAB_EIO;
+			}
+			at += (size_t)got;
 		}
-		got += (size_t)n;
 	}
-	rc = sim_send(rt, c, p, head_len + len);
+	rc = sim_send(rt, c, p, at);
 	free(p);
 	return rc;
 }
@@ -718,7 +724,7 @@ static const struct rt_ops sim_rt_ops = {
 	.listen = sim_listen,
 	.connect = sim_connect,
 	.send = sim_send,
-	.send_file = sim_send_file,
+	.send_parts = sim_send_parts,
 	.close = sim_close,
 	.set_timer = sim_set_timer,
 	.cancel_timer = sim_cancel_timer,

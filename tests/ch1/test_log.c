@@ -270,6 +270,66 @@ test_ch1_log_read_out_of_range(void **state)
 	assert_int_equal(log_close(l), KLAB_OK);
 }
 
+/*
+ * log_read_region (what a broker hands to sendfile): whole batches of one
+ * segment starting with the batch holding the offset, the same bytes
+ * log_read copies, never past max_bytes unless one batch is bigger.
+ */
+static void
+test_ch1_log_read_region_is_whole_batches_of_one_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct stored st = { 0 };
+	struct log *l = filled_log(f, &st);
+	struct log_read_info ri;
+	struct log_region rg;
+	struct buf out;
+	uint8_t *got = malloc(st.bytes.len);
+
+	assert_non_null(got);
+	buf_init(&out);
+	for (size_t max = 1; max < 4000; max += 211) {
+		for (int64_t o = 0; o < l->next_offset; o++) {
+			int i = stored_batch_of(&st, o), j;
+
+			assert_int_equal(log_read_region(l, o, max, &rg), KLAB_OK);
+			assert_true(rg.len > 0 && rg.fd >= 0);
+			assert_true(rg.first_offset == st.base[i]);
+			assert_int_equal(pread(rg.fd, got, rg.len, rg.pos), (ssize_t)rg.len);
+			/* the same bytes log_read copies, a prefix of them */
+			read_from(l, o, max, &out, &ri);
+			assert_true(rg.len <= out.len);
+			assert_memory_equal(got, st.bytes.data + st.pos[i], rg.len);
+			/* it ends on a batch boundary ... */
+			for (j = i + 1; j < st.n && st.pos[j] - st.pos[i] < rg.len; j++)
+				;
+			assert_int_equal(rg.len, (j < st.n ? st.pos[j] : st.bytes.len) - st.pos[i]);
+			/* ... within max_bytes unless it is one batch */
+			assert_true(j == i + 1 || rg.len <= max);
+			/* ... and stops only where it must: the next batch would pass
+			 * max_bytes or lies in the next segment */
+			if (j < st.n) {
+				size_t with_next =
+					(j + 1 < st.n ? st.pos[j + 1] : st.bytes.len) - st.pos[i];
+
+				assert_true(with_next > max ||
+					    log_segment_for(l, st.base[j]) !=
+						    log_segment_for(l, st.base[i]));
+			}
+		}
+	}
+	/* the log end is empty, outside the log is out of range */
+	assert_int_equal(log_read_region(l, l->next_offset, 100, &rg), KLAB_OK);
+	assert_int_equal(rg.len, 0);
+	assert_true(rg.first_offset == -1);
+	assert_int_equal(log_read_region(l, l->next_offset + 1, 100, &rg), KLAB_ERANGE);
+	assert_int_equal(log_read_region(l, -1, 100, &rg), KLAB_ERANGE);
+	free(got);
+	buf_free(&out);
+	buf_free(&st.bytes);
+	assert_int_equal(log_close(l), KLAB_OK);
+}
+
 static void
 test_ch1_log_rolls_by_segment_bytes(void **state)
 {
@@ -857,6 +917,7 @@ main(void)
 		T(test_ch1_log_read_starts_with_batch_holding_offset),
 		T(test_ch1_log_read_respects_max_bytes),
 		T(test_ch1_log_read_out_of_range),
+		T(test_ch1_log_read_region_is_whole_batches_of_one_segment),
 		T(test_ch1_log_rolls_by_segment_bytes),
 		T(test_ch1_log_oversized_batch_gets_its_own_segment),
 		T(test_ch1_log_rolls_by_roll_ms),

@@ -686,6 +686,81 @@ test_ch3_trace_names_api_version_and_main_fields(void **state)
 	pvalue_free(t);
 }
 
+/*
+ * Zero-copy: a Fetch response whose records stay in a file encodes to
+ * bytes plus splices that, put together, are exactly the copied response.
+ */
+static void
+test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
+{
+	const struct api_desc *api = proto_api(1);
+	struct pvalue *resp = pvalue_new(api->response);
+	struct pvalue *topics = pvalue_array(resp, "responses"), *parts;
+	struct proto_splices sp = { 0 };
+	struct buf copied, spliced, joined;
+	char dir[64], path[128];
+	uint8_t file[300];
+	size_t at = 0;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(file); i++)
+		file[i] = (uint8_t)(i * 31 + 7);
+	tu_tmpdir_make(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/00000000000000000000.log", dir);
+	tu_file_write(path, file, sizeof(file));
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pvalue_array_resize(topics, 1), KLAB_OK);
+	pvalue_set_str(pvalue_at(topics, 0), "topic", "orders");
+	parts = pvalue_array(pvalue_at(topics, 0), "partitions");
+	assert_int_equal(pvalue_array_resize(parts, 3), KLAB_OK);
+	for (int32_t p = 0; p < 3; p++) {
+		pvalue_set_int(pvalue_at(parts, p), "partition_index", p);
+		pvalue_set_int(pvalue_at(parts, p), "high_watermark", 100 + p);
+	}
+	pvalue_set_file(pvalue_at(parts, 0), "records", fd, 10, 120);
+	pvalue_set_bytes(pvalue_at(parts, 1), "records", "inline", 6); /* in memory */
+	pvalue_set_file(pvalue_at(parts, 2), "records", fd, 200, 100);
+	buf_init(&copied);
+	buf_init(&spliced);
+	buf_init(&joined);
+	for (int16_t v = 4; v <= 11; v++) {
+		buf_reset(&copied);
+		buf_reset(&spliced);
+		buf_reset(&joined);
+		sp.n = 0;
+		sp.bytes = 0;
+		assert_int_equal(proto_response_encode(9, api->response, v, resp, &copied),
+				 KLAB_OK);
+		assert_int_equal(
+			proto_response_encode_spliced(9, api->response, v, resp, &spliced, &sp),
+			KLAB_OK);
+		assert_int_equal(sp.n, 2);
+		assert_int_equal(sp.bytes, 220);
+		assert_true(sp.v[0].fd == fd && sp.v[0].file_off == 10 && sp.v[0].len == 120);
+		assert_true(sp.v[1].fd == fd && sp.v[1].file_off == 200 && sp.v[1].len == 100);
+		/* the size prefix counts the file bytes that are not in the buffer */
+		assert_int_equal(be32_read(spliced.data), spliced.len - 4 + 220);
+		at = 0;
+		for (size_t i = 0; i < sp.n; i++) {
+			buf_put(&joined, spliced.data + at, sp.v[i].at - at);
+			buf_put(&joined, file + sp.v[i].file_off, sp.v[i].len);
+			at = sp.v[i].at;
+		}
+		buf_put(&joined, spliced.data + at, spliced.len - at);
+		assert_int_equal(joined.len, copied.len);
+		assert_memory_equal(joined.data, copied.data, copied.len);
+	}
+	close(fd);
+	proto_splices_free(&sp);
+	buf_free(&copied);
+	buf_free(&spliced);
+	buf_free(&joined);
+	pvalue_free(resp);
+	tu_tmpdir_remove(dir);
+}
+
 int
 main(void)
 {
@@ -703,6 +778,7 @@ main(void)
 		cmocka_unit_test(test_ch3_random_garbage_never_crashes),
 		cmocka_unit_test(test_ch3_frames_reject_negative_and_oversized_sizes),
 		cmocka_unit_test(test_ch3_trace_names_api_version_and_main_fields),
+		cmocka_unit_test(test_ch3_spliced_fetch_response_equals_the_copied_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,7 @@
  *
  * Two nodes in one runtime, on 127.0.0.1 with a port the kernel picks:
  *
- *   the server answers a connection with a send_file frame (a 4-byte head
+ *   the server answers a connection with a send_parts frame (a 4-byte head
  *   and 1 MiB of a temporary file: sendfile with partial writes); the
  *   client checks every byte, then sends a frame announcing more than
  *   socket.request.max.bytes: the runtime closes the server's side (one
@@ -75,9 +75,26 @@ server_accept(struct node *n, conn_id c, int64_t l)
 	sh(n)->accepted++;
 	if (sh(n)->idle_test)
 		return;
+	/*
+	 * One frame in two parts, as a Fetch response is sent: the head and
+	 * file bytes [0, 1000), then 10 bytes from memory (the same values)
+	 * and the rest of the file from 1010.
+	 */
+	uint8_t mid[10];
+	struct rt_part parts[2] = {
+		{ .bytes = head, .len = 4, .fd = sh(n)->file_fd, .file_off = 0, .file_len = 1000 },
+		{ .bytes = mid,
+		  .len = sizeof(mid),
+		  .fd = sh(n)->file_fd,
+		  .file_off = 1010,
+		  .file_len = FILE_BYTES - 1010 },
+	};
+
 	be32_write(head, FILE_BYTES);
-	assert_int_equal(n->rt->ops->send_file(n->rt, c, head, 4, sh(n)->file_fd, 0, FILE_BYTES),
-			 KLAB_OK);
+	for (size_t i = 0; i < sizeof(mid); i++)
+		mid[i] = (uint8_t)((1000 + i + 4) * 7);
+	assert_int_equal(n->rt->ops->send_parts(n->rt, c, parts, 1), KLAB_EINVAL); /* not whole */
+	assert_int_equal(n->rt->ops->send_parts(n->rt, c, parts, 2), KLAB_OK);
 }
 
 static void
@@ -230,11 +247,11 @@ teardown(void **state)
 /* ---- tests ------------------------------------------------------------------------ */
 
 static void
-test_ch3_real_send_file_oversize_timer_stop(void **state)
+test_ch3_real_send_parts_oversize_timer_stop(void **state)
 {
 	struct shared *s = *state;
 
-	/* socket.request.max.bytes is 1 MiB: the send_file frame fits, 1 MiB + 1 not. */
+	/* socket.request.max.bytes is 1 MiB: the send_parts frame fits, 1 MiB + 1 not. */
 	make(s, 0);
 	assert_int_equal(real_run(s->r), KLAB_OK);
 	if (s->watchdog_fired)
@@ -324,7 +341,7 @@ main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_ch3_real_send_file_oversize_timer_stop),
+		T(test_ch3_real_send_parts_oversize_timer_stop),
 		T(test_ch3_real_connect_refused),
 		T(test_ch3_real_idle_connections_close),
 		T(test_ch3_real_sigterm_stops),

@@ -15,7 +15,7 @@
  *   a crashed node's timers never fire and its peers see on_closed; a
  *   restarted node starts again;
  *   virtual time moves only when an event is delivered;
- *   send_file copies the file's bytes after the head.
+ *   send_parts copies the file's bytes after the head.
  *
  * Set KLAB_SEED to replay a run; failures print the seed.
  */
@@ -55,7 +55,7 @@ struct client {
 	timer_id retry;
 	int connects_ok, connects_failed, closed, bad;
 	int64_t finished_ms;
-	/* send_file test: */
+	/* send_parts test: */
 	int file_fd;
 	size_t file_len;
 };
@@ -124,9 +124,15 @@ client_send(struct node *n)
 	struct client *c = n->state;
 	uint8_t f[12];
 
-	if (c->file_fd >= 0) { /* send_file: head, then the file's bytes */
+	if (c->file_fd >= 0) { /* send_parts: head, then the file's bytes */
+		struct rt_part part = { .bytes = f,
+					.len = 4,
+					.fd = c->file_fd,
+					.file_off = 0,
+					.file_len = c->file_len };
+
 		be32_write(f, (uint32_t)c->file_len);
-		n->rt->ops->send_file(n->rt, c->conn, f, 4, c->file_fd, 0, c->file_len);
+		n->rt->ops->send_parts(n->rt, c->conn, &part, 1);
 		return;
 	}
 	put_msg(f, c->next_id, c->next_id * 3);
@@ -466,7 +472,7 @@ test_ch3_sim_time_moves_only_by_events(void **state)
 	sim_free(&s);
 }
 
-/* ---- send_file ---------------------------------------------------------------------- */
+/* ---- send_parts ---------------------------------------------------------------------- */
 
 struct sink {
 	uint8_t got[64];
@@ -497,7 +503,7 @@ sink_frame(struct node *n, conn_id c, const uint8_t *f, size_t len)
 static const struct node_ops sink_ops = { .on_start = sink_start, .on_frame = sink_frame };
 
 static void
-test_ch3_sim_send_file_copies_bytes(void **state)
+test_ch3_sim_send_parts_copies_bytes(void **state)
 {
 	char dir[64], path[128];
 	const char body[] = "0123456789abcdef";
@@ -536,7 +542,7 @@ main(void)
 		cmocka_unit_test(test_ch3_sim_partition_cuts_and_heals),
 		cmocka_unit_test(test_ch3_sim_crash_restart),
 		cmocka_unit_test(test_ch3_sim_time_moves_only_by_events),
-		cmocka_unit_test(test_ch3_sim_send_file_copies_bytes),
+		cmocka_unit_test(test_ch3_sim_send_parts_copies_bytes),
 	};
 
 	seed = tu_seed(SEED_DEFAULT);

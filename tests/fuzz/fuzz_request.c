@@ -143,21 +143,29 @@ f_send(struct rt *rt, conn_id c, const uint8_t *frame, size_t len)
 }
 
 static int
-f_send_file(struct rt *rt, conn_id c, const uint8_t *head, size_t head_len, int fd, int64_t offset,
-	    size_t len)
+f_send_parts(struct rt *rt, conn_id c, const struct rt_part *parts, size_t n)
 {
-	uint8_t *all = malloc(head_len + len + 1);
-	ssize_t got;
+	int64_t total = frame_parts_size(parts, n);
+	uint8_t *all;
+	size_t at = 0;
 
 	(void)rt;
 	(void)c;
-	if (all == NULL)
+	if (total < 0)
+		fail("send_parts: the parts are not one frame");
+	if ((all = malloc((size_t)total)) == NULL)
 		fail("out of memory");
-	memcpy(all, head, head_len);
-	got = len ? pread(fd, all + head_len, len, offset) : 0;
-	if (got != (ssize_t)len)
-		fail("send_file: cannot read the file bytes");
-	check_frame(all, head_len + len);
+	for (size_t i = 0; i < n; i++) {
+		size_t flen = parts[i].fd >= 0 ? parts[i].file_len : 0;
+
+		memcpy(all + at, parts[i].bytes, parts[i].len);
+		at += parts[i].len;
+		if (flen > 0 &&
+		    pread(parts[i].fd, all + at, flen, parts[i].file_off) != (ssize_t)flen)
+			fail("send_parts: cannot read the file bytes");
+		at += flen;
+	}
+	check_frame(all, at);
 	free(all);
 	fk.sends++;
 	return KLAB_OK;
@@ -232,7 +240,7 @@ static const struct rt_ops fake_ops = {
 	.listen = f_listen,
 	.connect = f_connect,
 	.send = f_send,
-	.send_file = f_send_file,
+	.send_parts = f_send_parts,
 	.close = f_close,
 	.set_timer = f_set_timer,
 	.cancel_timer = f_cancel_timer,

@@ -475,6 +475,51 @@ log_read(struct log *l, int64_t offset, size_t max_bytes, struct buf *out,
 	return rc;
 }
 
+int
+log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_region *out)
+{
+	struct segment *s = log_segment_for(l, offset);
+	struct batch_header h;
+	uint64_t pos = 0, end;
+	size_t i;
+	int rc = KLAB_ENOTFOUND;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	out->first_offset = -1;
+	if (offset < l->log_start_offset || offset > l->next_offset)
+		return KLAB_ERANGE;
+	if (offset == l->next_offset || s == NULL)
+		return KLAB_OK;
+	/* The first segment with a batch reaching offset (a gap moves on). */
+	for (i = segment_index(l, s); i < l->nsegs; i++, offset = l->segs[i - 1]->next_offset) {
+		s = l->segs[i];
+		if ((rc = segment_find(s, offset, &pos, &h)) != KLAB_ENOTFOUND)
+			break;
+	}
+	if (rc == KLAB_ENOTFOUND)
+		return KLAB_OK;
+	if (rc != KLAB_OK)
+		return rc == KLAB_ETRUNCATED ? KLAB_ECORRUPT : rc;
+	out->fd = s->fd;
+	out->pos = (int64_t)pos;
+	out->first_offset = h.base_offset;
+	/* The common case, a consumer near the end: all the rest of the segment fits. */
+	if (s->size - pos <= max_bytes) {
+		out->len = (size_t)(s->size - pos);
+		return KLAB_OK;
+	}
+	/* Else whole batches up to max_bytes, walking their headers. */
+	end = pos + batch_size(&h);
+	while (end < s->size && segment_header_at(s, end, &h) == KLAB_OK &&
+	       end + batch_size(&h) - pos <= max_bytes && end + batch_size(&h) <= s->size)
+		end += batch_size(&h);
+	if (end > s->size) /* a first batch longer than the file: never send past it */
+		return KLAB_ECORRUPT;
+	out->len = (size_t)(end - pos);
+	return KLAB_OK;
+}
+
 /* In the batch at pos: the first record with timestamp >= ts. */
 static int
 search_batch_for_time(const struct segment *s, uint64_t pos, const struct batch_header *h,
