@@ -260,6 +260,7 @@ handler_for(int16_t key)
 	case 1: return handle_fetch;
 	case 2: return handle_list_offsets;
 	case 3: return handle_metadata;
+	case 10: return handle_find_coordinator;
 	case 18: return handle_api_versions;
 	case 19: return handle_create_topics;
 	case 20: return handle_delete_topics;

@@ -49,6 +49,7 @@ enum kafka_error {
 	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
 	KERR_LEADER_NOT_AVAILABLE = 5,
 	KERR_MESSAGE_TOO_LARGE = 10,
+	KERR_COORDINATOR_NOT_AVAILABLE = 15,
 	KERR_INVALID_TOPIC_EXCEPTION = 17,
 	KERR_INVALID_REQUIRED_ACKS = 21,
 	KERR_UNSUPPORTED_VERSION = 35,
@@ -154,6 +155,7 @@ int handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue
 int handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);

@@ -417,6 +417,27 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 	return KLAB_OK;
 }
 
+/* ---- FindCoordinator (10) ------------------------------------------------------- */
+
+/*
+ * Consumer groups and their coordinator arrive in chapter 6.  Until then
+ * every group has none, which is what Kafka answers while
+ * __consumer_offsets is not ready: COORDINATOR_NOT_AVAILABLE, a retriable
+ * error.  (Listing the API at all matters: librdkafka enables lz4 only
+ * for brokers that have FindCoordinator.)
+ */
+int
+handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	(void)r;
+	(void)req;
+	pvalue_set_int(resp, "error_code", KERR_COORDINATOR_NOT_AVAILABLE);
+	pvalue_set_str(resp, "error_message", "klab has no group coordinator before chapter 6");
+	pvalue_set_int(resp, "node_id", -1);
+	pvalue_set_int(resp, "port", -1);
+	return KLAB_OK;
+}
+
 /* ---- ListOffsets (2) ---------------------------------------------------------------- */
 
 #define LATEST_TIMESTAMP (-1)

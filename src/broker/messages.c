@@ -28,6 +28,9 @@
  *   Fetch          1    4-11     4 is the first with RecordBatch v2
  *   ListOffsets    2    0-5
  *   Metadata       3    0-8
+ *   FindCoordinator 10  0-2      answered COORDINATOR_NOT_AVAILABLE until
+ *                                groups exist (chapter 6); librdkafka
+ *                                enables lz4 only when the broker has it
  *   ApiVersions   18    0-2      3+ is answered in v0 (KIP-511)
  *   CreateTopics  19    0-4      response v4 is v3 (KIP-464 changed only
  *                                the meaning of -1 in the request)
@@ -370,6 +373,27 @@ static const struct pfield create_topics_response_fields[] = {
 static const struct pschema create_topics_response = { "CreateTopicsResponse",
 						       FIELDS(create_topics_response_fields) };
 
+/* ---- FindCoordinator (10) ---------------------------------------------- */
+
+static const struct pfield find_coordinator_request_fields[] = {
+	{ F("key", PT_STRING, 0, ANY) },
+	{ F("key_type", PT_INT8, 1, ANY) },
+};
+static const struct pschema find_coordinator_request = { "FindCoordinatorRequest",
+							 FIELDS(find_coordinator_request_fields) };
+
+static const struct pfield find_coordinator_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 1, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("error_message", PT_STRING, 1, ANY), NULLABLE(1), .def_null = true },
+	{ F("node_id", PT_INT32, 0, ANY) },
+	{ F("host", PT_STRING, 0, ANY) },
+	{ F("port", PT_INT32, 0, ANY) },
+};
+static const struct pschema find_coordinator_response = {
+	"FindCoordinatorResponse", FIELDS(find_coordinator_response_fields)
+};
+
 /* ---- DeleteTopics (20) --------------------------------------------------- */
 
 static const struct pfield delete_topics_request_fields[] = {
@@ -405,6 +429,9 @@ static const struct api_desc apis[] = {
 	{ 1, "Fetch", 4, 11, &fetch_request, &fetch_response },
 	{ 2, "ListOffsets", 0, 5, &list_offsets_request, &list_offsets_response },
 	{ 3, "Metadata", 0, 8, &metadata_request, &metadata_response },
+	/* FindCoordinator v0 in the list is what makes librdkafka enable lz4
+	 * (its feature map ties LZ4 to FindCoordinator, rdkafka_feature.c). */
+	{ 10, "FindCoordinator", 0, 2, &find_coordinator_request, &find_coordinator_response },
 	{ 18, "ApiVersions", 0, 2, &api_versions_request, &api_versions_response },
 	{ 19, "CreateTopics", 0, 4, &create_topics_request, &create_topics_response },
 	{ 20, "DeleteTopics", 0, 3, &delete_topics_request, &delete_topics_response },

@@ -331,6 +331,31 @@ test_ch3_broker_api_versions(void **state)
 	world_free(w);
 }
 
+/* No groups before chapter 6: every key has no coordinator, a retriable error. */
+static void
+test_ch3_broker_find_coordinator_not_available(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+
+	for (int16_t v = 0; v <= 2; v++) {
+		struct pvalue *req = request(10), *resp;
+		int32_t len;
+
+		pvalue_set_str(req, "key", "my-group");
+		resp = rpc(w, 10, v, req);
+		assert_non_null(resp);
+		assert_int_equal(pvalue_get_int(resp, "error_code"),
+				 15); /* COORDINATOR_NOT_AVAILABLE */
+		assert_int_equal(pvalue_get_int(resp, "node_id"), -1);
+		pvalue_get_bytes(resp, "error_message", &len);
+		assert_true(v == 0 ? len == -1 : len > 0); /* no message field in v0 */
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	world_free(w);
+}
+
 static void
 test_ch3_broker_api_versions_v3_unsupported(void **state)
 {
@@ -1087,6 +1112,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ch3_broker_api_versions),
 		cmocka_unit_test(test_ch3_broker_api_versions_v3_unsupported),
+		cmocka_unit_test(test_ch3_broker_find_coordinator_not_available),
 		cmocka_unit_test(test_ch3_broker_metadata),
 		cmocka_unit_test(test_ch3_broker_metadata_auto_create_disabled),
 		cmocka_unit_test(test_ch3_broker_produce),
