@@ -8,8 +8,9 @@
  * directory that no topic owns.
  *
  * Invariants:
- *   1. Every topic in the store has exactly `partitions` open logs, named
- *      <name>-0 .. <name>-(partitions-1).
+ *   1. Every topic in the store has `partitions` log slots; the slots of
+ *      the partitions this broker holds (all of them without a broker id)
+ *      are open logs named <name>-<p>, the others NULL.
  *   2. Its metadata file records the same partition count.
  */
 #include "topic/topic.h"
@@ -159,7 +160,28 @@ topic_free(struct topic *t)
 		return;
 	config_free(&t->overrides);
 	free(t->logs);
+	free(t->replicas);
 	free(t);
+}
+
+/* Does this store's broker hold partition p of t? */
+static bool
+holds(const struct topic_store *s, const struct topic *t, int32_t p)
+{
+	if (s->broker_id < 0 || t->replicas == NULL)
+		return true;
+	for (int16_t i = 0; i < t->replication_factor; i++)
+		if (t->replicas[p * t->replication_factor + i] == s->broker_id)
+			return true;
+	return false;
+}
+
+int32_t
+topic_leader(const struct topic *t, int32_t p)
+{
+	if (t->replicas == NULL || p < 0 || p >= t->partitions)
+		return -1;
+	return t->replicas[p * t->replication_factor];
 }
 
 /*
@@ -180,6 +202,9 @@ open_partitions(struct topic_store *s, struct topic *t, int32_t from, int64_t no
 	}
 	t->logs = logs;
 	for (int32_t p = from; p < t->partitions; p++) {
+		t->logs[p] = NULL;
+		if (!holds(s, t, p))
+			continue;
 		snprintf(name, sizeof(name), "%s-%" PRId32, t->name, p);
 		if ((rc = logdir_log(s->dir, name, &t->lc, now_ms, &t->logs[p], e)) != KLAB_OK) {
 			t->partitions = p;
@@ -212,6 +237,13 @@ write_meta(const struct topic_store *s, const struct topic *t, struct kerr *e)
 		return kerr_set(e, KLAB_EIO, "%s: %s", tmp, strerror(errno));
 	fprintf(f, "# topic %s (klab stage 2 metadata)\npartitions=%" PRId32 "\n", t->name,
 		t->partitions);
+	for (int32_t p = 0; t->replicas != NULL && p < t->partitions; p++) {
+		fprintf(f, "replicas.%" PRId32 "=", p);
+		for (int16_t i = 0; i < t->replication_factor; i++)
+			fprintf(f, "%s%" PRId32, i ? "," : "",
+				t->replicas[p * t->replication_factor + i]);
+		fputc('\n', f);
+	}
 	for (size_t i = 0; i < t->overrides.n; i++)
 		fprintf(f, "%s=%s\n", t->overrides.entries[i].key, t->overrides.entries[i].value);
 	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
@@ -251,6 +283,43 @@ new_topic(const char *name, int32_t partitions, struct topic **out, struct kerr 
 	return KLAB_OK;
 }
 
+/* One "replicas.P=ID[,ID...]" line of a metadata file. */
+static int
+load_replicas(struct topic *t, const char *key, const char *value, const char *path, struct kerr *e)
+{
+	int32_t ids[TOPIC_RF_MAX];
+	int16_t n = 0;
+	char *end;
+	long p = strtol(key + 9, &end, 10);
+	const char *v = value;
+
+	if (*end != '\0' || end == key + 9 || p < 0 || p >= t->partitions)
+		return kerr_set(e, KLAB_ECORRUPT, "%s: %s: no such partition", path, key);
+	do {
+		long id = strtol(v, &end, 10);
+
+		if (end == v || id < 0 || id > INT32_MAX || n == TOPIC_RF_MAX ||
+		    (*end != ',' && *end != '\0'))
+			return kerr_set(e, KLAB_ECORRUPT, "%s: %s=%s: not a list of broker ids",
+					path, key, value);
+		ids[n++] = (int32_t)id;
+		v = end + 1;
+	} while (*end == ',');
+	if (t->replicas == NULL) {
+		t->replication_factor = n;
+		if ((t->replicas = malloc((size_t)t->partitions * (size_t)n * sizeof(int32_t))) ==
+		    NULL)
+			return kerr_set(e, KLAB_ENOMEM, "out of memory");
+		for (int32_t i = 0; i < t->partitions * n; i++)
+			t->replicas[i] = -1;
+	} else if (n != t->replication_factor) {
+		return kerr_set(e, KLAB_ECORRUPT, "%s: %s: partitions differ in replica count",
+				path, key);
+	}
+	memcpy(t->replicas + p * n, ids, (size_t)n * sizeof(int32_t));
+	return KLAB_OK;
+}
+
 /* Read one metadata file into a new topic (not yet opened). */
 static int
 load_meta(struct topic_store *s, const char *name, struct topic **out, struct kerr *e)
@@ -271,9 +340,19 @@ load_meta(struct topic_store *s, const char *name, struct topic **out, struct ke
 		config_free(&c);
 		return rc;
 	}
-	for (size_t i = 0; i < c.n && rc == KLAB_OK; i++)
-		if (strcmp(c.entries[i].key, "partitions") != 0)
-			rc = config_set(&(*out)->overrides, c.entries[i].key, c.entries[i].value);
+	for (size_t i = 0; i < c.n && rc == KLAB_OK; i++) {
+		const char *k = c.entries[i].key;
+
+		if (strncmp(k, "replicas.", 9) == 0)
+			rc = load_replicas(*out, k, c.entries[i].value, path, e);
+		else if (strcmp(k, "partitions") != 0)
+			rc = config_set(&(*out)->overrides, k, c.entries[i].value);
+	}
+	if (rc == KLAB_OK && (*out)->replicas != NULL)
+		for (int32_t p = 0; p < (*out)->partitions && rc == KLAB_OK; p++)
+			if ((*out)->replicas[p * (*out)->replication_factor] < 0)
+				rc = kerr_set(e, KLAB_ECORRUPT, "%s: no replicas.%" PRId32, path,
+					      p);
 	config_free(&c);
 	if (rc == KLAB_OK)
 		rc = effective_config(s, &(*out)->overrides, &(*out)->lc, e);
@@ -319,6 +398,13 @@ int
 topics_open(struct topic_store **out, const char *path, const struct config *cfg, int64_t now_ms,
 	    struct kerr *e)
 {
+	return topics_open_as(out, path, cfg, -1, now_ms, e);
+}
+
+int
+topics_open_as(struct topic_store **out, const char *path, const struct config *cfg,
+	       int32_t broker_id, int64_t now_ms, struct kerr *e)
+{
 	static const struct config_key num_partitions = {
 		"num.partitions",    CONFIG_INT, "1", 1, TOPIC_PARTITIONS_MAX, NULL,
 		"default partitions"
@@ -336,6 +422,7 @@ topics_open(struct topic_store **out, const char *path, const struct config *cfg
 		return rc;
 	}
 	s->default_partitions = (int32_t)n;
+	s->broker_id = broker_id;
 	if ((rc = load_topics(s, now_ms, e)) != KLAB_OK) {
 		topics_crash(s); /* close without writing anything new */
 		return rc;
@@ -389,6 +476,18 @@ topics_create(struct topic_store *s, const char *name, int32_t partitions,
 	      const struct config *overrides, int64_t now_ms, char *warning, size_t warning_len,
 	      struct kerr *e)
 {
+	if (topics_find(s, name) == NULL)
+		collision_warning(s, name, warning, warning_len);
+	else if (warning != NULL && warning_len > 0)
+		warning[0] = '\0';
+	return topics_create_placed(s, name, partitions, 0, NULL, overrides, now_ms, e);
+}
+
+int
+topics_create_placed(struct topic_store *s, const char *name, int32_t partitions, int16_t rf,
+		     const int32_t *replicas, const struct config *overrides, int64_t now_ms,
+		     struct kerr *e)
+{
 	struct topic *t = NULL;
 	int rc;
 
@@ -409,9 +508,20 @@ topics_create(struct topic_store *s, const char *name, int32_t partitions,
 	if (partitions > TOPIC_PARTITIONS_MAX)
 		return kerr_set(e, KLAB_EINVAL, "%" PRId32 " partitions: the limit here is %d",
 				partitions, TOPIC_PARTITIONS_MAX);
-	collision_warning(s, name, warning, warning_len);
+	if (replicas != NULL && (rf < 1 || rf > TOPIC_RF_MAX))
+		return kerr_set(e, KLAB_EINVAL, "replication factor %d: the limit here is %d",
+				(int)rf, TOPIC_RF_MAX);
 	if ((rc = new_topic(name, partitions, &t, e)) != KLAB_OK)
 		return rc;
+	if (replicas != NULL) {
+		size_t n = (size_t)partitions * (size_t)rf;
+
+		t->replication_factor = rf;
+		if ((t->replicas = malloc(n * sizeof(int32_t))) == NULL)
+			rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+		else
+			memcpy(t->replicas, replicas, n * sizeof(int32_t));
+	}
 	for (size_t i = 0; overrides != NULL && i < overrides->n && rc == KLAB_OK; i++)
 		rc = config_set(&t->overrides, overrides->entries[i].key,
 				overrides->entries[i].value);
@@ -444,6 +554,8 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	if (unlink(path) != 0) /* first: a crash now leaves orphans, not a topic without data */
 		return kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
 	for (int32_t p = 0; p < t->partitions; p++) {
+		if (t->logs[p] == NULL)
+			continue; /* held by another broker */
 		snprintf(log, sizeof(log), "%s-%" PRId32, name, p);
 		logdir_drop(s->dir, log);
 	}
@@ -474,6 +586,11 @@ topics_add_partitions(struct topic_store *s, const char *name, int32_t total, in
 	if (total > TOPIC_PARTITIONS_MAX)
 		return kerr_set(e, KLAB_EINVAL, "the limit here is %d partitions",
 				TOPIC_PARTITIONS_MAX);
+	if (t->replicas != NULL)
+		return kerr_set(e, KLAB_EINVAL,
+				"topic '%s' is placed on brokers: klab does not add partitions to "
+				"a cluster's topics",
+				name);
 	before = t->partitions;
 	t->partitions = total;
 	if ((rc = write_meta(s, t, e)) != KLAB_OK) {

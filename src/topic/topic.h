@@ -17,6 +17,17 @@
  *
  * Topic-level keys are Kafka's (retention.ms, segment.bytes, ...); each
  * overrides the broker's log.* default for that topic only.
+ *
+ * In a cluster (chapter 3) a topic also records which brokers hold each
+ * partition, as Kafka's /brokers/topics/<t> znode does:
+ *
+ *       replicas.0=2          partition 0 lives on broker 2 (its leader)
+ *       replicas.1=3
+ *
+ * A store opened as broker B (topics_open_as) keeps every topic but opens
+ * logs only for the partitions B holds: logs[p] is NULL for the others.
+ * A store opened without a broker id (stage 2) holds every partition.
+ * Chapter 3 has one replica per partition; chapter 5 adds followers.
  */
 #ifndef KLAB_TOPIC_TOPIC_H
 #define KLAB_TOPIC_TOPIC_H
@@ -31,6 +42,7 @@
 
 #define TOPIC_NAME_MAX 249
 #define TOPIC_PARTITIONS_MAX 10000
+#define TOPIC_RF_MAX 16
 #define TOPICS_META_DIR ".klab-topics"
 
 extern const struct config_key topic_config_keys[];
@@ -39,6 +51,10 @@ extern const size_t topic_config_key_count;
 struct topic {
 	char name[TOPIC_NAME_MAX + 1];
 	int32_t partitions;
+	int16_t replication_factor; /* 1 in chapter 3 */
+	/* replicas[p * replication_factor + i]; the first is the leader.
+	 * NULL: no assignment recorded (every partition local, stage 2). */
+	int32_t *replicas;
 	struct config overrides; /* topic-level keys only */
 	struct log_config lc;	 /* broker defaults + overrides */
 	struct log **logs;	 /* one per partition, owned by the logdir */
@@ -46,6 +62,7 @@ struct topic {
 
 struct topic_store {
 	struct logdir *dir;
+	int32_t broker_id; /* -1: every partition is local */
 	struct log_config defaults;
 	int32_t default_partitions; /* num.partitions */
 	struct topic **topics;
@@ -63,6 +80,9 @@ int topic_name_validate(const char *name, bool *collision, struct kerr *e);
 /* Open log directory path and every topic recorded in it. */
 int topics_open(struct topic_store **out, const char *path, const struct config *cfg,
 		int64_t now_ms, struct kerr *e);
+/* The same, as broker broker_id of a cluster: only its partitions' logs open. */
+int topics_open_as(struct topic_store **out, const char *path, const struct config *cfg,
+		   int32_t broker_id, int64_t now_ms, struct kerr *e);
 
 /*
  * Create a topic.  partitions <= 0 means num.partitions; overrides may be
@@ -72,7 +92,17 @@ int topics_open(struct topic_store **out, const char *path, const struct config 
 int topics_create(struct topic_store *s, const char *name, int32_t partitions,
 		  const struct config *overrides, int64_t now_ms, char *warning, size_t warning_len,
 		  struct kerr *e);
+/*
+ * Create a topic placed on brokers: replicas[p * rf + i] as in struct
+ * topic (copied).  Logs are opened for the partitions this store's broker
+ * holds.
+ */
+int topics_create_placed(struct topic_store *s, const char *name, int32_t partitions, int16_t rf,
+			 const int32_t *replicas, const struct config *overrides, int64_t now_ms,
+			 struct kerr *e);
 int topics_delete(struct topic_store *s, const char *name, struct kerr *e);
+/* The leader of partition p (its first replica), or -1 when none is recorded. */
+int32_t topic_leader(const struct topic *t, int32_t p);
 /* Grow to total partitions (Kafka never shrinks a topic). */
 int topics_add_partitions(struct topic_store *s, const char *name, int32_t total, int64_t now_ms,
 			  struct kerr *e);

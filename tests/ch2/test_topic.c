@@ -342,6 +342,87 @@ test_ch2_topic_bad_metadata_fails_open_naming_the_file(void **state)
 	config_free(&c);
 }
 
+/* ---- placement (chapter 3: a store opened as one broker of a cluster) ---- */
+
+static void
+test_ch2_topic_placed_opens_only_this_brokers_partitions(void **state)
+{
+	struct fixture *f = *state;
+	static const int32_t on[] = { 1, 2, 3, 1, 2 };
+	struct topic_store *s = NULL;
+	struct kerr e = { 0 };
+	struct config c;
+	struct topic *t;
+	char *meta;
+
+	config_init(&c);
+	assert_int_equal(topics_open_as(&s, f->dir, &c, 2, 0, &e), KLAB_OK);
+	assert_int_equal(topics_create_placed(s, "orders", 5, 1, on, NULL, 0, &e), KLAB_OK);
+	t = topics_find(s, "orders");
+	for (int32_t p = 0; p < 5; p++) {
+		assert_int_equal(topic_leader(t, p), on[p]);
+		assert_true((t->logs[p] != NULL) == (on[p] == 2));
+	}
+	assert_int_equal(topic_leader(t, 5), -1);
+	assert_true(path_exists(f, "orders-1/00000000000000000000.log"));
+	assert_false(path_exists(f, "orders-0"));
+	meta = read_meta(f, "orders");
+	assert_contains(meta, "replicas.0=1\nreplicas.1=2\n");
+	free(meta);
+	/* growing a placed topic is refused; deleting drops only our partitions */
+	assert_int_equal(topics_add_partitions(s, "orders", 6, 0, &e), KLAB_EINVAL);
+	assert_int_equal(topics_close(s), KLAB_OK);
+	/* reopened as broker 1: the same placement, broker 1's logs */
+	assert_int_equal(topics_open_as(&s, f->dir, &c, 1, 0, &e), KLAB_OK);
+	t = topics_find(s, "orders");
+	assert_non_null(t);
+	for (int32_t p = 0; p < 5; p++) {
+		assert_int_equal(topic_leader(t, p), on[p]);
+		assert_true((t->logs[p] != NULL) == (on[p] == 1));
+	}
+	assert_int_equal(topics_delete(s, "orders", &e), KLAB_OK);
+	assert_false(path_exists(f, "orders-0"));
+	assert_true(path_exists(f, "orders-1")); /* broker 2's, not ours to drop */
+	assert_int_equal(topics_close(s), KLAB_OK);
+	/* an unplaced store (stage 2) holds every partition */
+	assert_int_equal(topics_open(&s, f->dir, &c, 0, &e), KLAB_OK);
+	assert_int_equal(topics_create_placed(s, "all", 3, 1, on, NULL, 0, &e), KLAB_OK);
+	for (int32_t p = 0; p < 3; p++)
+		assert_non_null(topics_find(s, "all")->logs[p]);
+	assert_int_equal(topics_close(s), KLAB_OK);
+	config_free(&c);
+}
+
+static void
+test_ch2_topic_bad_replicas_line_fails_open(void **state)
+{
+	static const char *const bad[] = {
+		"partitions=2\nreplicas.0=1\n",		      /* partition 1 has none */
+		"partitions=2\nreplicas.0=1\nreplicas.2=1\n", /* no partition 2 */
+		"partitions=1\nreplicas.0=x\n",
+		"partitions=1\nreplicas.0=1,\n",
+		"partitions=2\nreplicas.0=1\nreplicas.1=1,2\n", /* counts differ */
+	};
+	struct fixture *f = *state;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, TOPICS_META_DIR);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s/t.properties", f->dir, TOPICS_META_DIR);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct topic_store *s = NULL;
+		struct kerr e = { 0 };
+		struct config c;
+
+		tu_file_write(path, bad[i], strlen(bad[i]));
+		config_init(&c);
+		assert_int_equal(topics_open_as(&s, f->dir, &c, 1, 0, &e), KLAB_ECORRUPT);
+		assert_null(s);
+		assert_contains(kerr_msg(&e), "t.properties");
+		config_free(&c);
+	}
+}
+
 /* ---- overrides ------------------------------------------------------------- */
 
 static void
@@ -789,6 +870,8 @@ main(void)
 		T(test_ch2_topic_survives_close_and_reopen),
 		T(test_ch2_topic_metadata_without_partitions_is_completed_on_open),
 		T(test_ch2_topic_bad_metadata_fails_open_naming_the_file),
+		T(test_ch2_topic_placed_opens_only_this_brokers_partitions),
+		T(test_ch2_topic_bad_replicas_line_fails_open),
 		T(test_ch2_topic_segment_bytes_override_rolls_only_that_topic),
 		T(test_ch2_topic_retention_ms_override_deletes_only_that_topic),
 		T(test_ch2_topic_timestamp_type_override),
