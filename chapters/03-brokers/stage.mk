@@ -7,3 +7,8 @@ STAGE3_NAME   := brokers
 STAGE3_SRCS   := $(STAGE2_SRCS) $(wildcard src/net/*.c) $(wildcard src/broker/*.c)
 STAGE3_TABLES := $(STAGE2_TABLES)
 STAGE3_SRCS   += src/main/broker_main.c
+# The clients (src/client: producer, consumer, admin) and the tools built
+# on them (klab topics / produce / consume).
+STAGE3_SRCS   += $(wildcard src/client/*.c)
+STAGE3_SRCS   += src/main/tools.c src/main/topics_main.c src/main/produce_main.c \
+                 src/main/consume_main.c

@@ -1,0 +1,530 @@
+/*
+ * test_client.c - klab's producer, consumer and admin client nodes against
+ * one broker in the simulator (chapter 3 §4).
+ *
+ *   a produce-then-consume round trip with keys and headers over three
+ *   partitions, offsets as the delivery reports said, also compressed;
+ *   the first bootstrap server does not exist: the clients move on;
+ *   a request to a cut-off broker times out after request.timeout.ms, and
+ *   a Produce that timed out is retried once the network heals;
+ *   seek by timestamp, to an offset, to the end, and an out-of-range
+ *   offset reset by auto.offset.reset;
+ *   admin CreateTopics / Metadata / DeleteTopics, and a topic that does
+ *   not exist (auto-creation off) fails after max.block.ms;
+ *   bad bootstrap lists are refused.
+ *
+ * Every step checks the clients' invariants.  A failing test prints its
+ * seed; KLAB_SEED=N replays it.
+ */
+#include "testutil.h"
+
+#include "broker/broker.h"
+#include "client/admin.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+#include "net/sim.h"
+
+#define PORT 9092
+#define BROKER_ID 1
+#define NREC 30
+
+static uint64_t seed;
+
+#define CHECK(cond)                                                                         \
+	do {                                                                                \
+		if (!(cond))                                                                \
+			fail_msg("%s (reproduce with KLAB_SEED=%" PRIu64 ")", #cond, seed); \
+	} while (0)
+
+struct delivery {
+	int n, errors;
+	int last_err;
+	int32_t partition[NREC * 4];
+	int64_t offset[NREC * 4];
+};
+
+struct got {
+	int n;
+	int32_t partition[NREC * 4];
+	int64_t offset[NREC * 4], timestamp[NREC * 4];
+	char key[NREC * 4][16], value[NREC * 4][32], header[NREC * 4][32];
+	int errors;
+};
+
+struct world {
+	struct sim sim;
+	struct broker broker;
+	struct config props;
+	struct kproducer prod;
+	struct kconsumer cons;
+	struct delivery d;
+	struct got g;
+	char dir[64];
+	int bi, pi, ci;
+};
+
+static int
+invariants(void *arg, struct sim *s, struct kerr *e)
+{
+	struct world *w = arg;
+	const char *why;
+
+	(void)s;
+	if ((why = kclient_check_invariants(&w->prod.kc)) != NULL ||
+	    (why = kclient_check_invariants(&w->cons.kc)) != NULL)
+		return kerr_set(e, KLAB_ECORRUPT, "client invariant %s", why);
+	return KLAB_OK;
+}
+
+static void
+on_delivery(void *arg, void *opaque, const char *topic, int32_t partition, int64_t offset, int err,
+	    int16_t kafka_error)
+{
+	struct delivery *d = arg;
+	intptr_t i = (intptr_t)opaque;
+
+	(void)topic;
+	(void)kafka_error;
+	if (err != KLAB_OK) {
+		d->errors++;
+		d->last_err = err;
+		return;
+	}
+	assert_true(i >= 0 && i < NREC * 4);
+	d->partition[i] = partition;
+	d->offset[i] = offset;
+	d->n++;
+}
+
+static void
+on_record(void *arg, const char *topic, int32_t partition, const struct record *r)
+{
+	struct got *g = arg;
+	struct record rr = *r;
+	struct kv h;
+
+	(void)topic;
+	if (g->n == NREC * 4)
+		return;
+	g->partition[g->n] = partition;
+	g->offset[g->n] = r->offset;
+	g->timestamp[g->n] = r->timestamp;
+	snprintf(g->key[g->n], sizeof(g->key[0]), "%.*s", r->kv.key_len < 0 ? 0 : r->kv.key_len,
+		 (const char *)r->kv.key);
+	snprintf(g->value[g->n], sizeof(g->value[0]), "%.*s", r->kv.value_len,
+		 (const char *)r->kv.value);
+	g->header[g->n][0] = '\0';
+	if (record_header_next(&rr, &h) == 1)
+		snprintf(g->header[g->n], sizeof(g->header[0]), "%.*s=%.*s", h.key_len,
+			 (const char *)h.key, h.value_len, (const char *)h.value);
+	g->n++;
+}
+
+static void
+on_error(void *arg, int32_t partition, int err, const char *msg)
+{
+	struct got *g = arg;
+
+	(void)partition;
+	(void)err;
+	(void)msg;
+	g->errors++;
+}
+
+/* A broker and two clients; bootstrap is their bootstrap.servers. */
+static struct world *
+world_new(const char *bootstrap, bool auto_create, enum compression comp)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct broker_config bc;
+	struct kproducer_config pc;
+	struct kconsumer_config cc;
+	struct kerr e = { 0 };
+
+	assert_non_null(w);
+	tu_tmpdir_make(w->dir, sizeof(w->dir));
+	config_init(&w->props);
+	assert_int_equal(config_set(&w->props, "num.partitions", "3"), KLAB_OK);
+	memset(&bc, 0, sizeof(bc));
+	bc.broker_id = BROKER_ID;
+	snprintf(bc.listen_host, sizeof(bc.listen_host), "broker");
+	bc.listen_port = PORT;
+	snprintf(bc.cluster_id, sizeof(bc.cluster_id), "klab-test-cluster");
+	bc.auto_create_topics = auto_create;
+	bc.props = &w->props;
+	bc.log = NULL;
+	broker_init(&w->broker, &bc);
+
+	kproducer_config_defaults(&pc);
+	snprintf(pc.client.bootstrap, sizeof(pc.client.bootstrap), "%s", bootstrap);
+	pc.client.request_timeout_ms = 1000;
+	pc.acc.linger_ms = 5;
+	pc.acc.max_block_ms = 3000;
+	pc.acc.compression = comp;
+	pc.delivery_timeout_ms = 20000;
+	pc.on_delivery = on_delivery;
+	pc.arg = &w->d;
+	pc.seed = seed;
+	CHECK(kproducer_init(&w->prod, &pc, &e) == KLAB_OK);
+
+	kconsumer_config_defaults(&cc);
+	snprintf(cc.client.bootstrap, sizeof(cc.client.bootstrap), "%s", bootstrap);
+	cc.client.request_timeout_ms = 1000;
+	cc.client.allow_auto_create = false;
+	cc.reset = KCONSUMER_RESET_EARLIEST;
+	cc.fetch_max_wait_ms = 100;
+	cc.on_record = on_record;
+	cc.on_error = on_error;
+	cc.arg = &w->g;
+	CHECK(kconsumer_init(&w->cons, &cc, &e) == KLAB_OK);
+
+	sim_init(&w->sim, seed);
+	w->bi = sim_add_node(&w->sim, "broker", &broker_node_ops, &w->broker, w->dir);
+	w->pi = sim_add_node(&w->sim, "producer", &kclient_node_ops, &w->prod.kc, NULL);
+	w->ci = sim_add_node(&w->sim, "consumer", &kclient_node_ops, &w->cons.kc, NULL);
+	sim_set_invariant(&w->sim, invariants, w);
+	w->sim.check_each_step = true;
+	sim_run_for(&w->sim, 10);
+	CHECK(!w->broker.failed);
+	return w;
+}
+
+static void
+world_free(struct world *w)
+{
+	CHECK(!w->sim.violated);
+	sim_free(&w->sim);
+	kproducer_free(&w->prod);
+	kconsumer_free(&w->cons);
+	broker_free(&w->broker);
+	config_free(&w->props);
+	tu_tmpdir_remove(w->dir);
+	free(w);
+}
+
+/* Run until cond holds or ms of virtual time pass. */
+#define RUN_UNTIL(w, cond, ms)                                                       \
+	do {                                                                         \
+		int64_t until_ = sim_now(&(w)->sim) + (ms);                          \
+		while (!(cond) && sim_now(&(w)->sim) < until_ && !(w)->sim.violated) \
+			sim_run_for(&(w)->sim, 10);                                  \
+	} while (0)
+
+/* ---- admin ------------------------------------------------------------------------ */
+
+struct admin_result {
+	int calls, err;
+	int16_t code;
+	int32_t partitions; /* Metadata: of the first topic */
+};
+
+static void
+on_admin(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
+{
+	struct admin_result *r = arg;
+	const struct pvalue *arr;
+
+	(void)kc;
+	(void)v;
+	r->calls++;
+	r->err = err;
+	if (err != KLAB_OK)
+		return;
+	if ((arr = pvalue_get(resp, "responses")) != NULL && pvalue_count(arr) > 0) /* Delete */
+		r->code = (int16_t)pvalue_get_int(pvalue_at(arr, 0), "error_code");
+	else if ((arr = pvalue_get(resp, "brokers")) != NULL) { /* Metadata */
+		arr = pvalue_array(resp, "topics");
+		if (pvalue_count(arr) > 0) {
+			r->code = (int16_t)pvalue_get_int(pvalue_at(arr, 0), "error_code");
+			r->partitions = pvalue_count(pvalue_array(pvalue_at(arr, 0), "partitions"));
+		}
+	} else if ((arr = pvalue_get(resp, "topics")) != NULL && pvalue_count(arr) > 0)
+		r->code = (int16_t)pvalue_get_int(pvalue_at(arr, 0), "error_code");
+}
+
+static void
+create_topic(struct world *w, const char *name, int32_t partitions)
+{
+	struct admin_result r = { 0 };
+
+	CHECK(kadmin_create_topic(&w->prod.kc, name, partitions, 1, NULL, 0, 1000, on_admin, &r) ==
+	      KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.calls == 1);
+	CHECK(r.err == KLAB_OK);
+	CHECK(r.code == 0);
+}
+
+/* ---- producing -------------------------------------------------------------------- */
+
+static void
+produce_n(struct world *w, const char *topic, int from, int n, int32_t partition, int64_t ts0)
+{
+	for (int i = from; i < from + n; i++) {
+		char key[16], value[32], hv[16];
+		struct kv h = { (const uint8_t *)"h", 1, (const uint8_t *)hv, 0 };
+		struct record_in r = { 0 };
+		struct kerr e = { 0 };
+
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(value, sizeof(value), "value-%d", i);
+		snprintf(hv, sizeof(hv), "v%d", i);
+		h.value_len = (int32_t)strlen(hv);
+		r.kv = (struct kv){ (const uint8_t *)key, (int32_t)strlen(key),
+				    (const uint8_t *)value, (int32_t)strlen(value) };
+		r.timestamp = ts0 >= 0 ? ts0 + 1000 * i : -1;
+		r.headers = &h;
+		r.header_count = 1;
+		CHECK(kproducer_send(&w->prod, topic, partition, &r, (void *)(intptr_t)i, &e) ==
+		      KLAB_OK);
+	}
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, 30000);
+	CHECK(kproducer_outstanding(&w->prod) == 0);
+}
+
+/* Every record i came back once, as produced, at the offset its report named. */
+static void
+check_round_trip(struct world *w, int n)
+{
+	CHECK(w->g.n == n);
+	for (int k = 0; k < w->g.n; k++) {
+		int i = atoi(w->g.key[k] + 1);
+		char want[32];
+
+		CHECK(i >= 0 && i < n);
+		snprintf(want, sizeof(want), "value-%d", i);
+		CHECK(strcmp(w->g.value[k], want) == 0);
+		snprintf(want, sizeof(want), "h=v%d", i);
+		CHECK(strcmp(w->g.header[k], want) == 0);
+		CHECK(w->g.partition[k] == w->d.partition[i]);
+		CHECK(w->g.offset[k] == w->d.offset[i]);
+	}
+}
+
+static void
+round_trip(enum compression comp)
+{
+	struct world *w = world_new("broker:9092", false, comp);
+	int per[3] = { 0 };
+
+	create_topic(w, "orders", 3);
+	produce_n(w, "orders", 0, NREC, PARTITION_ANY, -1);
+	CHECK(w->d.n == NREC && w->d.errors == 0);
+	/* keyed records spread over partitions; each partition's offsets are 0.. */
+	for (int i = 0; i < NREC; i++) {
+		CHECK(w->d.partition[i] >= 0 && w->d.partition[i] < 3);
+		per[w->d.partition[i]]++;
+	}
+	CHECK(per[0] > 0 && per[1] > 0 && per[2] > 0);
+	for (int i = 0; i < NREC; i++)
+		CHECK(w->d.offset[i] >= 0 && w->d.offset[i] < per[w->d.partition[i]]);
+	CHECK(kconsumer_assign(&w->cons, "orders", NULL, -1) == KLAB_OK);
+	CHECK(kconsumer_seek(&w->cons, -1, KCONSUMER_EARLIEST) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= NREC, 10000);
+	check_round_trip(w, NREC);
+	CHECK(w->g.errors == 0);
+	/* more records arrive through the running fetch loop */
+	produce_n(w, "orders", NREC, 5, PARTITION_ANY, -1);
+	RUN_UNTIL(w, w->g.n >= NREC + 5, 10000);
+	check_round_trip(w, NREC + 5);
+	world_free(w);
+}
+
+static void
+test_ch3_client_round_trip_keys_headers(void **state)
+{
+	(void)state;
+	round_trip(COMPRESSION_NONE);
+}
+
+static void
+test_ch3_client_round_trip_compressed(void **state)
+{
+	(void)state;
+	round_trip(COMPRESSION_GZIP);
+	round_trip(COMPRESSION_ZSTD);
+}
+
+static void
+test_ch3_client_bootstrap_skips_dead_server(void **state)
+{
+	struct world *w = world_new("ghost:9092,broker:9092", true, COMPRESSION_NONE);
+
+	(void)state;
+	/* auto-created by the producer's Metadata (num.partitions=3) */
+	produce_n(w, "auto", 0, 10, PARTITION_ANY, -1);
+	CHECK(w->d.n == 10 && w->d.errors == 0);
+	CHECK(w->prod.kc.connects_failed >= 1);
+	CHECK(kclient_topic(&w->prod.kc, "auto")->npartitions == 3);
+	CHECK(kconsumer_assign(&w->cons, "auto", NULL, -1) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 10, 10000);
+	check_round_trip(w, 10);
+	CHECK(w->cons.kc.connects_failed >= 1);
+	world_free(w);
+}
+
+static void
+test_ch3_client_request_timeout_and_retry(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	struct admin_result r = { 0 };
+	int64_t t0;
+
+	(void)state;
+	create_topic(w, "t", 1);
+	produce_n(w, "t", 0, 1, 0, -1); /* metadata and connection are up */
+	CHECK(w->d.n == 1);
+	CHECK(sim_partition_str(&w->sim, "broker|producer,consumer", NULL) == KLAB_OK);
+	/* a Metadata request into the void fails after request.timeout.ms */
+	t0 = sim_now(&w->sim);
+	CHECK(kadmin_metadata(&w->prod.kc, NULL, on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.calls == 1 && r.err == KLAB_ETIMEDOUT);
+	CHECK(sim_now(&w->sim) - t0 >= 1000 && sim_now(&w->sim) - t0 < 1100);
+	/* a Produce sent now times out too, and goes again when the network heals */
+	{
+		struct record_in rec = { .kv = { (const uint8_t *)"k1", 2,
+						 (const uint8_t *)"value-1", 7 },
+					 .timestamp = -1 };
+		struct kerr e = { 0 };
+		struct kv h = { (const uint8_t *)"h", 1, (const uint8_t *)"v1", 2 };
+
+		rec.headers = &h;
+		rec.header_count = 1;
+		CHECK(kproducer_send(&w->prod, "t", 0, &rec, (void *)(intptr_t)1, &e) == KLAB_OK);
+	}
+	RUN_UNTIL(w, w->prod.kc.timeouts >= 2, 5000);
+	CHECK(w->prod.kc.timeouts >= 2);
+	CHECK(w->d.n == 1); /* not yet delivered */
+	sim_heal(&w->sim);
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, 20000);
+	CHECK(w->d.n == 2 && w->d.errors == 0);
+	CHECK(w->prod.retried_batches >= 1);
+	CHECK(w->d.offset[1] >= 1); /* after record 0 (a retry may have written it twice) */
+	world_free(w);
+}
+
+static void
+test_ch3_client_seek(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	int32_t p0 = 0;
+
+	(void)state;
+	create_topic(w, "ts", 1);
+	produce_n(w, "ts", 0, 10, 0, 1000); /* timestamps 1000, 2000, ..., 10000 */
+	CHECK(w->d.n == 10);
+	CHECK(kconsumer_assign(&w->cons, "ts", &p0, 1) == KLAB_OK);
+	/* the first record at or after 5500 is offset 5 (6000) */
+	CHECK(kconsumer_seek(&w->cons, 0, 5500) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 5, 5000);
+	CHECK(w->g.n == 5);
+	CHECK(w->g.offset[0] == 5 && w->g.timestamp[0] == 6000);
+	CHECK(strcmp(w->g.key[0], "k5") == 0);
+	CHECK(w->g.offset[4] == 9);
+	/* to an offset */
+	w->g.n = 0;
+	CHECK(kconsumer_seek_offset(&w->cons, 0, 8) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 2, 5000);
+	CHECK(w->g.n == 2 && w->g.offset[0] == 8 && w->g.offset[1] == 9);
+	/* past every timestamp: the end, then only new records */
+	w->g.n = 0;
+	CHECK(kconsumer_seek(&w->cons, 0, 99999) == KLAB_OK);
+	sim_run_for(&w->sim, 500);
+	CHECK(w->g.n == 0);
+	CHECK(kconsumer_position(&w->cons, 0) == 10);
+	produce_n(w, "ts", 10, 1, 0, -1);
+	RUN_UNTIL(w, w->g.n >= 1, 5000);
+	CHECK(w->g.n == 1 && w->g.offset[0] == 10);
+	/* the end */
+	w->g.n = 0;
+	CHECK(kconsumer_seek(&w->cons, 0, KCONSUMER_LATEST) == KLAB_OK);
+	sim_run_for(&w->sim, 500);
+	CHECK(w->g.n == 0 && kconsumer_position(&w->cons, 0) == 11);
+	/* out of range: auto.offset.reset=earliest starts over */
+	CHECK(kconsumer_seek_offset(&w->cons, 0, 1000) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 11, 5000);
+	CHECK(w->g.n == 11 && w->g.offset[0] == 0);
+	CHECK(w->cons.resets == 1);
+	CHECK(w->g.errors == 0);
+	world_free(w);
+}
+
+static void
+test_ch3_client_admin_and_missing_topic(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	struct admin_result r = { 0 };
+	int64_t t0;
+
+	(void)state;
+	create_topic(w, "a", 4);
+	CHECK(kadmin_metadata(&w->prod.kc, "a", on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.code == 0 && r.partitions == 4);
+	/* again: TOPIC_ALREADY_EXISTS */
+	memset(&r, 0, sizeof(r));
+	CHECK(kadmin_create_topic(&w->prod.kc, "a", 1, 1, NULL, 0, 1000, on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.code == 36);
+	memset(&r, 0, sizeof(r));
+	CHECK(kadmin_delete_topic(&w->prod.kc, "a", 1000, on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.code == 0);
+	memset(&r, 0, sizeof(r));
+	CHECK(kadmin_metadata(&w->prod.kc, "a", on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.code == 3); /* UNKNOWN_TOPIC_OR_PARTITION */
+	/* producing to it (no auto-creation) fails after max.block.ms */
+	t0 = sim_now(&w->sim);
+	{
+		struct record_in rec = { .kv = { NULL, -1, (const uint8_t *)"x", 1 },
+					 .timestamp = -1 };
+
+		CHECK(kproducer_send(&w->prod, "a", PARTITION_ANY, &rec, NULL, NULL) == KLAB_OK);
+	}
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, 10000);
+	CHECK(w->d.errors == 1 && w->d.last_err == KLAB_ETIMEDOUT);
+	CHECK(sim_now(&w->sim) - t0 >= 3000);
+	world_free(w);
+}
+
+static void
+test_ch3_client_bad_bootstrap(void **state)
+{
+	const char *bad[] = { "",	  "broker",	  "broker:",   ":9092",
+			      "broker:0", "broker:65536", "broker:9x", "a:1,,b:2" };
+	struct kclient kc;
+	struct kclient_config cfg;
+	struct kerr e = { 0 };
+
+	(void)state;
+	kclient_config_defaults(&cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(cfg.bootstrap, sizeof(cfg.bootstrap), "%s", bad[i]);
+		CHECK(kclient_init(&kc, &cfg, NULL, &e) == KLAB_EINVAL);
+		kclient_free(&kc);
+	}
+	snprintf(cfg.bootstrap, sizeof(cfg.bootstrap), "a:1,b.example:65535");
+	CHECK(kclient_init(&kc, &cfg, NULL, &e) == KLAB_OK);
+	CHECK(kc.nslots == 2 && kc.slots[1].port == 65535);
+	CHECK(strcmp(kc.slots[1].host, "b.example") == 0);
+	kclient_free(&kc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ch3_client_round_trip_keys_headers),
+		cmocka_unit_test(test_ch3_client_round_trip_compressed),
+		cmocka_unit_test(test_ch3_client_bootstrap_skips_dead_server),
+		cmocka_unit_test(test_ch3_client_request_timeout_and_retry),
+		cmocka_unit_test(test_ch3_client_seek),
+		cmocka_unit_test(test_ch3_client_admin_and_missing_topic),
+		cmocka_unit_test(test_ch3_client_bad_bootstrap),
+	};
+
+	seed = tu_seed(0xC11E);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,230 @@
+#!/bin/sh
+# tools.sh [KLAB] - klab's command-line clients against a real `klab broker`
+# on loopback (chapter 3 §4):
+#
+#   klab topics --create / --list / --describe / --delete, with the errors
+#   for a topic that exists or does not;
+#   lines piped into klab produce (keys, headers, acks, compression) come
+#   back from klab consume --from-beginning --max-messages N, exactly;
+#   consume from an offset of one partition and from a timestamp;
+#   kcat reads what klab produce wrote (when kcat is installed);
+#   the first bootstrap server down: the tools move on to the next;
+#   an unreachable cluster is a clear error after --timeout-ms, bad
+#   arguments exit 2.
+#
+# Every call is bounded by `timeout`.  Prints "tools: N passed, M failed";
+# exits 1 if anything failed.
+set -u
+klab=${1:-build/san/ch3/klab}
+case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+pass=0 fail=0
+T=60 # seconds, for any one tool call
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 20
+}
+# check NAME EXPECTED ACTUAL
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "expected:
+$2
+got:
+$3"; fi
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
+		2>/dev/null || echo $((20000 + $$ % 20000))
+}
+
+port=$(free_port)
+dead=$(free_port)
+b="127.0.0.1:$port"
+cat >"$tmp/server.properties" <<EOF
+broker.id=5
+listeners=PLAINTEXT://127.0.0.1:$port
+log.dirs=$tmp/logs
+num.partitions=1
+auto.create.topics.enable=false
+EOF
+
+"$klab" broker -c "$tmp/server.properties" >"$tmp/broker.log" 2>&1 &
+pid=$!
+i=0
+until timeout 5 "$klab" topics --bootstrap-server "$b" --list --timeout-ms 1000 >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -ge 100 ] || ! kill -0 "$pid" 2>/dev/null; then
+		bad "broker starts" "$(cat "$tmp/broker.log")"
+		echo "tools: $pass passed, $fail failed"
+		exit 1
+	fi
+	sleep 0.1
+done
+ok "broker starts on $b"
+
+k() { timeout $T "$klab" "$@"; }
+
+# ---- topics ------------------------------------------------------------------------------
+out=$(k topics --bootstrap-server "$b" --create --topic orders --partitions 3 --replication-factor 1 2>&1)
+check "topics --create" "Created topic orders." "$out"
+out=$(k topics --bootstrap-server "$b" --create --topic orders --partitions 3 2>&1)
+rc=$?
+check "topics --create an existing topic: exit 1 and Kafka's message" \
+	"1 Error while executing topic command : Topic 'orders' already exists." "$rc $out"
+out=$(k topics --bootstrap-server "$b" --create --topic logs --config retention.ms=86400000 2>&1)
+check "topics --create with --config" "Created topic logs." "$out"
+out=$(k topics --bootstrap-server "$b" --list 2>&1)
+check "topics --list (sorted)" "logs
+orders" "$out"
+out=$(k topics --bootstrap-server "$b" --describe --topic orders 2>&1)
+tab=$(printf '\t')
+check "topics --describe" "Topic: orders${tab}PartitionCount: 3${tab}ReplicationFactor: 1
+${tab}Topic: orders${tab}Partition: 0${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5
+${tab}Topic: orders${tab}Partition: 1${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5
+${tab}Topic: orders${tab}Partition: 2${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5" "$out"
+out=$(k topics --bootstrap-server "$b" --describe --topic ghost 2>&1)
+rc=$?
+check "topics --describe a missing topic: exit 1" \
+	"1 Error while executing topic command : Topic 'ghost' does not exist as expected" "$rc $out"
+
+# ---- produce and consume -----------------------------------------------------------------
+printf 'alice:1\nbob:2\ncarol:3\ndave:4\neve:5\nfrank:6\n' >"$tmp/in"
+out=$(k produce --bootstrap-server "$b" --topic orders --property parse.key=true \
+	--property key.separator=: --header app=klab --header v=1 --acks all <"$tmp/in" 2>&1)
+check "produce 6 keyed lines with headers" "0 " "$? $out"
+k consume --bootstrap-server "$b" --topic orders --from-beginning --max-messages 6 \
+	--property print.key=true --property print.headers=true >"$tmp/out" 2>"$tmp/err"
+rc=$?
+# Kafka's DefaultMessageFormatter order: headers, then key, then value
+check "consume --from-beginning --max-messages 6" "0 app:klab,v:1	alice	1
+app:klab,v:1	bob	2
+app:klab,v:1	carol	3
+app:klab,v:1	dave	4
+app:klab,v:1	eve	5
+app:klab,v:1	frank	6
+Processed a total of 6 messages" "$rc $(sort "$tmp/out")
+$(cat "$tmp/err")"
+
+# one partition, read in order, from an offset
+k consume --bootstrap-server "$b" --topic orders --from-beginning --max-messages 6 \
+	--property print.partition=true --property print.offset=true --property print.key=true \
+	>"$tmp/all" 2>/dev/null
+p=$(sed -n 's/^Partition:\([0-9]*\).*/\1/p' "$tmp/all" | sort | uniq -c | sort -rn | head -n 1 |
+	awk '{ print $2 }')
+n=$(grep -c "^Partition:$p	" "$tmp/all")
+want=$(grep "^Partition:$p	" "$tmp/all" | sed -n '2,$p')
+if [ "$n" -ge 2 ]; then
+	out=$(k consume --bootstrap-server "$b" --topic orders --partition "$p" --offset 1 \
+		--max-messages $((n - 1)) --property print.partition=true \
+		--property print.offset=true --property print.key=true 2>/dev/null)
+	check "consume --partition $p --offset 1 (offsets in order)" "$want" "$out"
+else
+	bad "keys spread over partitions" "$(cat "$tmp/all")"
+fi
+if grep -q "Offset:0" "$tmp/all" && [ "$(wc -l <"$tmp/all")" -eq 6 ]; then
+	ok "print.partition and print.offset"
+else
+	bad "print.partition and print.offset" "$(cat "$tmp/all")"
+fi
+
+# compression and acks: a single partition, so the order is fixed
+printf 'one\ntwo\n\nfour\n' >"$tmp/in2"
+for codec in gzip snappy lz4 zstd; do
+	k produce --bootstrap-server "$b" --topic logs --compression-type $codec --acks 1 \
+		<"$tmp/in2" >/dev/null 2>&1 || bad "produce --compression-type $codec"
+done
+printf 'last\n' | k produce --bootstrap-server "$b" --topic logs --acks 0 >/dev/null 2>&1
+out=$(k consume --bootstrap-server "$b" --topic logs --from-beginning --max-messages 17 \
+	--property print.offset=true 2>/dev/null | tr '\t\n' ' |')
+check "compressed batches (gzip, snappy, lz4, zstd) and acks 0 read back" \
+	"Offset:0 one|Offset:1 two|Offset:2 |Offset:3 four|Offset:4 one|Offset:5 two|Offset:6 |Offset:7 four|Offset:8 one|Offset:9 two|Offset:10 |Offset:11 four|Offset:12 one|Offset:13 two|Offset:14 |Offset:15 four|Offset:16 last|" \
+	"$out"
+if "$klab" dump-log "$tmp"/logs/logs-0/00000000000000000000.log 2>/dev/null | grep -q zstd; then
+	ok "the broker stored what klab produce compressed"
+else
+	bad "stored compression" "$("$klab" dump-log "$tmp"/logs/logs-0/00000000000000000000.log 2>&1 | head -n 5)"
+fi
+
+# timestamps: everything is later than 0, nothing later than the year 2286
+out=$(k consume --bootstrap-server "$b" --topic logs --timestamp 0 --max-messages 1 2>/dev/null)
+check "consume --timestamp 0: from the first record" "one" "$out"
+out=$(k consume --bootstrap-server "$b" --topic logs --timestamp 9999999999999 --timeout-ms 500 2>&1)
+check "consume --timestamp in the future: the end, nothing read" \
+	"Processed a total of 0 messages" "$out"
+
+# ---- kcat reads what klab produce wrote ----------------------------------------------------
+if command -v kcat >/dev/null 2>&1; then
+	out=$(timeout $T kcat -C -b "$b" -t orders -e -q -f '%k=%s %h\n' 2>&1 | sort)
+	check "kcat reads klab produce's records" "alice=1 app=klab,v=1
+bob=2 app=klab,v=1
+carol=3 app=klab,v=1
+dave=4 app=klab,v=1
+eve=5 app=klab,v=1
+frank=6 app=klab,v=1" "$out"
+else
+	echo "skip kcat is not installed"
+fi
+
+# ---- bootstrap, errors, delete -----------------------------------------------------------
+out=$(k topics --bootstrap-server "127.0.0.1:$dead,$b" --list --timeout-ms 5000 2>&1)
+check "the first bootstrap server down: the next one answers" "logs
+orders" "$out"
+start=$(date +%s)
+out=$(echo x | k produce --bootstrap-server "127.0.0.1:$dead" --topic orders --timeout-ms 1000 2>&1)
+rc=$?
+took=$(($(date +%s) - start))
+if [ $rc = 1 ] && [ $took -le 10 ] && printf '%s\n' "$out" | grep -q "could not reach any broker of 127.0.0.1:$dead"; then
+	ok "produce to an unreachable cluster: a clear error after --timeout-ms"
+else
+	bad "unreachable produce: exit $rc after ${took}s" "$out"
+fi
+out=$(k consume --bootstrap-server "127.0.0.1:$dead" --topic orders --timeout-ms 1000 2>&1)
+rc=$?
+if [ $rc = 1 ] && printf '%s\n' "$out" | grep -q "could not reach any broker"; then
+	ok "consume from an unreachable cluster: a clear error"
+else
+	bad "unreachable consume: exit $rc" "$out"
+fi
+out=$(k topics --bootstrap-server "127.0.0.1:$dead" --list --timeout-ms 1000 2>&1)
+check "topics against an unreachable cluster: exit 1" "1" "$?"
+for args in "topics --list" "topics --bootstrap-server $b" "topics --bootstrap-server $b --list --bogus" \
+	"produce --bootstrap-server $b" "produce --bootstrap-server $b --topic t --acks 2" \
+	"consume --bootstrap-server $b --topic t --offset 3" "consume --bootstrap-server nohost --topic t" \
+	"consume --bootstrap-server $b --topic t --max-messages x"; do
+	# shellcheck disable=SC2086
+	k $args </dev/null >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc = 2 ] && grep -q "usage:\|expected" "$tmp/err"; then
+		ok "bad arguments exit 2: klab $args"
+	else
+		bad "bad arguments: klab $args: exit $rc" "$(cat "$tmp/err")"
+	fi
+done
+out=$(printf 'novalue\n' | k produce --bootstrap-server "$b" --topic orders --property parse.key=true 2>&1)
+rc=$?
+check "a line without the key separator is an error" \
+	"1 klab produce: No key separator found on line number 1: 'novalue'" "$rc $out"
+
+out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
+check "topics --delete" "0 " "$? $out"
+out=$(k topics --bootstrap-server "$b" --list 2>&1)
+check "topics --list after the delete" "orders" "$out"
+out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
+check "topics --delete a missing topic: exit 1" \
+	"1 Error while executing topic command : Topic 'logs' does not exist as expected" "$? $out"
+
+kill -TERM "$pid"
+wait "$pid"
+pid=
+echo "tools: $pass passed, $fail failed"
+if [ -n "${KLAB_COUNTS:-}" ]; then echo "$pass $fail" >>"$KLAB_COUNTS"; fi
+[ $fail = 0 ]
