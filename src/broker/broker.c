@@ -47,12 +47,14 @@ broker_free(struct broker *b)
 	b->store = NULL;
 	buf_free(&b->out);
 	proto_splices_free(&b->splices);
+	cluster_free(b);
 }
 
 void
 broker_crash(struct broker *b)
 {
 	free_parked(b, false); /* its timers die with it */
+	cluster_free(b);       /* and its connections */
 	if (b->store != NULL)
 		topics_crash(b->store);
 	b->store = NULL;
@@ -177,6 +179,8 @@ run_maintenance(struct broker *b)
 		const struct topic *t = b->store->topics[i];
 
 		for (int32_t p = 0; p < t->partitions; p++) {
+			if (t->logs[p] == NULL)
+				continue; /* another broker's */
 			if (log_apply_retention(t->logs[p], now, &rep) == KLAB_OK &&
 			    rep.segments_deleted > 0)
 				broker_log(b,
@@ -208,7 +212,7 @@ broker_start(struct node *n)
 	if (props == NULL)
 		props = &empty;
 	if (b->store == NULL) {
-		rc = topics_open(&b->store, dir, props, now, &b->error);
+		rc = topics_open_as(&b->store, dir, props, b->cfg.broker_id, now, &b->error);
 		if (rc != KLAB_OK) {
 			b->store = NULL;
 			b->failed = true;
@@ -567,6 +571,10 @@ broker_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 	bool appended = false;
 
 	b->node = n;
+	if (cluster_is_link(b, c)) { /* an answer from another broker */
+		cluster_frame(b, c, frame, len);
+		return;
+	}
 	if ((p = find_parked(b, c)) != NULL) { /* one request at a time per connection */
 		if (p->queued.len + len > QUEUED_MAX) {
 			unpark(b, p, true);
@@ -607,10 +615,23 @@ broker_closed(struct node *n, conn_id c)
 	struct broker_parked *p;
 
 	b->node = n;
+	if (cluster_is_link(b, c)) {
+		cluster_closed(b, c);
+		return;
+	}
 	if ((p = find_parked(b, c)) != NULL) {
 		unpark(b, p, true);
 		parked_free(p);
 	}
+}
+
+static void
+broker_connected(struct node *n, conn_id c, bool ok)
+{
+	struct broker *b = B(n);
+
+	b->node = n;
+	cluster_connected(b, c, ok);
 }
 
 static void
@@ -631,6 +652,7 @@ broker_stop(struct node *n)
 
 	b->node = n;
 	free_parked(b, true);
+	cluster_free(b);
 	if (b->maintenance_timer > 0)
 		n->rt->ops->cancel_timer(n->rt, b->maintenance_timer);
 	b->maintenance_timer = 0;
@@ -642,6 +664,7 @@ broker_stop(struct node *n)
 
 const struct node_ops broker_node_ops = {
 	.on_start = broker_start,
+	.on_connected = broker_connected,
 	.on_frame = broker_frame,
 	.on_closed = broker_closed,
 	.on_timer = broker_timer,

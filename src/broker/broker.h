@@ -39,6 +39,10 @@
 
 #define BROKER_HOST_MAX 256
 #define BROKER_CLUSTER_ID_MAX 64
+#define BROKER_MEMBERS_MAX 16
+#define BROKER_PEER_INFLIGHT 64
+/* The client id of broker-to-broker requests: "klab-broker-<id>". */
+#define BROKER_PEER_CLIENT_ID "klab-broker-"
 
 /* Kafka's error codes used here (Errors.java). */
 enum kafka_error {
@@ -48,6 +52,7 @@ enum kafka_error {
 	KERR_CORRUPT_MESSAGE = 2,
 	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
 	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_NOT_LEADER_OR_FOLLOWER = 6,
 	KERR_MESSAGE_TOO_LARGE = 10,
 	KERR_COORDINATOR_NOT_AVAILABLE = 15,
 	KERR_INVALID_TOPIC_EXCEPTION = 17,
@@ -63,22 +68,48 @@ enum kafka_error {
 	KERR_INVALID_RECORD = 87,
 };
 
+/* One broker of the static cluster (cluster.brokers=1@host:port,...). */
+struct broker_member {
+	int32_t id;
+	char host[BROKER_HOST_MAX];
+	int port;
+};
+
 struct broker_config {
-	int32_t broker_id;			  /* broker.id */
-	char listen_host[BROKER_HOST_MAX];	  /* listeners=PLAINTEXT://host:port */
-	int listen_port;			  /* 0: the runtime picks */
-	char advertised_host[BROKER_HOST_MAX];	  /* advertised.listeners (or listeners) */
-	int advertised_port;			  /* 0: the port actually bound */
-	char log_dir[4096];			  /* log.dirs; "" = the runtime's data_dir */
-	char cluster_id[BROKER_CLUSTER_ID_MAX];	  /* from meta.properties */
-	bool auto_create_topics;		  /* auto.create.topics.enable */
-	const struct config *props;		  /* log.*, num.partitions, message.max.bytes */
-	bool trace;				  /* one rt->trace line per request */
-	bool fetch_copy;			  /* klab.fetch.sendfile=false */
+	int32_t broker_id;			/* broker.id */
+	char listen_host[BROKER_HOST_MAX];	/* listeners=PLAINTEXT://host:port */
+	int listen_port;			/* 0: the runtime picks */
+	char advertised_host[BROKER_HOST_MAX];	/* advertised.listeners (or listeners) */
+	int advertised_port;			/* 0: the port actually bound */
+	char log_dir[4096];			/* log.dirs; "" = the runtime's data_dir */
+	char cluster_id[BROKER_CLUSTER_ID_MAX]; /* from meta.properties */
+	bool auto_create_topics;		/* auto.create.topics.enable */
+	const struct config *props;		/* log.*, num.partitions, message.max.bytes */
+	bool trace;				/* one rt->trace line per request */
+	bool fetch_copy;			/* klab.fetch.sendfile=false */
+	/* cluster.brokers, this broker included; 0 members: a cluster of one. */
+	struct broker_member members[BROKER_MEMBERS_MAX];
+	int nmembers;
 	void (*log)(void *arg, const char *line); /* NULL: stderr */
 	void *log_arg;
 	void (*on_fail)(void *arg); /* on_start failed (main stops the runtime) */
 	void *on_fail_arg;
+};
+
+/*
+ * A link to another broker of the cluster (cluster.c): connected on first
+ * use; requests wait in `pending` until it is up.  Responses come back in
+ * request order, so `inflight` remembers what each was.
+ */
+struct broker_link {
+	conn_id conn; /* 0: none */
+	bool up;
+	struct buf pending; /* whole request frames not yet sent */
+	struct {
+		int16_t api_key, version;
+	} inflight[BROKER_PEER_INFLIGHT];
+	int ninflight;
+	uint64_t lost; /* requests dropped with the connection */
 };
 
 struct broker {
@@ -108,6 +139,9 @@ struct broker {
 	timer_id maintenance_timer;
 	int64_t maintenance_ms;
 	uint64_t maintenance_runs; /* for tests */
+	/* Links to the other brokers, by index into cfg.members. */
+	struct broker_link links[BROKER_MEMBERS_MAX];
+	int32_t peer_corr;
 };
 
 /* The node handlers; node->state must point at a struct broker. */
@@ -159,6 +193,48 @@ int handle_find_coordinator(struct broker_req *r, const struct pvalue *req, stru
 int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+
+/* ---- the static cluster (cluster.c) -------------------------------------- */
+
+/*
+ * Parse "1@host:port,2@host:port" into members (sorted by id).  Errors
+ * name the entry: duplicate ids, bad ports, too many brokers.
+ */
+int cluster_parse(const char *text, struct broker_member *members, int *n, struct kerr *e);
+
+/*
+ * Kafka's rack-unaware replica placement (AdminUtils.
+ * assignReplicasToBrokersRackUnaware): brokers sorted by id, a start
+ * index and a follower shift (random in Kafka; given here, so that tests
+ * and the lesson can replay it); partition p's leader is broker
+ * (start + p) % n, its followers follow shifted.  out holds partitions *
+ * rf ids.  KLAB_EINVAL when rf > n.
+ */
+int cluster_place(const int32_t *ids, int n, int32_t partitions, int16_t rf, int start, int shift,
+		  int32_t *out);
+
+/* This broker's cluster ids, sorted (just its own id without a cluster list). */
+int cluster_ids(const struct broker *b, int32_t *ids);
+
+/* Is conn one of this broker's links to another broker? */
+bool cluster_is_link(const struct broker *b, conn_id c);
+
+/*
+ * Send a request to every other broker (client id klab-broker-<id>), once:
+ * a broker that cannot be reached does not get it later.  Static
+ * membership has no log of changes to replay; chapter 4's coordinator has.
+ */
+void cluster_tell_peers(struct broker *b, int16_t api_key, int16_t version,
+			const struct pvalue *body);
+
+/* Was this request sent by another broker of the cluster? */
+bool cluster_from_peer(const struct proto_request_header *h);
+
+/* The node events of links (called by broker.c). */
+void cluster_connected(struct broker *b, conn_id c, bool ok);
+void cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len);
+void cluster_closed(struct broker *b, conn_id c);
+void cluster_free(struct broker *b);
 
 /* A line for the broker's log. */
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

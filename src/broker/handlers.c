@@ -46,6 +46,22 @@ find_log(struct broker *b, const char *topic, int32_t partition, struct topic **
 	return t->logs[partition];
 }
 
+/*
+ * Why find_log found no log: the partition does not exist, or another
+ * broker of the cluster holds it (the client's metadata is stale, or it
+ * asked the wrong broker): NOT_LEADER_OR_FOLLOWER sends it back to
+ * Metadata.
+ */
+static int16_t
+partition_error(struct broker *b, const char *topic, int32_t partition)
+{
+	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
+
+	if (t == NULL || partition < 0 || partition >= t->partitions)
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	return KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
 static int
 set_int32_list(struct pvalue *st, const char *name, int32_t v)
 {
@@ -81,6 +97,80 @@ handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalu
 	return KLAB_OK;
 }
 
+/* ---- creating topics in a cluster ------------------------------------------------ */
+
+/* Tell the other brokers about a topic this one created (cluster.c). */
+static void
+tell_create(struct broker_req *r, const struct topic *t)
+{
+	const struct api_desc *api = proto_api(19);
+	struct pvalue *req = pvalue_new(api->request);
+	struct pvalue *ts, *ti, *as, *cs;
+
+	if (req == NULL)
+		return;
+	ts = pvalue_array(req, "topics");
+	if (pvalue_array_resize(ts, 1) != KLAB_OK)
+		goto out;
+	ti = pvalue_at(ts, 0);
+	pvalue_set_str(ti, "name", t->name);
+	pvalue_set_int(ti, "num_partitions", -1);
+	pvalue_set_int(ti, "replication_factor", -1);
+	as = pvalue_array(ti, "assignments");
+	cs = pvalue_array(ti, "configs");
+	if (pvalue_array_resize(as, t->partitions) != KLAB_OK ||
+	    pvalue_array_resize(cs, (int32_t)t->overrides.n) != KLAB_OK)
+		goto out;
+	for (int32_t p = 0; p < t->partitions; p++) {
+		struct pvalue *ids = pvalue_array(pvalue_at(as, p), "broker_ids");
+
+		pvalue_set_int(pvalue_at(as, p), "partition_index", p);
+		if (pvalue_array_resize(ids, t->replication_factor) != KLAB_OK)
+			goto out;
+		for (int16_t k = 0; k < t->replication_factor; k++)
+			pvalue_at(ids, k)->i = t->replicas[p * t->replication_factor + k];
+	}
+	for (size_t k = 0; k < t->overrides.n; k++) {
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "name", t->overrides.entries[k].key);
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
+	}
+	pvalue_set_int(req, "timeout_ms", 30000);
+	cluster_tell_peers(r->b, 19, api->max_version, req);
+out:
+	pvalue_free(req);
+}
+
+/*
+ * Create topic name with `partitions` partitions placed as `assignment`
+ * says (one leader per partition), or, when it is NULL, spread over the
+ * cluster the way Kafka does (a random start broker and shift).  A topic
+ * created at a client's request is passed on to the other brokers.
+ */
+static int
+create_placed(struct broker_req *r, const char *name, int32_t partitions, const int32_t *assignment,
+	      const struct config *ov, struct kerr *e)
+{
+	struct broker *b = r->b;
+	int32_t ids[BROKER_MEMBERS_MAX], *placed;
+	int n = cluster_ids(b, ids), rc;
+	struct rt *rt = b->node->rt;
+
+	if (partitions <= 0 || partitions > TOPIC_PARTITIONS_MAX)
+		return kerr_set(e, KLAB_EINVAL, "%d partitions", (int)partitions);
+	if ((placed = malloc((size_t)partitions * sizeof(*placed))) == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if (assignment != NULL)
+		memcpy(placed, assignment, (size_t)partitions * sizeof(*placed));
+	else
+		cluster_place(ids, n, partitions, 1, (int)(rt->ops->random(rt) % (uint64_t)n),
+			      (int)(rt->ops->random(rt) % (uint64_t)n), placed);
+	rc = topics_create_placed(b->store, name, partitions, 1, placed, ov, r->now_ms, e);
+	free(placed);
+	if (rc == KLAB_OK && !cluster_from_peer(r->h) && b->cfg.nmembers > 1)
+		tell_create(r, topics_find(b->store, name));
+	return rc;
+}
+
 /* ---- Metadata (3) ------------------------------------------------------------ */
 
 static int
@@ -101,14 +191,16 @@ metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const c
 		return KLAB_ENOMEM;
 	for (int32_t p = 0; p < t->partitions; p++) {
 		struct pvalue *pe = pvalue_at(parts, p);
-		int32_t epoch = t->logs[p]->leader_epoch;
+		/* placed in a cluster, or (an unplaced topic) on this broker */
+		int32_t leader = topic_leader(t, p) >= 0 ? topic_leader(t, p) : r->b->cfg.broker_id;
+		int32_t epoch = t->logs[p] != NULL ? t->logs[p]->leader_epoch : 0;
 
 		pvalue_set_int(pe, "error_code", KERR_NONE);
 		pvalue_set_int(pe, "partition_index", p);
-		pvalue_set_int(pe, "leader_id", r->b->cfg.broker_id);
+		pvalue_set_int(pe, "leader_id", leader);
 		pvalue_set_int(pe, "leader_epoch", epoch < 0 ? 0 : epoch);
-		if (set_int32_list(pe, "replica_nodes", r->b->cfg.broker_id) != KLAB_OK ||
-		    set_int32_list(pe, "isr_nodes", r->b->cfg.broker_id) != KLAB_OK)
+		if (set_int32_list(pe, "replica_nodes", leader) != KLAB_OK ||
+		    set_int32_list(pe, "isr_nodes", leader) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
@@ -131,12 +223,21 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	/* LAB 3 BEGIN meta_brokers: the brokers list (this one), the cluster id, the controller
 	 * skeleton: (void)brokers;
 	 */
-	if (pvalue_array_resize(brokers, 1) != KLAB_OK)
+	n = b->cfg.nmembers > 0 ? b->cfg.nmembers : 1;
+	if (pvalue_array_resize(brokers, n) != KLAB_OK)
 		return KLAB_ENOMEM;
-	pvalue_set_int(pvalue_at(brokers, 0), "node_id", b->cfg.broker_id);
-	pvalue_set_str(pvalue_at(brokers, 0), "host", b->cfg.advertised_host);
-	pvalue_set_int(pvalue_at(brokers, 0), "port", b->cfg.advertised_port);
+	for (int32_t i = 0; i < n; i++) { /* every member; this one as it advertises itself */
+		const struct broker_member *m = b->cfg.nmembers > 0 ? &b->cfg.members[i] : NULL;
+		bool self = m == NULL || m->id == b->cfg.broker_id;
+
+		pvalue_set_int(pvalue_at(brokers, i), "node_id", self ? b->cfg.broker_id : m->id);
+		pvalue_set_str(pvalue_at(brokers, i), "host",
+			       self ? b->cfg.advertised_host : m->host);
+		pvalue_set_int(pvalue_at(brokers, i), "port",
+			       self ? b->cfg.advertised_port : m->port);
+	}
 	pvalue_set_str(resp, "cluster_id", b->cfg.cluster_id[0] ? b->cfg.cluster_id : NULL);
+	/* No controller in a static cluster: whoever takes a change makes it. */
 	pvalue_set_int(resp, "controller_id", b->cfg.broker_id);
 	/* LAB 3 END meta_brokers */
 
@@ -174,8 +275,7 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 		} else if (t == NULL && !auto_create) {
 			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
 		} else if (t == NULL) {
-			/* One broker: creation is immediate, so no LEADER_NOT_AVAILABLE. */
-			if (topics_create(b->store, name, 0, NULL, r->now_ms, NULL, 0, &e) !=
+			if (create_placed(r, name, b->store->default_partitions, NULL, NULL, &e) !=
 			    KLAB_OK) {
 				broker_log(b, "broker %d: auto-creating '%s': %s", b->cfg.broker_id,
 					   name, kerr_msg(&e));
@@ -184,6 +284,9 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 				broker_log(b, "broker %d: auto-created topic '%s'",
 					   b->cfg.broker_id, name);
 				t = topics_find(b->store, name);
+				/* the other brokers are only being told: ask again shortly */
+				if (b->cfg.nmembers > 1)
+					err = KERR_LEADER_NOT_AVAILABLE;
 			}
 		}
 		/* LAB 3 END meta_topic_error */
@@ -302,7 +405,7 @@ handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue *re
 			if (acks != 0 && acks != 1 && acks != -1)
 				err = KERR_INVALID_REQUIRED_ACKS;
 			else if (l == NULL)
-				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				err = partition_error(r->b, name, index);
 			else
 				err = produce_partition(r, l, rec, len, &base, &msg);
 			pvalue_set_int(po, "error_code", err);
@@ -364,7 +467,8 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 			pvalue_set_int(po, "last_stable_offset", -1);
 			pvalue_set_int(po, "log_start_offset", -1);
 			if (l == NULL) {
-				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				pvalue_set_int(po, "error_code",
+					       partition_error(r->b, name, index));
 				errors = true;
 				continue;
 			}
@@ -474,7 +578,8 @@ handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalu
 
 			pvalue_set_int(po, "partition_index", index);
 			if (l == NULL) {
-				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				pvalue_set_int(po, "error_code",
+					       partition_error(r->b, name, index));
 				continue;
 			}
 			if (ts == LATEST_TIMESTAMP)
@@ -497,6 +602,18 @@ handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalu
 }
 
 /* ---- CreateTopics (19) ----------------------------------------------------------------- */
+
+static bool
+is_member(const struct broker *b, int32_t id)
+{
+	int32_t ids[BROKER_MEMBERS_MAX];
+	int n = cluster_ids(b, ids);
+
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
 
 /* Partitions from the request, or an error code with a message. */
 static int16_t
@@ -531,18 +648,18 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 			int64_t pidx = pvalue_get_int(a, "partition_index");
 
 			if (pvalue_count(ids) > 1) {
-				*msg = "Replication factor is larger than the number of brokers "
-				       "(1); "
-				       "replication arrives in chapter 5.";
+				*msg = "Replication factor is larger than 1: replication arrives "
+				       "in "
+				       "chapter 5.";
 				return KERR_INVALID_REPLICATION_FACTOR;
 			}
 			if (pidx != k || pvalue_count(ids) != 1 ||
-			    pvalue_at(ids, 0)->i != b->cfg.broker_id) {
+			    !is_member(b, (int32_t)pvalue_at(ids, 0)->i)) {
 				*msg = breq_printf(
 					r,
 					"Assignments must name partitions 0..%d in order, "
-					"each on broker %d.",
-					na - 1, b->cfg.broker_id);
+					"each on one broker of the cluster.",
+					na - 1);
 				return KERR_INVALID_REPLICA_ASSIGNMENT;
 			}
 		}
@@ -558,8 +675,8 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		if (rf != -1 && rf != 1) {
 			*msg = breq_printf(
 				r,
-				"Replication factor: %lld larger than available brokers: "
-				"1 (replication arrives in chapter 5).",
+				"Replication factor: %lld: klab's brokers keep one copy of "
+				"each partition until replication arrives in chapter 5.",
 				(long long)rf);
 			return KERR_INVALID_REPLICATION_FACTOR;
 		}
@@ -584,6 +701,20 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		return KERR_INVALID_CONFIG;
 	}
 	return KERR_NONE;
+}
+
+/* The request's manual assignment (checked by create_check), or NULL. */
+static const int32_t *
+assignment_of(struct broker_req *r, const struct pvalue *ti)
+{
+	const struct pvalue *as = pvalue_array(ti, "assignments");
+	int32_t n = pvalue_count(as), *ids;
+
+	if (n == 0 || (ids = breq_alloc(r, (size_t)n * sizeof(*ids))) == NULL)
+		return NULL;
+	for (int32_t k = 0; k < n; k++)
+		ids[k] = (int32_t)pvalue_at(pvalue_array(pvalue_at(as, k), "broker_ids"), 0)->i;
+	return ids;
 }
 
 int
@@ -627,8 +758,7 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 			err = create_check(r, ti, name, &partitions, &ov, &msg);
 		}
 		if (err == KERR_NONE && !validate_only) {
-			int rc = topics_create(b->store, name, partitions, &ov, r->now_ms, NULL, 0,
-					       &e);
+			int rc = create_placed(r, name, partitions, assignment_of(r, ti), &ov, &e);
 
 			if (rc != KLAB_OK) {
 				err = rc == KLAB_ECONFIG ? KERR_INVALID_CONFIG
@@ -680,5 +810,8 @@ handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pval
 		}
 		pvalue_set_int(o, "error_code", err);
 	}
+	/* a client's deletion goes to the other brokers too (cluster.c) */
+	if (!cluster_from_peer(r->h) && r->b->cfg.nmembers > 1 && n > 0)
+		cluster_tell_peers(r->b, 20, r->h->api_version, req);
 	return KLAB_OK;
 }

@@ -6,7 +6,9 @@
  * advertised.listeners, log.dirs (one directory), num.partitions,
  * auto.create.topics.enable, message.max.bytes, socket.request.max.bytes,
  * connections.max.idle.ms, max.connections and the log.* keys of chapters
- * 1-2; and one key of klab's own, klab.fetch.sendfile (true; false copies
+ * 1-2; cluster.brokers, the static cluster of chapter 3 (ID@HOST:PORT,...,
+ * this broker included; brokers configured alike derive the same
+ * cluster.id from it); and one key of klab's own, klab.fetch.sendfile (true; false copies
  * Fetch records through user space, for the zero-copy benchmark).  log.dirs/meta.properties records broker.id and cluster.id, as
  * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
  * broker cleanly (the topic store is closed: clean-shutdown markers).
@@ -39,6 +41,8 @@ static const struct config_key broker_keys[] = {
 	  "close idle connections after" },
 	{ "max.connections", CONFIG_INT, "2147483647", 1, INT32_MAX, NULL, "connection limit" },
 	{ "num.partitions", CONFIG_INT, "1", 1, 10000, NULL, "default partitions" },
+	{ "cluster.brokers", CONFIG_STRING, NULL, 0, -1, NULL,
+	  "the static cluster: ID@HOST:PORT,... (this broker included)" },
 	{ "klab.fetch.sendfile", CONFIG_BOOL, "true", 0, -1, NULL,
 	  "send Fetch records with sendfile (false: copy them, to compare)" },
 };
@@ -89,11 +93,25 @@ parse_listener(const char *text, const char *which, char *host, size_t hn, int *
 	return 0;
 }
 
+/* 22 characters of URL-safe base64 of raw, like Kafka's Uuid.toString(). */
 static void
-random_cluster_id(char *out, size_t n)
+uuid_text(const unsigned char raw[16], char *out, size_t n)
 {
 	static const char b64[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+	for (size_t i = 0; i < 22 && i + 1 < n; i++) {
+		size_t bit = i * 6, byte = bit / 8, off = bit % 8;
+		unsigned v = (unsigned)raw[byte] << 8 | (byte + 1 < 16 ? raw[byte + 1] : 0);
+
+		out[i] = b64[(v >> (10 - off)) & 63];
+		out[i + 1] = '\0';
+	}
+}
+
+static void
+random_cluster_id(char *out, size_t n)
+{
 	unsigned char raw[16];
 	int fd = open("/dev/urandom", O_RDONLY);
 	size_t got = 0;
@@ -106,14 +124,33 @@ random_cluster_id(char *out, size_t n)
 	}
 	for (size_t i = got; i < sizeof(raw); i++)
 		raw[i] = (unsigned char)(rand() ^ (int)time(NULL));
-	/* 22 characters of URL-safe base64, like Kafka's Uuid.toString(). */
-	for (size_t i = 0; i < 22 && i + 1 < n; i++) {
-		size_t bit = i * 6, byte = bit / 8, off = bit % 8;
-		unsigned v = (unsigned)raw[byte] << 8 | (byte + 1 < 16 ? raw[byte + 1] : 0);
+	uuid_text(raw, out, n);
+}
 
-		out[i] = b64[(v >> (10 - off)) & 63];
-		out[i + 1] = '\0';
+/*
+ * A static cluster's id, the same on every broker: derived from its member
+ * list (FNV-1a over "id@host:port,..." twice), so that brokers configured
+ * alike agree without talking.  (Kafka's brokers read it from ZooKeeper or
+ * the KRaft quorum: chapter 4.)
+ */
+static void
+derived_cluster_id(const struct broker_member *m, int nm, char *out, size_t n)
+{
+	unsigned char raw[16];
+	uint64_t h[2] = { 0xcbf29ce484222325ull, 0x84222325cbf29ce4ull };
+	char text[BROKER_HOST_MAX + 32];
+
+	for (int i = 0; i < nm; i++) {
+		int len = snprintf(text, sizeof(text), "%d@%s:%d,", (int)m[i].id, m[i].host,
+				   m[i].port);
+
+		for (int k = 0; k < 2; k++)
+			for (int j = 0; j < len && j < (int)sizeof(text); j++)
+				h[k] = (h[k] ^ (unsigned char)text[j]) * 0x100000001b3ull;
 	}
+	for (int i = 0; i < 16; i++)
+		raw[i] = (unsigned char)(h[i / 8] >> (8 * (i % 8)));
+	uuid_text(raw, out, n);
 }
 
 /* Read or write dir/meta.properties; -1 (with a message) on a mismatch. */
@@ -192,6 +229,15 @@ stop_runtime(void *arg)
 	real_stop(arg);
 }
 
+static bool
+is_listed(const struct broker_config *bc)
+{
+	for (int i = 0; i < bc->nmembers; i++)
+		if (bc->members[i].id == bc->broker_id)
+			return true;
+	return false;
+}
+
 static int
 usage(void)
 {
@@ -206,6 +252,7 @@ broker_main(int argc, char **argv)
 	struct config cfg;
 	struct kerr e = { 0 };
 	struct broker_config bc;
+	char want_cluster[BROKER_CLUSTER_ID_MAX] = "";
 	struct broker b;
 	struct real_config rc;
 	struct real *r;
@@ -263,6 +310,15 @@ broker_main(int argc, char **argv)
 	if (config_bool(&cfg, key("klab.fetch.sendfile"), &on, &e) != KLAB_OK)
 		goto bad;
 	bc.fetch_copy = !on;
+	if (config_has(&cfg, "cluster.brokers") &&
+	    (config_string(&cfg, key("cluster.brokers"), &s, &e) != KLAB_OK ||
+	     cluster_parse(s, bc.members, &bc.nmembers, &e) != KLAB_OK))
+		goto bad;
+	if (bc.nmembers > 0 && !is_listed(&bc)) {
+		fprintf(stderr, "klab broker: cluster.brokers does not list broker.id=%d\n",
+			(int)bc.broker_id);
+		goto out;
+	}
 	s = config_has(&cfg, "log.dirs")  ? config_find(&cfg, "log.dirs")->value
 	    : config_has(&cfg, "log.dir") ? config_find(&cfg, "log.dir")->value
 					  : "/tmp/kafka-logs";
@@ -275,9 +331,12 @@ broker_main(int argc, char **argv)
 		fprintf(stderr, "klab broker: mkdir %s: %s\n", bc.log_dir, strerror(errno));
 		goto out;
 	}
-	if (meta_properties(bc.log_dir, bc.broker_id,
-			    config_has(&cfg, "cluster.id") ? config_find(&cfg, "cluster.id")->value
-							   : NULL,
+	if (config_has(&cfg, "cluster.id"))
+		snprintf(want_cluster, sizeof(want_cluster), "%s",
+			 config_find(&cfg, "cluster.id")->value);
+	else if (bc.nmembers > 0)
+		derived_cluster_id(bc.members, bc.nmembers, want_cluster, sizeof(want_cluster));
+	if (meta_properties(bc.log_dir, bc.broker_id, want_cluster[0] ? want_cluster : NULL,
 			    bc.cluster_id, sizeof(bc.cluster_id)) != 0)
 		goto out;
 	bc.props = &cfg;

@@ -46,6 +46,22 @@ find_log(struct broker *b, const char *topic, int32_t partition, struct topic **
 	return t->logs[partition];
 }
 
+/*
+ * Why find_log found no log: the partition does not exist, or another
+ * broker of the cluster holds it (the client's metadata is stale, or it
+ * asked the wrong broker): NOT_LEADER_OR_FOLLOWER sends it back to
+ * Metadata.
+ */
+static int16_t
+partition_error(struct broker *b, const char *topic, int32_t partition)
+{
+	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
+
+	if (t == NULL || partition < 0 || partition >= t->partitions)
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	return KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
 static int
 set_int32_list(struct pvalue *st, const char *name, int32_t v)
 {
@@ -79,6 +95,80 @@ handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalu
 	}
 	pvalue_set_int(resp, "error_code", KERR_NONE);
 	return KLAB_OK;
+}
+
+/* ---- creating topics in a cluster ------------------------------------------------ */
+
+/* Tell the other brokers about a topic this one created (cluster.c). */
+static void
+tell_create(struct broker_req *r, const struct topic *t)
+{
+	const struct api_desc *api = proto_api(19);
+	struct pvalue *req = pvalue_new(api->request);
+	struct pvalue *ts, *ti, *as, *cs;
+
+	if (req == NULL)
+		return;
+	ts = pvalue_array(req, "topics");
+	if (pvalue_array_resize(ts, 1) != KLAB_OK)
+		goto out;
+	ti = pvalue_at(ts, 0);
+	pvalue_set_str(ti, "name", t->name);
+	pvalue_set_int(ti, "num_partitions", -1);
+	pvalue_set_int(ti, "replication_factor", -1);
+	as = pvalue_array(ti, "assignments");
+	cs = pvalue_array(ti, "configs");
+	if (pvalue_array_resize(as, t->partitions) != KLAB_OK ||
+	    pvalue_array_resize(cs, (int32_t)t->overrides.n) != KLAB_OK)
+		goto out;
+	for (int32_t p = 0; p < t->partitions; p++) {
+		struct pvalue *ids = pvalue_array(pvalue_at(as, p), "broker_ids");
+
+		pvalue_set_int(pvalue_at(as, p), "partition_index", p);
+		if (pvalue_array_resize(ids, t->replication_factor) != KLAB_OK)
+			goto out;
+		for (int16_t k = 0; k < t->replication_factor; k++)
+			pvalue_at(ids, k)->i = t->replicas[p * t->replication_factor + k];
+	}
+	for (size_t k = 0; k < t->overrides.n; k++) {
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "name", t->overrides.entries[k].key);
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
+	}
+	pvalue_set_int(req, "timeout_ms", 30000);
+	cluster_tell_peers(r->b, 19, api->max_version, req);
+out:
+	pvalue_free(req);
+}
+
+/*
+ * Create topic name with `partitions` partitions placed as `assignment`
+ * says (one leader per partition), or, when it is NULL, spread over the
+ * cluster the way Kafka does (a random start broker and shift).  A topic
+ * created at a client's request is passed on to the other brokers.
+ */
+static int
+create_placed(struct broker_req *r, const char *name, int32_t partitions, const int32_t *assignment,
+	      const struct config *ov, struct kerr *e)
+{
+	struct broker *b = r->b;
+	int32_t ids[BROKER_MEMBERS_MAX], *placed;
+	int n = cluster_ids(b, ids), rc;
+	struct rt *rt = b->node->rt;
+
+	if (partitions <= 0 || partitions > TOPIC_PARTITIONS_MAX)
+		return kerr_set(e, KLAB_EINVAL, "%d partitions", (int)partitions);
+	if ((placed = malloc((size_t)partitions * sizeof(*placed))) == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if (assignment != NULL)
+		memcpy(placed, assignment, (size_t)partitions * sizeof(*placed));
+	else
+		cluster_place(ids, n, partitions, 1, (int)(rt->ops->random(rt) % (uint64_t)n),
+			      (int)(rt->ops->random(rt) % (uint64_t)n), placed);
+	rc = topics_create_placed(b->store, name, partitions, 1, placed, ov, r->now_ms, e);
+	free(placed);
+	if (rc == KLAB_OK && !cluster_from_peer(r->h) && b->cfg.nmembers > 1)
+		tell_create(r, topics_find(b->store, name));
+	return rc;
 }
 
 /* ---- Metadata (3) ------------------------------------------------------------ */
@@ -267,7 +357,7 @@ handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue *re
 			if (acks != 0 && acks != 1 && acks != -1)
 				err = KERR_INVALID_REQUIRED_ACKS;
 			else if (l == NULL)
-				err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+				err = partition_error(r->b, name, index);
 			else
 				err = produce_partition(r, l, rec, len, &base, &msg);
 			pvalue_set_int(po, "error_code", err);
@@ -329,7 +419,8 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 			pvalue_set_int(po, "last_stable_offset", -1);
 			pvalue_set_int(po, "log_start_offset", -1);
 			if (l == NULL) {
-				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				pvalue_set_int(po, "error_code",
+					       partition_error(r->b, name, index));
 				errors = true;
 				continue;
 			}
@@ -353,6 +444,27 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 		r->park = true;
 		r->park_ms = pvalue_get_int(req, "max_wait_ms");
 	}
+	return KLAB_OK;
+}
+
+/* ---- FindCoordinator (10) ------------------------------------------------------- */
+
+/*
+ * Consumer groups and their coordinator arrive in chapter 6.  Until then
+ * every group has none, which is what Kafka answers while
+ * __consumer_offsets is not ready: COORDINATOR_NOT_AVAILABLE, a retriable
+ * error.  (Listing the API at all matters: librdkafka enables lz4 only
+ * for brokers that have FindCoordinator.)
+ */
+int
+handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	(void)r;
+	(void)req;
+	pvalue_set_int(resp, "error_code", KERR_COORDINATOR_NOT_AVAILABLE);
+	pvalue_set_str(resp, "error_message", "klab has no group coordinator before chapter 6");
+	pvalue_set_int(resp, "node_id", -1);
+	pvalue_set_int(resp, "port", -1);
 	return KLAB_OK;
 }
 
@@ -392,7 +504,8 @@ handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalu
 
 			pvalue_set_int(po, "partition_index", index);
 			if (l == NULL) {
-				pvalue_set_int(po, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+				pvalue_set_int(po, "error_code",
+					       partition_error(r->b, name, index));
 				continue;
 			}
 			if (ts == LATEST_TIMESTAMP)
@@ -415,6 +528,18 @@ handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalu
 }
 
 /* ---- CreateTopics (19) ----------------------------------------------------------------- */
+
+static bool
+is_member(const struct broker *b, int32_t id)
+{
+	int32_t ids[BROKER_MEMBERS_MAX];
+	int n = cluster_ids(b, ids);
+
+	for (int i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
 
 /* Partitions from the request, or an error code with a message. */
 static int16_t
@@ -449,18 +574,18 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 			int64_t pidx = pvalue_get_int(a, "partition_index");
 
 			if (pvalue_count(ids) > 1) {
-				*msg = "Replication factor is larger than the number of brokers "
-				       "(1); "
-				       "replication arrives in chapter 5.";
+				*msg = "Replication factor is larger than 1: replication arrives "
+				       "in "
+				       "chapter 5.";
 				return KERR_INVALID_REPLICATION_FACTOR;
 			}
 			if (pidx != k || pvalue_count(ids) != 1 ||
-			    pvalue_at(ids, 0)->i != b->cfg.broker_id) {
+			    !is_member(b, (int32_t)pvalue_at(ids, 0)->i)) {
 				*msg = breq_printf(
 					r,
 					"Assignments must name partitions 0..%d in order, "
-					"each on broker %d.",
-					na - 1, b->cfg.broker_id);
+					"each on one broker of the cluster.",
+					na - 1);
 				return KERR_INVALID_REPLICA_ASSIGNMENT;
 			}
 		}
@@ -476,8 +601,8 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		if (rf != -1 && rf != 1) {
 			*msg = breq_printf(
 				r,
-				"Replication factor: %lld larger than available brokers: "
-				"1 (replication arrives in chapter 5).",
+				"Replication factor: %lld: klab's brokers keep one copy of "
+				"each partition until replication arrives in chapter 5.",
 				(long long)rf);
 			return KERR_INVALID_REPLICATION_FACTOR;
 		}
@@ -502,6 +627,20 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		return KERR_INVALID_CONFIG;
 	}
 	return KERR_NONE;
+}
+
+/* The request's manual assignment (checked by create_check), or NULL. */
+static const int32_t *
+assignment_of(struct broker_req *r, const struct pvalue *ti)
+{
+	const struct pvalue *as = pvalue_array(ti, "assignments");
+	int32_t n = pvalue_count(as), *ids;
+
+	if (n == 0 || (ids = breq_alloc(r, (size_t)n * sizeof(*ids))) == NULL)
+		return NULL;
+	for (int32_t k = 0; k < n; k++)
+		ids[k] = (int32_t)pvalue_at(pvalue_array(pvalue_at(as, k), "broker_ids"), 0)->i;
+	return ids;
 }
 
 int
@@ -545,8 +684,7 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 			err = create_check(r, ti, name, &partitions, &ov, &msg);
 		}
 		if (err == KERR_NONE && !validate_only) {
-			int rc = topics_create(b->store, name, partitions, &ov, r->now_ms, NULL, 0,
-					       &e);
+			int rc = create_placed(r, name, partitions, assignment_of(r, ti), &ov, &e);
 
 			if (rc != KLAB_OK) {
 				err = rc == KLAB_ECONFIG ? KERR_INVALID_CONFIG
@@ -598,5 +736,8 @@ handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pval
 		}
 		pvalue_set_int(o, "error_code", err);
 	}
+	/* a client's deletion goes to the other brokers too (cluster.c) */
+	if (!cluster_from_peer(r->h) && r->b->cfg.nmembers > 1 && n > 0)
+		cluster_tell_peers(r->b, 20, r->h->api_version, req);
 	return KLAB_OK;
 }
