@@ -195,11 +195,12 @@ node_name(const struct sim *s, int i)
 }
 
 static void
-hex_describe(void *arg, const uint8_t *frame, size_t len, char *out, size_t cap)
+hex_describe(void *arg, uint64_t link, const uint8_t *frame, size_t len, char *out, size_t cap)
 {
 	size_t n = 0;
 
 	(void)arg;
+	(void)link;
 	out[0] = '\0';
 	for (size_t i = 0; i < len && i < 12 && n + 4 < cap; i++)
 		n += (size_t)snprintf(out + n, cap - n, "%02x ", frame[i]);
@@ -227,11 +228,11 @@ static void
 trace_frame(struct sim *s, int from, int to, const char *what, conn_id c, const uint8_t *p,
 	    size_t len)
 {
-	char desc[SIM_LINE_MAX / 2];
+	char desc[SIM_LINE_MAX - 96];
 
 	if (s->trace == NULL)
 		return;
-	s->describe(s->describe_arg, p, len, desc, sizeof(desc));
+	s->describe(s->describe_arg, (uint64_t)(c - 1) / 2, p, len, desc, sizeof(desc));
 	strace(s, from, to, what, "c%" PRId64 " %zuB %s", c, len, desc);
 }
 

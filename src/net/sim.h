@@ -40,7 +40,7 @@
 #define SIM_NAME_MAX 32
 #define SIM_DIR_MAX 256
 #define SIM_LISTENERS_MAX 64
-#define SIM_LINE_MAX 256
+#define SIM_LINE_MAX 512
 
 /* How one link (a pair of nodes, both directions) misbehaves. */
 struct sim_faults {
@@ -79,8 +79,13 @@ struct sim_event;
 struct sim_conn;
 
 typedef void (*sim_trace_fn)(void *arg, const char *line);
-/* Write a short summary of a frame (NUL-terminated) into out[cap]. */
-typedef void (*sim_describe_fn)(void *arg, const uint8_t *frame, size_t len, char *out, size_t cap);
+/*
+ * Write a short summary of a frame (NUL-terminated) into out[cap].  link
+ * names the connection (the same for both directions), so that a
+ * describer can match a response to the request it answers.
+ */
+typedef void (*sim_describe_fn)(void *arg, uint64_t link, const uint8_t *frame, size_t len,
+				char *out, size_t cap);
 /* Return KLAB_OK, or an error with a sentence in *e. */
 typedef int (*sim_invariant_fn)(void *arg, struct sim *s, struct kerr *e);
 
