@@ -261,7 +261,7 @@ on_list_offsets(struct kclient *kc, void *arg, int err, int16_t v, const struct 
 
 		if (p == NULL || p->state != KCP_LISTING)
 			continue; /* sought elsewhere meanwhile */
-		for (int32_t j = 0; j < pvalue_count(parts); j++)
+		for (int32_t j = 0; parts != NULL && j < pvalue_count(parts); j++)
 			if (pvalue_get_int(pvalue_at(parts, j), "partition_index") == p->partition)
 				pr = pvalue_at(parts, j);
 		p->state = KCP_NEED_OFFSET;
@@ -461,7 +461,7 @@ on_fetch(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue 
 		    p->position != fr->asked[i].position)
 			continue;
 		p->fetching = false;
-		for (int32_t j = 0; j < pvalue_count(parts); j++)
+		for (int32_t j = 0; parts != NULL && j < pvalue_count(parts); j++)
 			if (pvalue_get_int(pvalue_at(parts, j), "partition_index") == p->partition)
 				pr = pvalue_at(parts, j);
 		if (pr == NULL)

@@ -110,33 +110,45 @@ grow(void **arr, size_t *cap, size_t n, size_t size)
 
 /* ---- reports ---------------------------------------------------------------------- */
 
-/* Report the first n undelivered records of topic/partition that batches cover. */
+/*
+ * Report the first n undelivered records of topic/partition.  They are
+ * taken out of `records` before any callback runs, so on_delivery may
+ * call kproducer_send() (which may grow `records`).
+ */
 static void
 report(struct kproducer *p, const char *topic, int32_t partition, int32_t n, int64_t base, int err,
        int16_t kerr)
 {
-	size_t i = 0, kept = 0;
+	void **opaque = n > 0 ? calloc((size_t)n, sizeof(*opaque)) : NULL;
+	size_t kept = 0;
 	int32_t k = 0;
+	char t[KCLIENT_TOPIC_MAX];
 
-	for (i = 0; i < p->nrecords; i++) {
+	snprintf(t, sizeof(t), "%s", topic); /* topic may live in a batch about to go */
+	for (size_t i = 0; i < p->nrecords; i++) {
 		struct kp_record *r = &p->records[i];
 
-		if (k < n && r->partition == partition && strcmp(r->topic, topic) == 0) {
-			int64_t off = err == KLAB_OK && base >= 0 ? base + k : -1;
-
+		if (k < n && r->partition == partition && strcmp(r->topic, t) == 0) {
+			if (opaque != NULL)
+				opaque[k] = r->opaque;
 			k++;
-			if (err == KLAB_OK)
-				p->delivered++;
-			else
-				p->failed++;
-			if (p->cfg.on_delivery != NULL)
-				p->cfg.on_delivery(p->cfg.arg, r->opaque, topic, partition, off,
-						   err, kerr);
 			continue;
 		}
 		p->records[kept++] = *r;
 	}
 	p->nrecords = kept;
+	for (int32_t i = 0; i < k; i++) {
+		int64_t off = err == KLAB_OK && base >= 0 ? base + i : -1;
+
+		if (err == KLAB_OK)
+			p->delivered++;
+		else
+			p->failed++;
+		if (p->cfg.on_delivery != NULL)
+			p->cfg.on_delivery(p->cfg.arg, opaque ? opaque[i] : NULL, t, partition, off,
+					   err, kerr);
+	}
+	free(opaque);
 }
 
 static void
@@ -430,8 +442,12 @@ drain(struct kproducer *p, int64_t now)
 static void
 batch_done(struct kproducer *p, struct kp_batch *b, int64_t base, int err, int16_t kerr)
 {
-	report(p, b->topic, b->partition, b->records, base, err, kerr);
-	batch_remove(p, b);
+	char topic[KCLIENT_TOPIC_MAX];
+	int32_t partition = b->partition, records = b->records;
+
+	memcpy(topic, b->topic, sizeof(topic));
+	batch_remove(p, b); /* first: on_delivery may send and move the batches */
+	report(p, topic, partition, records, base, err, kerr);
 }
 
 /* A retriable failure: go again later, or give up. */
@@ -491,9 +507,11 @@ on_produce(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalu
 {
 	struct kp_req *req = arg;
 	struct kproducer *p = req->p;
+	bool outer = p->polling; /* reports may send: their polls wait until the end */
 
 	(void)kc;
 	(void)v;
+	p->polling = true;
 	for (size_t i = 0; i < req->n; i++) {
 		struct kp_batch *b = batch_by_id(p, req->ids[i]);
 		const struct pvalue *pr;
@@ -510,7 +528,11 @@ on_produce(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalu
 			handle_partition(p, b, pr);
 	}
 	free(req);
-	poll_now(p);
+	p->polling = outer;
+	if (outer)
+		p->poll_again = true;
+	else
+		poll_now(p);
 }
 
 static bool
@@ -538,91 +560,106 @@ sendable(const struct kproducer *p, const struct kp_batch *b, int32_t leader, in
 	return !partition_busy(p, b);
 }
 
-/*
- * One Produce request to leader with every sendable batch for it.  The
- * body is built in two passes (pvalue_array_resize replaces elements):
- * count topics and partitions, then fill them.
- */
-static void
-send_to_leader(struct kproducer *p, int32_t leader, int64_t now)
+static int32_t
+topic_index(const char **names, int32_t n, const char *topic)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_PRODUCE)->request), *topics;
-	struct kp_req *req;
-	size_t n = 0;
-	int32_t nt = 0;
-	int rc;
+	int32_t j = 0;
 
-	if (body == NULL)
-		return;
-	for (size_t i = 0; i < p->nbatches; i++)
-		n += sendable(p, &p->batches[i], leader, now);
-	req = n ? malloc(sizeof(*req) + n * sizeof(uint64_t)) : NULL;
-	if (req == NULL) {
-		pvalue_free(body);
-		return;
-	}
-	req->p = p;
-	req->n = 0;
-	for (size_t i = 0; i < p->nbatches; i++)
-		if (sendable(p, &p->batches[i], leader, now))
-			req->ids[req->n++] = p->batches[i].id;
-	/* distinct topics, in order */
-	const char **names = calloc(n, sizeof(*names));
-	int32_t *counts = calloc(n, sizeof(*counts));
+	while (j < n && strcmp(names[j], topic) != 0)
+		j++;
+	return j;
+}
 
-	if (names == NULL || counts == NULL)
+/*
+ * The request's batches as a Produce body, one entry per topic.  Built in
+ * two passes because pvalue_array_resize() replaces an array's elements:
+ * count the topics and their partitions, then fill them in.
+ */
+static struct pvalue *
+produce_body(struct kproducer *p, const struct kp_req *req)
+{
+	struct pvalue *body = pvalue_new(proto_api(API_PRODUCE)->request), *topics, *t, *pp;
+	const char **names = calloc(req->n, sizeof(*names));
+	int32_t *counts = calloc(req->n, sizeof(*counts)), nt = 0, j;
+
+	if (body == NULL || names == NULL || counts == NULL)
 		goto fail;
 	for (size_t i = 0; i < req->n; i++) {
-		struct kp_batch *b = batch_by_id(p, req->ids[i]);
-		int32_t j;
+		const char *topic = batch_by_id(p, req->ids[i])->topic;
 
-		for (j = 0; j < nt && strcmp(names[j], b->topic) != 0; j++)
-			;
-		if (j == nt)
-			names[nt++] = b->topic;
+		if ((j = topic_index(names, nt, topic)) == nt)
+			names[nt++] = topic;
 		counts[j]++;
 	}
 	topics = pvalue_array(body, "topic_data");
 	if (pvalue_array_resize(topics, nt) != KLAB_OK)
 		goto fail;
-	for (int32_t j = 0; j < nt; j++) {
-		struct pvalue *t = pvalue_at(topics, j);
-
+	for (j = 0; j < nt; j++) {
+		t = pvalue_at(topics, j);
 		pvalue_set_str(t, "name", names[j]);
 		if (pvalue_array_resize(pvalue_array(t, "partition_data"), counts[j]) != KLAB_OK)
 			goto fail;
 		counts[j] = 0;
 	}
 	for (size_t i = 0; i < req->n; i++) {
-		struct kp_batch *b = batch_by_id(p, req->ids[i]);
-		int32_t j;
-		struct pvalue *pp;
+		const struct kp_batch *b = batch_by_id(p, req->ids[i]);
 
-		for (j = 0; strcmp(names[j], b->topic) != 0; j++)
-			;
+		j = topic_index(names, nt, b->topic);
 		pp = pvalue_at(pvalue_array(pvalue_at(topics, j), "partition_data"), counts[j]++);
 		pvalue_set_int(pp, "index", b->partition);
 		pvalue_set_bytes(pp, "records", b->bytes.data, (int32_t)b->bytes.len);
-		b->inflight = true;
 	}
-	free(names);
-	free(counts);
 	pvalue_set_int(body, "acks", p->cfg.acks);
 	pvalue_set_int(body, "timeout_ms", p->kc.cfg.request_timeout_ms);
+	free(names);
+	free(counts);
+	return body;
+fail:
+	free(names);
+	free(counts);
+	pvalue_free(body);
+	return NULL;
+}
+
+/* One Produce request to leader with every batch that may go to it now. */
+static void
+send_to_leader(struct kproducer *p, int32_t leader, int64_t now)
+{
+	struct pvalue *body;
+	struct kp_req *req;
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < p->nbatches; i++)
+		n += sendable(p, &p->batches[i], leader, now);
+	if (n == 0 || (req = malloc(sizeof(*req) + n * sizeof(uint64_t))) == NULL)
+		return;
+	req->p = p;
+	req->n = 0;
+	for (size_t i = 0; i < p->nbatches; i++)
+		if (sendable(p, &p->batches[i], leader, now))
+			req->ids[req->n++] = p->batches[i].id;
+	if ((body = produce_body(p, req)) == NULL) { /* out of memory: later */
+		for (size_t i = 0; i < req->n; i++)
+			batch_by_id(p, req->ids[i])->not_before_ms =
+				now + p->kc.cfg.retry_backoff_ms;
+		free(req);
+		return;
+	}
+	for (size_t i = 0; i < req->n; i++)
+		batch_by_id(p, req->ids[i])->inflight = true;
 	p->produce_requests++;
 	rc = kclient_request(&p->kc, leader, API_PRODUCE, PRODUCE_MAX_VERSION, body,
 			     p->cfg.acks == 0, on_produce, req);
 	if (rc != KLAB_OK) { /* body is freed; the batches go again later */
-		for (size_t i = 0; i < req->n; i++)
-			batch_retry(p, batch_by_id(p, req->ids[i]), rc, 0);
+		for (size_t i = 0; i < req->n; i++) {
+			struct kp_batch *b = batch_by_id(p, req->ids[i]);
+
+			if (b != NULL)
+				batch_retry(p, b, rc, 0);
+		}
 		free(req);
 	}
-	return;
-fail:
-	free(names);
-	free(counts);
-	free(req);
-	pvalue_free(body);
 }
 
 /* When should poll run again (linger.ms, retry backoff)? */

@@ -11,6 +11,12 @@
  *   offset reset by auto.offset.reset;
  *   admin CreateTopics / Metadata / DeleteTopics, and a topic that does
  *   not exist (auto-creation off) fails after max.block.ms;
+ *   the broker stops and restarts: clients reconnect, retried batches land
+ *   in send order; a Produce answered UNKNOWN_TOPIC_OR_PARTITION is
+ *   retried after a metadata refresh; slow, jittery links;
+ *   a cluster of three brokers: clients find all of them from one
+ *   bootstrap server and send to each partition's leader; a stale leader
+ *   answers NOT_LEADER_OR_FOLLOWER and the producer refreshes and retries;
  *   bad bootstrap lists are refused.
  *
  * Every step checks the clients' invariants.  A failing test prints its
@@ -51,9 +57,14 @@ struct got {
 	int errors;
 };
 
+#define BROKERS_MAX 3
+
 struct world {
 	struct sim sim;
-	struct broker broker;
+	struct broker broker;		     /* id 1, "broker" */
+	struct broker more[BROKERS_MAX - 1]; /* ids 2.., "broker2".. */
+	int nbrokers;
+	char more_dirs[BROKERS_MAX - 1][64];
 	struct config props;
 	struct kproducer prod;
 	struct kconsumer cons;
@@ -131,12 +142,42 @@ on_error(void *arg, int32_t partition, int err, const char *msg)
 	g->errors++;
 }
 
-/* A broker and two clients; bootstrap is their bootstrap.servers. */
+static void
+quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+/* Broker id (1..n) of an n-broker static cluster, named "broker" or "brokerN". */
+static void
+broker_setup(struct world *w, struct broker *b, int32_t id, int n, bool auto_create)
+{
+	struct broker_config bc;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.broker_id = id;
+	snprintf(bc.listen_host, sizeof(bc.listen_host), id == 1 ? "broker" : "broker%d", id);
+	bc.listen_port = PORT;
+	snprintf(bc.cluster_id, sizeof(bc.cluster_id), "klab-test-cluster");
+	bc.auto_create_topics = auto_create;
+	bc.props = &w->props;
+	bc.log = quiet;
+	for (int i = 0; n > 1 && i < n; i++) {
+		bc.members[i].id = i + 1;
+		snprintf(bc.members[i].host, sizeof(bc.members[i].host),
+			 i == 0 ? "broker" : "broker%d", i + 1);
+		bc.members[i].port = PORT;
+	}
+	bc.nmembers = n > 1 ? n : 0;
+	broker_init(b, &bc);
+}
+
+/* n brokers and two clients; bootstrap is their bootstrap.servers. */
 static struct world *
-world_new(const char *bootstrap, bool auto_create, enum compression comp)
+world_new_n(int n, const char *bootstrap, bool auto_create, enum compression comp)
 {
 	struct world *w = calloc(1, sizeof(*w));
-	struct broker_config bc;
 	struct kproducer_config pc;
 	struct kconsumer_config cc;
 	struct kerr e = { 0 };
@@ -145,15 +186,12 @@ world_new(const char *bootstrap, bool auto_create, enum compression comp)
 	tu_tmpdir_make(w->dir, sizeof(w->dir));
 	config_init(&w->props);
 	assert_int_equal(config_set(&w->props, "num.partitions", "3"), KLAB_OK);
-	memset(&bc, 0, sizeof(bc));
-	bc.broker_id = BROKER_ID;
-	snprintf(bc.listen_host, sizeof(bc.listen_host), "broker");
-	bc.listen_port = PORT;
-	snprintf(bc.cluster_id, sizeof(bc.cluster_id), "klab-test-cluster");
-	bc.auto_create_topics = auto_create;
-	bc.props = &w->props;
-	bc.log = NULL;
-	broker_init(&w->broker, &bc);
+	w->nbrokers = n;
+	broker_setup(w, &w->broker, 1, n, auto_create);
+	for (int i = 1; i < n; i++) {
+		tu_tmpdir_make(w->more_dirs[i - 1], sizeof(w->more_dirs[0]));
+		broker_setup(w, &w->more[i - 1], i + 1, n, auto_create);
+	}
 
 	kproducer_config_defaults(&pc);
 	snprintf(pc.client.bootstrap, sizeof(pc.client.bootstrap), "%s", bootstrap);
@@ -180,6 +218,12 @@ world_new(const char *bootstrap, bool auto_create, enum compression comp)
 
 	sim_init(&w->sim, seed);
 	w->bi = sim_add_node(&w->sim, "broker", &broker_node_ops, &w->broker, w->dir);
+	for (int i = 1; i < n; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "broker%d", i + 1);
+		sim_add_node(&w->sim, name, &broker_node_ops, &w->more[i - 1], w->more_dirs[i - 1]);
+	}
 	w->pi = sim_add_node(&w->sim, "producer", &kclient_node_ops, &w->prod.kc, NULL);
 	w->ci = sim_add_node(&w->sim, "consumer", &kclient_node_ops, &w->cons.kc, NULL);
 	sim_set_invariant(&w->sim, invariants, w);
@@ -187,6 +231,12 @@ world_new(const char *bootstrap, bool auto_create, enum compression comp)
 	sim_run_for(&w->sim, 10);
 	CHECK(!w->broker.failed);
 	return w;
+}
+
+static struct world *
+world_new(const char *bootstrap, bool auto_create, enum compression comp)
+{
+	return world_new_n(1, bootstrap, auto_create, comp);
 }
 
 static void
@@ -197,6 +247,10 @@ world_free(struct world *w)
 	kproducer_free(&w->prod);
 	kconsumer_free(&w->cons);
 	broker_free(&w->broker);
+	for (int i = 1; i < w->nbrokers; i++) {
+		broker_free(&w->more[i - 1]);
+		tu_tmpdir_remove(w->more_dirs[i - 1]);
+	}
 	config_free(&w->props);
 	tu_tmpdir_remove(w->dir);
 	free(w);
@@ -489,6 +543,148 @@ test_ch3_client_admin_and_missing_topic(void **state)
 	world_free(w);
 }
 
+/* The broker stops and comes back: connections drop, the clients reconnect and retry. */
+static void
+test_ch3_client_broker_restart(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	int32_t p0 = 0;
+
+	(void)state;
+	create_topic(w, "r", 1);
+	produce_n(w, "r", 0, 5, 0, -1);
+	CHECK(kconsumer_assign(&w->cons, "r", &p0, 1) == KLAB_OK);
+	CHECK(kconsumer_seek(&w->cons, 0, KCONSUMER_EARLIEST) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 5, 5000);
+	CHECK(w->g.n == 5);
+	sim_stop(&w->sim, w->bi);
+	sim_run_for(&w->sim, 300);
+	for (int i = 5; i < 10; i++) {
+		struct record_in r = { .kv = { (const uint8_t *)"k", 1, (const uint8_t *)"v", 1 },
+				       .timestamp = -1 };
+
+		CHECK(kproducer_send(&w->prod, "r", 0, &r, (void *)(intptr_t)i, NULL) == KLAB_OK);
+	}
+	sim_run_for(&w->sim, 2000); /* refused connections, retries */
+	CHECK(w->d.n == 5 && w->d.errors == 0);
+	sim_restart(&w->sim, w->bi);
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0 && w->g.n >= 10, 20000);
+	CHECK(w->d.n == 10 && w->d.errors == 0);
+	/* in send order, after the first five */
+	for (int i = 5; i < 10; i++)
+		CHECK(w->d.offset[i] == i);
+	CHECK(w->g.n == 10 && w->g.offset[9] == 9);
+	CHECK(w->prod.retried_batches >= 1);
+	world_free(w);
+}
+
+/*
+ * A topic deleted and auto-created again under the producer's feet: the
+ * Produce gets UNKNOWN_TOPIC_OR_PARTITION, the producer refreshes its
+ * metadata (which re-creates the topic) and the retry lands.
+ */
+static void
+test_ch3_client_retry_after_unknown_topic(void **state)
+{
+	struct world *w = world_new("broker:9092", true, COMPRESSION_NONE);
+	struct admin_result r = { 0 };
+
+	(void)state;
+	produce_n(w, "gone", 0, 3, PARTITION_ANY, -1);
+	CHECK(w->d.n == 3);
+	CHECK(kadmin_delete_topic(&w->prod.kc, "gone", 1000, on_admin, &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.code == 0);
+	produce_n(w, "gone", 3, 3, PARTITION_ANY, -1);
+	CHECK(w->d.n == 6 && w->d.errors == 0);
+	CHECK(w->prod.retried_batches >= 1);
+	for (int i = 3; i < 6; i++) /* a fresh log: offsets start again */
+		CHECK(w->d.offset[i] < 3);
+	world_free(w);
+}
+
+/* Slow, jittery links: every frame takes 1-40 ms.  Nothing is lost or reordered. */
+static void
+test_ch3_client_slow_network(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	struct sim_faults f = { .delay_min_ms = 1, .delay_max_ms = 40 };
+	int last[3] = { -1, -1, -1 };
+
+	(void)state;
+	sim_set_faults(&w->sim, &f);
+	create_topic(w, "slow", 3);
+	produce_n(w, "slow", 0, NREC * 2, PARTITION_ANY, -1);
+	CHECK(w->d.n == NREC * 2 && w->d.errors == 0);
+	/* per partition, offsets follow the send order */
+	for (int i = 0; i < NREC * 2; i++) {
+		CHECK(w->d.offset[i] > last[w->d.partition[i]]);
+		last[w->d.partition[i]] = (int)w->d.offset[i];
+	}
+	CHECK(kconsumer_assign(&w->cons, "slow", NULL, -1) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= NREC * 2, 20000);
+	check_round_trip(w, NREC * 2);
+	world_free(w);
+}
+
+/* Brokers of the cluster the client reached (a READY connection to a known id). */
+static int
+brokers_reached(const struct kclient *kc)
+{
+	int n = 0;
+
+	for (int i = 0; i < kc->nslots; i++)
+		n += kc->slots[i].node_id >= 0 && kc->slots[i].state == KC_READY;
+	return n;
+}
+
+/*
+ * Three brokers, one bootstrap server: the clients learn the others from
+ * Metadata and send each partition's records to its leader.  Then the
+ * producer's cache is made wrong on purpose: the broker it picks answers
+ * NOT_LEADER_OR_FOLLOWER, the producer refreshes and the retry lands.
+ */
+static void
+test_ch3_client_routes_by_leader(void **state)
+{
+	struct world *w = world_new_n(3, "broker:9092", false, COMPRESSION_NONE);
+	const struct kc_topic *t;
+	int leaders[4] = { 0 };
+	int64_t retried;
+
+	(void)state;
+	create_topic(w, "spread", 6);
+	produce_n(w, "spread", 0, NREC, PARTITION_ANY, -1);
+	CHECK(w->d.n == NREC && w->d.errors == 0);
+	t = kclient_topic(&w->prod.kc, "spread");
+	CHECK(t != NULL && t->npartitions == 6);
+	for (int32_t i = 0; i < 6; i++) {
+		CHECK(t->parts[i].leader >= 1 && t->parts[i].leader <= 3);
+		leaders[t->parts[i].leader]++;
+	}
+	CHECK(leaders[1] == 2 && leaders[2] == 2 && leaders[3] == 2);
+	CHECK(brokers_reached(&w->prod.kc) == 3);
+	CHECK(kconsumer_assign(&w->cons, "spread", NULL, -1) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= NREC, 10000);
+	check_round_trip(w, NREC);
+	CHECK(brokers_reached(&w->cons.kc) == 3);
+
+	/* a stale cache: every partition's leader "moved" to the next broker */
+	for (int i = 0; i < w->prod.kc.ntopics; i++)
+		if (strcmp(w->prod.kc.topics[i].name, "spread") == 0)
+			for (int32_t p = 0; p < 6; p++)
+				w->prod.kc.topics[i].parts[p].leader =
+					w->prod.kc.topics[i].parts[p].leader % 3 + 1;
+	retried = w->prod.retried_batches;
+	w->prod.acc.cfg.linger_ms = 0; /* sent at once, before any refresh can fix the cache */
+	produce_n(w, "spread", NREC, 5, PARTITION_ANY, -1);
+	CHECK(w->d.n == NREC + 5 && w->d.errors == 0);
+	CHECK(w->prod.retried_batches > retried);
+	RUN_UNTIL(w, w->g.n >= NREC + 5, 10000);
+	check_round_trip(w, NREC + 5);
+	world_free(w);
+}
+
 static void
 test_ch3_client_bad_bootstrap(void **state)
 {
@@ -522,6 +718,10 @@ main(void)
 		cmocka_unit_test(test_ch3_client_request_timeout_and_retry),
 		cmocka_unit_test(test_ch3_client_seek),
 		cmocka_unit_test(test_ch3_client_admin_and_missing_topic),
+		cmocka_unit_test(test_ch3_client_broker_restart),
+		cmocka_unit_test(test_ch3_client_retry_after_unknown_topic),
+		cmocka_unit_test(test_ch3_client_slow_network),
+		cmocka_unit_test(test_ch3_client_routes_by_leader),
 		cmocka_unit_test(test_ch3_client_bad_bootstrap),
 	};
 
