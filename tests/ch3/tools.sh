@@ -9,6 +9,8 @@
 #   consume from an offset of one partition and from a timestamp;
 #   kcat reads what klab produce wrote (when kcat is installed);
 #   the first bootstrap server down: the tools move on to the next;
+#   a static cluster of two brokers: records produced through one reach
+#   each partition's leader and come back through the other;
 #   an unreachable cluster is a clear error after --timeout-ms, bad
 #   arguments exit 2.
 #
@@ -19,8 +21,10 @@ klab=${1:-build/san/ch3/klab}
 case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
 tmp=$(mktemp -d)
 pid=
+pids=
 cleanup() {
 	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	for q in $pids; do kill -KILL "$q" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -221,6 +225,59 @@ check "topics --list after the delete" "orders" "$out"
 out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
 check "topics --delete a missing topic: exit 1" \
 	"1 Error while executing topic command : Topic 'logs' does not exist as expected" "$? $out"
+
+# ---- a static cluster of two brokers ---------------------------------------------------------
+p1=$(free_port)
+p2=$(free_port)
+for id in 1 2; do
+	if [ $id = 1 ]; then lp=$p1; else lp=$p2; fi
+	cat >"$tmp/c$id.properties" <<EOF
+broker.id=$id
+listeners=PLAINTEXT://127.0.0.1:$lp
+log.dirs=$tmp/clogs$id
+cluster.brokers=1@127.0.0.1:$p1,2@127.0.0.1:$p2
+auto.create.topics.enable=false
+EOF
+	"$klab" broker -c "$tmp/c$id.properties" >"$tmp/c$id.log" 2>&1 &
+	pids="$pids $!"
+done
+b1="127.0.0.1:$p1" b2="127.0.0.1:$p2"
+i=0
+until k topics --bootstrap-server "$b1" --list --timeout-ms 1000 >/dev/null 2>&1 &&
+	k topics --bootstrap-server "$b2" --list --timeout-ms 1000 >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -ge 100 ] && break
+	sleep 0.1
+done
+out=$(k topics --bootstrap-server "$b1" --create --topic multi --partitions 4 2>&1)
+check "cluster: topics --create through broker 1" "Created topic multi." "$out"
+i=0
+until k topics --bootstrap-server "$b2" --describe --topic multi >"$tmp/desc" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -ge 50 ] && break
+	sleep 0.1
+done
+leaders=$(sed -n 's/.*Leader: \([0-9]*\).*/\1/p' "$tmp/desc" | sort -u | tr '\n' ' ')
+check "cluster: broker 2 describes the topic, partitions led by both brokers" "1 2 " "$leaders"
+printf 'a:1\nb:2\nc:3\nd:4\ne:5\nf:6\ng:7\nh:8\n' |
+	k produce --bootstrap-server "$b2" --topic multi --property parse.key=true \
+		--property key.separator=: >/dev/null 2>"$tmp/err"
+check "cluster: produce through broker 2 only" "0 " "$? $(cat "$tmp/err")"
+out=$(k consume --bootstrap-server "$b1" --topic multi --from-beginning --max-messages 8 \
+	--property print.partition=true --property print.key=true 2>/dev/null | sort)
+keys=$(printf '%s\n' "$out" | cut -f 2 | sort | tr -d '\n')
+check "cluster: consume through broker 1 reads all eight" "abcdefgh" "$keys"
+# the partitions the records sit in have both brokers as leaders
+led=$(printf '%s\n' "$out" | sed 's/^Partition:\([0-9]*\).*/\1/' | sort -u | while read -r p; do
+	sed -n "s/.*Partition: $p${tab}Leader: \([0-9]*\).*/\1/p" "$tmp/desc"
+done | sort -u | tr '\n' ' ')
+check "cluster: records went to partitions led by broker 1 and by broker 2" "1 2 " "$led"
+if command -v kcat >/dev/null 2>&1; then
+	kc=$(timeout $T kcat -C -b "$b1" -t multi -e -q -f 'Partition:%p\t%k\t%s\n' 2>&1 | sort)
+	check "cluster: kcat reads the same records from the same partitions" "$out" "$kc"
+fi
+for q in $pids; do kill -TERM "$q"; wait "$q"; done
+pids=
 
 kill -TERM "$pid"
 wait "$pid"
