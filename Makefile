@@ -201,11 +201,23 @@ fuzz: deps-test $(FUZZERS)
 	@tools/fuzz.sh run $(FUZZ_SECONDS) $(FUZZERS)
 
 # ---- bench ---------------------------------------------------------------
+# bench_broker is a client: it links librdkafka, not klab, and runs a
+# bench-flavoured stage-3 broker (build/bench/ch3/klab) beside redis-server
+# and nats-server (tools/deps.sh bench installs them).
 BENCHES := $(patsubst tests/bench/%.c,build/bench/%,$(wildcard tests/bench/bench_*.c))
 build/bench/bench_%: tests/bench/bench_%.c build/bench/ch$(LATEST)/libklab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG -Itests $< build/bench/ch$(LATEST)/libklab.a -o $@ $(LIBS)
-bench: deps-run $(BENCHES)
+build/bench/bench_broker: tests/bench/bench_broker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG $< -o $@ -lrdkafka -lpthread
+build/bench/ch3/klab: $(patsubst %.c,build/bench/obj/%.o,$(STAGE3_SRCS) src/main/klab.c build/gen/ch3/stage.c)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $^ -o $@ $(LIBS)
+.PHONY: deps-bench
+deps-bench:
+	@tools/deps.sh bench
+bench: deps-bench $(BENCHES) build/bench/ch3/klab
 	@for b in $(BENCHES); do $$b || exit 1; done
 
 clean:

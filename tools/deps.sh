@@ -5,6 +5,9 @@
 #                        the compression libraries and jansson
 #   tools/deps.sh test   also cmocka, clang with libFuzzer, clang-format, and the
 #                        real clients of the interop tests (kcat, Node.js for kafkajs)
+#   tools/deps.sh bench  what `run` needs, plus what `make bench` compares the
+#                        broker with: librdkafka's headers (the benchmark's
+#                        client), redis-server and nats-server
 #
 # As root, missing packages are installed with apt-get.  Otherwise the
 # exact command is printed and the script fails, so make stops with a
@@ -27,6 +30,12 @@ have_header stddef.h snappy-c.h || want libsnappy-dev
 have_header lz4frame.h || want liblz4-dev
 have_header zstd.h || want libzstd-dev
 have_header jansson.h || want libjansson-dev
+
+if [ "${1:-run}" = bench ]; then
+	have_header librdkafka/rdkafka.h || want librdkafka-dev
+	command -v redis-server >/dev/null 2>&1 || want redis-server
+	command -v nats-server >/dev/null 2>&1 || want nats-server
+fi
 
 if [ "${1:-run}" = test ]; then
 	have_header stdarg.h stddef.h stdint.h setjmp.h cmocka.h || want libcmocka-dev
