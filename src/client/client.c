@@ -239,6 +239,7 @@ pending_finish(struct kclient *kc, struct kc_pending *p, int err, const struct p
 	memset(p, 0, sizeof(*p));
 	if (err == KLAB_ETIMEDOUT)
 		kc->timeouts++;
+	kc->answered_slot = done.slot;
 	if (done.cb != NULL)
 		done.cb(kc, done.arg, err, done.version, resp);
 }

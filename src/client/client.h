@@ -143,8 +143,9 @@ struct kclient {
 	int32_t next_corr;
 	struct buf out;
 	uint64_t requests_sent, timeouts, connects_failed; /* for tests */
-	struct kerr last_error;				   /* the last failure, for tools */
-	struct kerr connect_error;			   /* the last failed connect */
+	int answered_slot;	   /* during a callback: the slot its request went to (-1: none) */
+	struct kerr last_error;	   /* the last failure, for tools */
+	struct kerr connect_error; /* the last failed connect */
 };
 
 extern const struct node_ops kclient_node_ops;

@@ -970,8 +970,9 @@ dispatch(struct real *r, struct epoll_event *ev)
 		signal_event(r);
 }
 
+/* One round of the loop, waiting at most cap ms (-1: as long as nothing is due). */
 static int
-loop_once(struct real *r)
+loop_once(struct real *r, int64_t cap)
 {
 	struct epoll_event evs[64];
 	int64_t t_timer = timers_run(r), t_idle = conns_service(r), wait = t_timer;
@@ -979,6 +980,8 @@ loop_once(struct real *r)
 
 	if (t_idle >= 0 && (wait < 0 || t_idle < wait))
 		wait = t_idle;
+	if (cap >= 0 && (wait < 0 || cap < wait))
+		wait = cap;
 	if (r->stop || conns_pending(r))
 		wait = 0;
 	n = epoll_wait(r->epfd, evs, 64, wait > 1000000 ? 1000000 : (int)wait);
@@ -1006,6 +1009,32 @@ nodes_stop(struct real *r)
 	conns_reap(r);
 }
 
+static void
+nodes_start(struct real *r)
+{
+	r->running = true;
+	for (int i = 0; i < r->nnodes; i++)
+		if (r->nodes[i].node.ops->on_start != NULL)
+			r->nodes[i].node.ops->on_start(&r->nodes[i].node);
+}
+
+int
+real_poll(struct real *r, int64_t max_wait_ms)
+{
+	if (!r->running)
+		nodes_start(r);
+	return loop_once(r, max_wait_ms < 0 ? 0 : max_wait_ms);
+}
+
+void
+real_shutdown(struct real *r)
+{
+	if (!r->running)
+		return;
+	nodes_stop(r);
+	r->running = false;
+}
+
 int
 real_run(struct real *r)
 {
@@ -1016,12 +1045,9 @@ real_run(struct real *r)
 		signals_close(r);
 		return KLAB_EIO;
 	}
-	r->running = true;
-	for (int i = 0; i < r->nnodes; i++)
-		if (r->nodes[i].node.ops->on_start != NULL)
-			r->nodes[i].node.ops->on_start(&r->nodes[i].node);
+	nodes_start(r);
 	while (!r->stop && rc == KLAB_OK)
-		rc = loop_once(r);
+		rc = loop_once(r, -1);
 	if (rc != KLAB_OK)
 		rlog(r, "epoll_wait: %s", strerror(errno));
 	nodes_stop(r);

@@ -54,4 +54,14 @@ struct node *real_node(struct real *r, int index);
 int real_run(struct real *r);
 void real_stop(struct real *r);
 
+/*
+ * For a program that drives the loop itself (the REPL's `connect`):
+ * real_poll() starts the nodes on first use, then runs one round of the
+ * loop, waiting at most max_wait_ms for something to happen; KLAB_EIO if
+ * epoll failed.  Signals are not handled.  real_shutdown() calls every
+ * node's on_stop and closes the connections.
+ */
+int real_poll(struct real *r, int64_t max_wait_ms);
+void real_shutdown(struct real *r);
+
 #endif

@@ -845,6 +845,8 @@ topic_shell_tick(struct repl *r, void *state)
 		pump(r, sh, false, true);
 }
 
+extern const struct repl_table repl_topic_table;
+
 static int
 topic_shell_init(struct repl *r, void **state)
 {
@@ -856,7 +858,8 @@ topic_shell_init(struct repl *r, void **state)
 		return -1;
 	*state = sh;
 	sh->key_serde = sh->value_serde = SERDE_STRING;
-	if (!repl_first_log_dir(r, first, sizeof(first)))
+	/* a later stage's brokers own log.dirs */
+	if (!repl_is_latest(r, &repl_topic_table) || !repl_first_log_dir(r, first, sizeof(first)))
 		return 0;
 	if (topics_open(&sh->store, first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
 	    producer_init(&sh->prod, sh->store, &r->cfg, PARTITIONER_DEFAULT, 1, &e) != KLAB_OK) {
