@@ -827,9 +827,35 @@ tw_str(struct tw *w, const struct pvalue *s)
 }
 
 /* An element in brief: a struct's first string field, else "{..}". */
+/* The first non-zero error_code inside struct node st (its arrays included), or 0. */
+static int64_t
+first_error(const struct pvalue *st)
+{
+	const struct pschema *sc = st->a.schema;
+
+	for (int32_t i = 0; sc != NULL && i < st->a.n; i++) {
+		const struct pvalue *v = &st->a.v[i];
+		int64_t e = 0;
+
+		if (strcmp(sc->fields[i].name, "error_code") == 0 && v->i != 0)
+			return v->i;
+		if (v->type == PT_STRUCT)
+			e = first_error(v);
+		for (int32_t k = 0; v->type == PT_ARRAY && !v->null && k < v->a.n && e == 0; k++)
+			e = first_error(&v->a.v[k]);
+		if (e != 0)
+			return e;
+	}
+	return 0;
+}
+
+/* An element: its first string (a name), and "!ERROR" when something in it failed. */
 static void
 tw_elem(struct tw *w, const struct pvalue *el)
 {
+	int64_t err;
+	bool named = false;
+
 	if (el->type != PT_STRUCT) {
 		if (el->type == PT_STRING)
 			tw_str(w, el);
@@ -837,13 +863,16 @@ tw_elem(struct tw *w, const struct pvalue *el)
 			tw_printf(w, "%lld", (long long)el->i);
 		return;
 	}
-	for (int32_t i = 0; i < el->a.n; i++) {
+	for (int32_t i = 0; i < el->a.n && !named; i++) {
 		if (el->a.v[i].type == PT_STRING) {
 			tw_str(w, &el->a.v[i]);
-			return;
+			named = true;
 		}
 	}
-	tw_printf(w, "{..}");
+	if (!named)
+		tw_printf(w, "{..}");
+	if ((err = first_error(el)) != 0)
+		tw_printf(w, "!%s", kafka_error_name((int16_t)err));
 }
 
 static void

@@ -282,6 +282,13 @@ int proto_response_encode_spliced(int32_t correlation_id, const struct pschema *
 				  const struct pvalue *body, struct buf *out,
 				  struct proto_splices *sp);
 
+/* ---- errors (errors.c) -------------------------------------------------- */
+
+/* Kafka's name for an error code, "NOT_LEADER_OR_FOLLOWER"; "UNKNOWN_ERROR_CODE". */
+const char *kafka_error_name(int16_t code);
+/* Errors a metadata refresh and a retry may cure. */
+bool kafka_error_retriable(int16_t code);
+
 /* ---- trace --------------------------------------------------------------- */
 
 /*

@@ -670,6 +670,7 @@ test_ch3_trace_names_api_version_and_main_fields(void **state)
 	const struct api_desc *api = proto_api(3);
 	struct pvalue *t = pvalue_new(api->request), *topics;
 	char line[256], small[12];
+
 	size_t n;
 
 	(void)state;
@@ -683,6 +684,23 @@ test_ch3_trace_names_api_version_and_main_fields(void **state)
 	assert_int_equal(n, strlen(line));
 	assert_int_equal(proto_trace(small, sizeof(small), api, false, 4, 7, t), n);
 	assert_string_equal(small, "Metadata v4");
+	pvalue_free(t);
+	/* an error inside an element is shown after its name */
+	api = proto_api(0);
+	t = pvalue_new(api->response);
+	topics = pvalue_array(t, "responses");
+	assert_int_equal(pvalue_array_resize(topics, 2), KLAB_OK);
+	pvalue_set_str(pvalue_at(topics, 0), "name", "ok");
+	pvalue_set_str(pvalue_at(topics, 1), "name", "orders");
+	assert_int_equal(
+		pvalue_array_resize(pvalue_array(pvalue_at(topics, 1), "partition_responses"), 2),
+		KLAB_OK);
+	pvalue_set_int(pvalue_at(pvalue_array(pvalue_at(topics, 1), "partition_responses"), 1),
+		       "error_code", 6);
+	proto_trace(line, sizeof(line), api, true, 8, 9, t);
+	assert_string_equal(
+		line, "Produce v8 response corr=9 responses=[ok,orders!NOT_LEADER_OR_FOLLOWER] "
+		      "throttle_time_ms=0");
 	pvalue_free(t);
 }
 
