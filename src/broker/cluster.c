@@ -261,11 +261,9 @@ log_peer_answer(struct broker *b, int32_t peer, const struct pvalue *resp, const
 		const uint8_t *name = pvalue_get_bytes(t, "name", &len);
 
 		if (err != KERR_NONE)
-			broker_log(b,
-				   "broker %d: broker %d refused the change to topic '%.*s': "
-				   "error %lld",
+			broker_log(b, "broker %d: broker %d refused the change to topic '%.*s': %s",
 				   b->cfg.broker_id, peer, name ? (int)len : 0,
-				   name ? (const char *)name : "", (long long)err);
+				   name ? (const char *)name : "", kafka_error_name((int16_t)err));
 	}
 }
 
