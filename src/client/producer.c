@@ -58,6 +58,7 @@ struct kp_batch {
 	int32_t attempts;
 	int64_t deadline_ms;   /* delivery.timeout.ms */
 	int64_t not_before_ms; /* retry.backoff.ms */
+	int16_t last_kerr;     /* the Kafka error of the last failed attempt */
 	bool inflight;
 };
 
@@ -458,6 +459,8 @@ batch_retry(struct kproducer *p, struct kp_batch *b, int err, int16_t kerr)
 
 	b->inflight = false;
 	b->attempts++;
+	if (kerr != 0)
+		b->last_kerr = kerr;
 	if (b->attempts > p->cfg.retries || now >= b->deadline_ms) {
 		batch_done(p, b, -1, err == KLAB_OK ? KLAB_ETIMEDOUT : err, kerr);
 		return;
@@ -702,8 +705,8 @@ poll_once(struct kproducer *p)
 
 		if (b->inflight || b->not_before_ms > now)
 			continue;
-		if (now >= b->deadline_ms) {
-			batch_done(p, b, -1, KLAB_ETIMEDOUT, 0);
+		if (now >= b->deadline_ms) { /* with the error that kept it retrying */
+			batch_done(p, b, -1, KLAB_ETIMEDOUT, b->last_kerr);
 			p->poll_again = true;
 			break;
 		}

@@ -1009,10 +1009,11 @@ cmd_produce(struct repl *r, void *state, int argc, char **argv)
 	if (!wait_done(c, CL_WAIT_MS + 1000, 0))
 		return repl_error(r, "produce: no answer yet (the record is still being retried)");
 	if (c->err != KLAB_OK)
-		return repl_error(r, "produce: %s%s%s", klab_strerror(c->err),
-				  c->last_kafka_error ? ": " : "",
+		return repl_error(r, "produce: %s%s%s%s", klab_strerror(c->err),
+				  c->last_kafka_error ? " (last error " : "",
 				  c->last_kafka_error ? kclient_error_name(c->last_kafka_error)
-						      : "");
+						      : "",
+				  c->last_kafka_error ? ")" : "");
 	repl_printf(r, "%s-%d offset %lld\n", argv[a], (int)c->last_partition,
 		    (long long)c->last_offset);
 	return 0;
