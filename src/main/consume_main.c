@@ -133,6 +133,7 @@ on_record(void *arg, const char *topic, int32_t partition, const struct record *
 	}
 	put_bytes(r->kv.value, r->kv.value_len);
 	putchar('\n');
+	fflush(stdout); /* a reader at the other end of a pipe sees records as they come */
 	s->count++;
 	arm_idle(s);
 	if (s->max_messages > 0 && s->count >= s->max_messages) {

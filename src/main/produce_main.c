@@ -14,29 +14,29 @@
  * tab unless key.separator says otherwise); a line without it is an error,
  * as in Kafka.  Every --header is added to every record.
  *
- * stdin is read to its end before anything is sent: the real runtime has
- * no way yet to watch stdin beside its sockets, so lines typed at a
- * terminal go out at end of input (Ctrl-D), not one by one.
+ * Lines typed at a terminal go out as they are typed.  The real runtime
+ * watches only sockets, so the tool looks at stdin every PUMP_MS with
+ * poll() and a zero timeout (a read never blocks the loop); a file or a
+ * pipe is read in steps of READ_MAX_BYTES that the producer's
+ * buffer.memory absorbs.
  *
  * Exits 0 when every record was acknowledged (acks 1/all) or written
  * (acks 0); 1 when any failed, naming why; 2 for bad arguments.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/producer.h"
 #include "main/tools.h"
 
 #define MAX_HEADERS 64
-#define PUMP_MS 10
-
-struct line {
-	size_t off, len; /* in the input buffer */
-	size_t key_len;	 /* parse.key: the key is off..off+key_len */
-	bool keyed;
-};
+#define PUMP_MS 10		  /* how often stdin is looked at */
+#define PUMP_DONE_MS 100	  /* after its end: how often to look for the last reports */
+#define READ_MAX_BYTES (4u << 20) /* read per look */
 
 struct produce {
 	struct kproducer p;
@@ -47,9 +47,10 @@ struct produce {
 	const char *key_sep;
 	struct kv headers[MAX_HEADERS];
 	size_t nheaders;
-	struct buf input;
-	struct line *lines;
-	size_t nlines, next;
+	struct buf input; /* read from stdin, not yet sent from `used` on */
+	size_t used;
+	size_t lines; /* sent */
+	bool eof, failed_input;
 	int64_t failed;
 	int first_err;
 	int16_t first_kafka_err;
@@ -78,105 +79,115 @@ usage(const char *why)
 
 /* ---- input ------------------------------------------------------------------------ */
 
-/* Read stdin and cut it into lines; false (with a message) on a bad line. */
-static bool
-read_lines(struct produce *s)
+/*
+ * Read what stdin has now, without blocking: poll() says whether a read
+ * would wait.  At most READ_MAX_BYTES per call, so a big file goes in
+ * steps the producer can absorb.
+ */
+static void
+read_stdin(struct produce *s)
 {
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	char chunk[65536];
-	size_t n, start = 0, cap = 0;
+	size_t got = 0;
+	ssize_t n;
 
-	while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-		buf_put(&s->input, chunk, n);
-	if (!buf_ok(&s->input)) {
-		fprintf(stderr, "klab produce: out of memory reading stdin\n");
+	while (!s->eof && got < READ_MAX_BYTES && poll(&pfd, 1, 0) > 0) {
+		n = read(STDIN_FILENO, chunk, sizeof(chunk));
+		if (n <= 0) { /* end of input (or an error, which ends it too) */
+			s->eof = true;
+			break;
+		}
+		buf_put(&s->input, chunk, (size_t)n);
+		got += (size_t)n;
+	}
+}
+
+/* One line (without its newline) into a record; false when parse.key finds no separator. */
+static bool
+line_record(struct produce *s, const uint8_t *b, size_t len, struct record_in *r)
+{
+	const uint8_t *sep;
+	size_t sl = strlen(s->key_sep);
+
+	*r = (struct record_in){ .timestamp = -1,
+				 .headers = s->headers,
+				 .header_count = s->nheaders };
+	r->kv = (struct kv){ NULL, -1, b, (int32_t)len };
+	if (!s->parse_key)
+		return true;
+	if ((sep = memmem(b, len, s->key_sep, sl)) == NULL)
 		return false;
-	}
-	while (start < s->input.len) {
-		const uint8_t *nl = memchr(s->input.data + start, '\n', s->input.len - start);
-		size_t end = nl ? (size_t)(nl - s->input.data) : s->input.len;
-		struct line *l;
-
-		if (s->nlines == cap) {
-			struct line *q = realloc(s->lines, (cap ? 2 * cap : 1024) * sizeof(*q));
-
-			if (q == NULL)
-				return false;
-			s->lines = q;
-			cap = cap ? 2 * cap : 1024;
-		}
-		l = &s->lines[s->nlines++];
-		l->off = start;
-		l->len = end - start;
-		l->keyed = false;
-		if (s->parse_key) {
-			const uint8_t *sep = memmem(s->input.data + start, l->len, s->key_sep,
-						    strlen(s->key_sep));
-
-			if (sep == NULL) {
-				fprintf(stderr,
-					"klab produce: No key separator found on line number %zu: "
-					"'%.*s'\n",
-					s->nlines, (int)(l->len > 200 ? 200 : l->len),
-					(const char *)s->input.data + start);
-				return false;
-			}
-			l->keyed = true;
-			l->key_len = (size_t)(sep - (s->input.data + start));
-		}
-		start = end + 1;
-	}
+	r->kv.key = b;
+	r->kv.key_len = (int32_t)(sep - b);
+	r->kv.value = sep + sl;
+	r->kv.value_len = (int32_t)(len - (size_t)(sep - b) - sl);
 	return true;
 }
 
-/* ---- sending ---------------------------------------------------------------------- */
-
+/*
+ * Send the complete lines read so far (and, at end of input, a last line
+ * without a newline).  Stops early when the producer is full.
+ */
 static void
-finish_if_done(struct produce *s)
+send_lines(struct produce *s)
 {
-	if (s->next == s->nlines && kproducer_outstanding(&s->p) == 0)
-		tools_stop(s->rt);
-}
-
-/* Hand lines to the producer until it is full; the pump timer does the rest. */
-static void
-pump(struct produce *s)
-{
-	while (s->next < s->nlines) {
-		const struct line *l = &s->lines[s->next];
-		const uint8_t *b = s->input.data + l->off;
-		struct record_in r = { .timestamp = -1,
-				       .headers = s->headers,
-				       .header_count = s->nheaders };
+	while (!s->failed_input && s->used < s->input.len) {
+		const uint8_t *b = s->input.data + s->used;
+		const uint8_t *nl = memchr(b, '\n', s->input.len - s->used);
+		size_t len = nl ? (size_t)(nl - b) : s->input.len - s->used;
+		struct record_in r;
 		struct kerr e = { 0 };
 		int rc;
 
-		r.kv.key = NULL;
-		r.kv.key_len = -1;
-		r.kv.value = b;
-		r.kv.value_len = (int32_t)l->len;
-		if (l->keyed) {
-			size_t sl = strlen(s->key_sep);
-
-			r.kv.key = b;
-			r.kv.key_len = (int32_t)l->key_len;
-			r.kv.value = b + l->key_len + sl;
-			r.kv.value_len = (int32_t)(l->len - l->key_len - sl);
+		if (nl == NULL && !s->eof)
+			break; /* the rest of this line has not come yet */
+		if (!line_record(s, b, len, &r)) {
+			fprintf(stderr,
+				"klab produce: No key separator found on line number %zu: '%.*s'\n",
+				s->lines + 1, (int)(len > 200 ? 200 : len), (const char *)b);
+			s->failed_input = true;
+			break;
 		}
 		rc = kproducer_send(&s->p, s->topic, s->partition, &r, NULL, &e);
 		if (rc == KLAB_EFULL)
 			break;
 		if (rc != KLAB_OK) {
-			fprintf(stderr, "klab produce: line %zu: %s\n", s->next + 1, kerr_msg(&e));
-			s->exit_code = 1;
-			s->next = s->nlines; /* stop sending; wait for what is out */
+			fprintf(stderr, "klab produce: line %zu: %s\n", s->lines + 1, kerr_msg(&e));
+			s->failed_input = true;
 			break;
 		}
-		s->next++;
+		s->lines++;
+		s->used += len + (nl != NULL);
 	}
-	kproducer_flush(&s->p);
-	if (s->next < s->nlines && s->pump_timer == 0)
-		s->pump_timer = kclient_set_timer(&s->p.kc, PUMP_MS);
-	finish_if_done(s);
+	if (s->used > 0 && s->used == s->input.len) { /* the records hold copies */
+		buf_reset(&s->input);
+		s->used = 0;
+	}
+}
+
+/* ---- sending ---------------------------------------------------------------------- */
+
+static bool
+input_done(const struct produce *s)
+{
+	return s->failed_input || (s->eof && s->used == s->input.len);
+}
+
+/* Read, send, and stop once the input is done and every record is reported. */
+static void
+pump(struct produce *s)
+{
+	read_stdin(s);
+	send_lines(s);
+	if (input_done(s))
+		kproducer_flush(&s->p);
+	if (input_done(s) && kproducer_outstanding(&s->p) == 0) {
+		tools_stop(s->rt);
+		return;
+	}
+	if (s->pump_timer == 0)
+		s->pump_timer = kclient_set_timer(&s->p.kc, input_done(s) ? PUMP_DONE_MS : PUMP_MS);
 }
 
 static void
@@ -210,7 +221,7 @@ on_delivery(void *arg, void *opaque, const char *topic, int32_t partition, int64
 		s->first_err = err;
 		s->first_kafka_err = kafka_error;
 	}
-	/* not finish_if_done() here: the producer is in the middle of its report */
+	/* not pump() here: the producer is in the middle of its report */
 	if (s->pump_timer == 0)
 		s->pump_timer = kclient_set_timer(&s->p.kc, 0);
 }
@@ -321,7 +332,7 @@ report(struct produce *s)
 	else
 		tools_request_error(&s->p.kc, s->first_err, msg, sizeof(msg));
 	fprintf(stderr, "klab produce: %" PRId64 " of %zu records failed: %s\n", s->failed,
-		s->nlines, msg);
+		s->lines, msg);
 	s->exit_code = 1;
 }
 
@@ -354,20 +365,19 @@ produce_main(int argc, char **argv)
 		goto out;
 	}
 	rc = 1;
-	if (read_lines(s)) {
-		if (tools_run("produce", &kclient_node_ops, &s->p.kc, &s->rt) == KLAB_OK) {
-			report(s);
-			if (s->next < s->nlines || kproducer_outstanding(&s->p) > 0) {
-				fprintf(stderr, "klab produce: interrupted with records unsent\n");
-				s->exit_code = 1;
-			}
-			rc = s->exit_code;
+	if (tools_run("produce", &kclient_node_ops, &s->p.kc, &s->rt) == KLAB_OK) {
+		report(s);
+		if (s->failed_input)
+			s->exit_code = 1;
+		else if (!input_done(s) || kproducer_outstanding(&s->p) > 0) {
+			fprintf(stderr, "klab produce: interrupted with records unsent\n");
+			s->exit_code = 1;
 		}
+		rc = s->exit_code;
 	}
 	kproducer_free(&s->p);
 out:
 	buf_free(&s->input);
-	free(s->lines);
 	free(s);
 	return rc;
 }

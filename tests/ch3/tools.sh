@@ -6,6 +6,7 @@
 #   for a topic that exists or does not;
 #   lines piped into klab produce (keys, headers, acks, compression) come
 #   back from klab consume --from-beginning --max-messages N, exactly;
+#   a line goes out while stdin is still open; 20,000 lines in one go;
 #   consume from an offset of one partition and from a timestamp;
 #   kcat reads what klab produce wrote (when kcat is installed);
 #   the first bootstrap server down: the tools move on to the next;
@@ -140,6 +141,28 @@ else
 	bad "print.partition and print.offset" "$(cat "$tmp/all")"
 fi
 
+# stdin is streamed: a line goes out while stdin is still open
+k topics --bootstrap-server "$b" --create --topic live --partitions 1 >/dev/null 2>&1
+mkfifo "$tmp/fifo"
+k produce --bootstrap-server "$b" --topic live <"$tmp/fifo" >"$tmp/live.out" 2>&1 &
+prod=$!
+exec 3>"$tmp/fifo"
+echo "typed line" >&3
+out=$(k consume --bootstrap-server "$b" --topic live --from-beginning --max-messages 1 \
+	--timeout-ms 20000 2>/dev/null)
+check "produce sends a line before stdin ends" "typed line" "$out"
+echo "second line" >&3
+exec 3>&-
+wait $prod
+check "produce exits 0 at the end of stdin" "0 " "$? $(cat "$tmp/live.out")"
+# a big input goes in steps (buffer.memory, batches of batch.size)
+seq 1 20000 >"$tmp/big"
+k produce --bootstrap-server "$b" --topic live --linger-ms 20 <"$tmp/big" >/dev/null 2>&1
+check "produce 20000 lines" "0" "$?"
+out=$(k consume --bootstrap-server "$b" --topic live --from-beginning --max-messages 20002 \
+	2>/dev/null | sed -n '3p;20002p' | tr '\n' ' ')
+check "consume 20002 records: the last two lines and 20000 more, in order" "1 20000 " "$out"
+
 # compression and acks: a single partition, so the order is fixed
 printf 'one\ntwo\n\nfour\n' >"$tmp/in2"
 for codec in gzip snappy lz4 zstd; do
@@ -180,7 +203,8 @@ fi
 
 # ---- bootstrap, errors, delete -----------------------------------------------------------
 out=$(k topics --bootstrap-server "127.0.0.1:$dead,$b" --list --timeout-ms 5000 2>&1)
-check "the first bootstrap server down: the next one answers" "logs
+check "the first bootstrap server down: the next one answers" "live
+logs
 orders" "$out"
 start=$(date +%s)
 out=$(echo x | k produce --bootstrap-server "127.0.0.1:$dead" --topic orders --timeout-ms 1000 2>&1)
@@ -221,7 +245,8 @@ check "a line without the key separator is an error" \
 out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
 check "topics --delete" "0 " "$? $out"
 out=$(k topics --bootstrap-server "$b" --list 2>&1)
-check "topics --list after the delete" "orders" "$out"
+check "topics --list after the delete" "live
+orders" "$out"
 out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
 check "topics --delete a missing topic: exit 1" \
 	"1 Error while executing topic command : Topic 'logs' does not exist as expected" "$? $out"
