@@ -246,6 +246,18 @@ topic_parts(const struct pvalue *resp, const char *arr, const char *name_field,
 	return NULL;
 }
 
+/* The offset a ListOffsets partition answer names (v0: the first old-style offset), or -1. */
+static int64_t
+listed_offset(const struct pvalue *pr, int16_t v)
+{
+	const struct pvalue *old;
+
+	if (v >= 1)
+		return pvalue_get_int(pr, "offset");
+	old = pvalue_array(pr, "old_style_offsets");
+	return pvalue_count(old) > 0 ? pvalue_at(old, 0)->i : -1;
+}
+
 static void
 on_list_offsets(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
 {
@@ -254,7 +266,6 @@ on_list_offsets(struct kclient *kc, void *arg, int err, int16_t v, const struct 
 	const struct pvalue *parts =
 		err == KLAB_OK ? topic_parts(resp, "topics", "name", "partitions", c->topic) : NULL;
 
-	(void)v;
 	for (int32_t i = 0; i < asked[0]; i++) {
 		struct kcons_part *p = part(c, asked[1 + i]);
 		const struct pvalue *pr = NULL;
@@ -274,11 +285,11 @@ on_list_offsets(struct kclient *kc, void *arg, int err, int16_t v, const struct 
 				fail_part(c, p, KLAB_EINVAL, kclient_error_name(code));
 			continue;
 		}
-		if (pvalue_get_int(pr, "offset") < 0) { /* no record that late: the end */
+		if (listed_offset(pr, v) < 0) { /* no record that late: the end */
 			p->seek = KCONSUMER_LATEST;
 			continue;
 		}
-		p->position = pvalue_get_int(pr, "offset");
+		p->position = listed_offset(pr, v);
 		p->state = KCP_FETCHABLE;
 	}
 	free(asked);
@@ -655,4 +666,18 @@ hook_timer(struct kclient *kc, timer_id t)
 	} else if (c->cfg.on_timer != NULL) {
 		c->cfg.on_timer(c->cfg.arg, t);
 	}
+}
+
+const char *
+kconsumer_check_invariants(const struct kconsumer *c)
+{
+	for (int32_t i = 0; i < c->nparts; i++) {
+		const struct kcons_part *p = &c->parts[i];
+
+		if (p->fetching && p->state != KCP_FETCHABLE)
+			return "1: a partition is fetching but not FETCHABLE";
+		if (p->state == KCP_FETCHABLE && p->position < 0)
+			return "1: a FETCHABLE partition has no position";
+	}
+	return kclient_check_invariants(&c->kc);
 }

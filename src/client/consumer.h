@@ -114,4 +114,7 @@ int64_t kconsumer_position(const struct kconsumer *c, int32_t partition);
 /* Hand over no more records (on_record may call it). */
 void kconsumer_stop(struct kconsumer *c);
 
+/* NULL when the rules of consumer.c (and client.c) hold, else the one broken. */
+const char *kconsumer_check_invariants(const struct kconsumer *c);
+
 #endif

@@ -787,3 +787,23 @@ hook_timer(struct kclient *kc, timer_id t)
 		p->cfg.on_timer(p->cfg.arg, t);
 	}
 }
+
+const char *
+kproducer_check_invariants(const struct kproducer *p)
+{
+	size_t covered = 0;
+
+	for (size_t i = 0; i < p->nbatches; i++) {
+		const struct kp_batch *b = &p->batches[i];
+
+		covered += (size_t)b->records;
+		for (size_t j = i + 1; j < p->nbatches; j++)
+			if (b->inflight && p->batches[j].inflight &&
+			    b->partition == p->batches[j].partition &&
+			    strcmp(b->topic, p->batches[j].topic) == 0)
+				return "1: two batches of one partition in flight";
+	}
+	if (covered > p->nrecords)
+		return "2: batches cover more records than wait for reports";
+	return kclient_check_invariants(&p->kc);
+}

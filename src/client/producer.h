@@ -96,4 +96,7 @@ void kproducer_flush(struct kproducer *p);
 /* Records handed over and not yet reported. */
 size_t kproducer_outstanding(const struct kproducer *p);
 
+/* NULL when the rules of producer.c (and client.c) hold, else the one broken. */
+const char *kproducer_check_invariants(const struct kproducer *p);
+
 #endif

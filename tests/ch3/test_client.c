@@ -81,8 +81,8 @@ invariants(void *arg, struct sim *s, struct kerr *e)
 	const char *why;
 
 	(void)s;
-	if ((why = kclient_check_invariants(&w->prod.kc)) != NULL ||
-	    (why = kclient_check_invariants(&w->cons.kc)) != NULL)
+	if ((why = kproducer_check_invariants(&w->prod)) != NULL ||
+	    (why = kconsumer_check_invariants(&w->cons)) != NULL)
 		return kerr_set(e, KLAB_ECORRUPT, "client invariant %s", why);
 	return KLAB_OK;
 }
