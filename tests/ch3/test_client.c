@@ -1,6 +1,6 @@
 /*
  * test_client.c - klab's producer, consumer and admin client nodes against
- * one broker in the simulator (chapter 3 §4).
+ * simulated brokers (one, or a static cluster of three; chapter 3 §4).
  *
  *   a produce-then-consume round trip with keys and headers over three
  *   partitions, offsets as the delivery reports said, also compressed;
@@ -17,6 +17,8 @@
  *   a cluster of three brokers: clients find all of them from one
  *   bootstrap server and send to each partition's leader; a stale leader
  *   answers NOT_LEADER_OR_FOLLOWER and the producer refreshes and retries;
+ *   acks=0 reports without offsets; a broker gone for good fails a batch
+ *   after delivery.timeout.ms;
  *   bad bootstrap lists are refused.
  *
  * Every step checks the clients' invariants.  A failing test prints its
@@ -685,6 +687,57 @@ test_ch3_client_routes_by_leader(void **state)
 	world_free(w);
 }
 
+/* acks=0: reports come when the request is written, with no offset; the records are there. */
+static void
+test_ch3_client_acks_zero(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	int32_t p0 = 0;
+
+	(void)state;
+	w->prod.cfg.acks = 0;
+	create_topic(w, "fire", 1);
+	produce_n(w, "fire", 0, 10, 0, -1);
+	CHECK(w->d.n == 10 && w->d.errors == 0);
+	for (int i = 0; i < 10; i++)
+		CHECK(w->d.offset[i] == -1 && w->d.partition[i] == 0);
+	CHECK(kconsumer_assign(&w->cons, "fire", &p0, 1) == KLAB_OK);
+	RUN_UNTIL(w, w->g.n >= 10, 5000);
+	CHECK(w->g.n == 10);
+	for (int k = 0; k < 10; k++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "value-%d", k);
+		CHECK(w->g.offset[k] == k && strcmp(w->g.value[k], want) == 0);
+	}
+	world_free(w);
+}
+
+/* A broker that never comes back: the batch fails after delivery.timeout.ms, not later. */
+static void
+test_ch3_client_delivery_timeout(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	struct record_in r = { .kv = { (const uint8_t *)"k", 1, (const uint8_t *)"v", 1 },
+			       .timestamp = -1 };
+	int64_t t0;
+
+	(void)state;
+	create_topic(w, "lost", 1);
+	produce_n(w, "lost", 0, 1, 0, -1);
+	w->prod.cfg.delivery_timeout_ms = 5000;
+	sim_stop(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	t0 = sim_now(&w->sim);
+	CHECK(kproducer_send(&w->prod, "lost", 0, &r, (void *)(intptr_t)1, NULL) == KLAB_OK);
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, 20000);
+	CHECK(w->d.n == 1 && w->d.errors == 1);
+	CHECK(w->d.last_err == KLAB_ETIMEDOUT || w->d.last_err == KLAB_EIO);
+	CHECK(sim_now(&w->sim) - t0 >= 5000 && sim_now(&w->sim) - t0 < 7000);
+	CHECK(w->prod.retried_batches >= 2);
+	world_free(w);
+}
+
 static void
 test_ch3_client_bad_bootstrap(void **state)
 {
@@ -722,6 +775,8 @@ main(void)
 		cmocka_unit_test(test_ch3_client_retry_after_unknown_topic),
 		cmocka_unit_test(test_ch3_client_slow_network),
 		cmocka_unit_test(test_ch3_client_routes_by_leader),
+		cmocka_unit_test(test_ch3_client_acks_zero),
+		cmocka_unit_test(test_ch3_client_delivery_timeout),
 		cmocka_unit_test(test_ch3_client_bad_bootstrap),
 	};
 
