@@ -19,6 +19,8 @@
  *   answers NOT_LEADER_OR_FOLLOWER and the producer refreshes and retries;
  *   acks=0 reports without offsets; a broker gone for good fails a batch
  *   after delivery.timeout.ms;
+ *   a proxy corrupts a fifth of the broker's answers: no crash, the
+ *   invariants hold, and every record handed over is one produced;
  *   bad bootstrap lists are refused.
  *
  * Every step checks the clients' invariants.  A failing test prints its
@@ -738,6 +740,183 @@ test_ch3_client_delivery_timeout(void **state)
 	world_free(w);
 }
 
+/* ---- a proxy that corrupts the broker's answers --------------------------------------- */
+
+#define PROXY_PAIRS 64
+
+/*
+ * Listens as proxy:9092 and relays every connection to broker:9092 (the
+ * broker advertises the proxy, so all client traffic passes here).  Frames
+ * from the broker have a few random bytes changed with probability
+ * `corrupt`: size prefix and correlation id are kept, so the client gets
+ * a reply to the right request that may not decode, may decode to
+ * nonsense, or may hold a record batch that fails its CRC.
+ */
+struct proxy {
+	struct tu_rng rng;
+	double corrupt;
+	struct {
+		conn_id down, up; /* client side, broker side */
+		bool up_ready;
+		struct buf queued; /* frames from the client before the broker answered */
+	} pairs[PROXY_PAIRS];
+	int npairs;
+	uint64_t corrupted;
+};
+
+static void
+proxy_start(struct node *n)
+{
+	assert_true(n->rt->ops->listen(n->rt, "proxy", PORT, NULL) > 0);
+}
+
+static void
+proxy_accept(struct node *n, conn_id c, int64_t listener)
+{
+	struct proxy *px = n->state;
+
+	(void)listener;
+	assert_true(px->npairs < PROXY_PAIRS);
+	px->pairs[px->npairs].down = c;
+	px->pairs[px->npairs].up = n->rt->ops->connect(n->rt, "broker", PORT);
+	px->pairs[px->npairs].up_ready = false;
+	buf_init(&px->pairs[px->npairs].queued);
+	px->npairs++;
+}
+
+static int
+proxy_pair(struct proxy *px, conn_id c, bool *from_up)
+{
+	for (int i = 0; i < px->npairs; i++)
+		if (px->pairs[i].down == c || px->pairs[i].up == c) {
+			*from_up = px->pairs[i].up == c;
+			return i;
+		}
+	return -1;
+}
+
+static void
+proxy_connected(struct node *n, conn_id c, bool ok)
+{
+	struct proxy *px = n->state;
+	bool up;
+	int i = proxy_pair(px, c, &up);
+
+	if (i < 0)
+		return;
+	if (!ok) {
+		n->rt->ops->close(n->rt, px->pairs[i].down);
+		px->pairs[i].down = px->pairs[i].up = 0;
+		return;
+	}
+	px->pairs[i].up_ready = true;
+	if (px->pairs[i].queued.len > 0)
+		n->rt->ops->send(n->rt, c, px->pairs[i].queued.data, px->pairs[i].queued.len);
+	buf_reset(&px->pairs[i].queued);
+}
+
+static void
+proxy_frame(struct node *n, conn_id c, const uint8_t *f, size_t len)
+{
+	struct proxy *px = n->state;
+	bool up;
+	int i = proxy_pair(px, c, &up);
+	uint8_t *copy;
+
+	if (i < 0)
+		return;
+	if (!up) {
+		if (px->pairs[i].up_ready)
+			n->rt->ops->send(n->rt, px->pairs[i].up, f, len);
+		else
+			buf_put(&px->pairs[i].queued, f, len);
+		return;
+	}
+	copy = malloc(len);
+	assert_non_null(copy);
+	memcpy(copy, f, len);
+	if (len > 8 && (double)tu_rng_below(&px->rng, 1000000) < px->corrupt * 1000000) {
+		int flips = 1 + (int)tu_rng_below(&px->rng, 4);
+
+		for (int k = 0; k < flips; k++)
+			copy[8 + tu_rng_below(&px->rng, len - 8)] ^=
+				(uint8_t)(1 + tu_rng_below(&px->rng, 255));
+		px->corrupted++;
+	}
+	n->rt->ops->send(n->rt, px->pairs[i].down, copy, len);
+	free(copy);
+}
+
+static void
+proxy_closed(struct node *n, conn_id c)
+{
+	struct proxy *px = n->state;
+	bool up;
+	int i = proxy_pair(px, c, &up);
+
+	if (i < 0)
+		return;
+	n->rt->ops->close(n->rt, up ? px->pairs[i].down : px->pairs[i].up);
+	px->pairs[i].down = px->pairs[i].up = 0;
+}
+
+static const struct node_ops proxy_ops = {
+	.on_start = proxy_start,
+	.on_accept = proxy_accept,
+	.on_connected = proxy_connected,
+	.on_frame = proxy_frame,
+	.on_closed = proxy_closed,
+};
+
+/*
+ * Answers corrupted at random: the clients never crash, their invariants
+ * hold, and a record handed to the application is one that was produced
+ * (keys and values are under the batch CRC).
+ */
+static void
+test_ch3_client_corrupt_answers(void **state)
+{
+	struct world *w = world_new_n(1, "proxy:9092", true, COMPRESSION_NONE);
+	struct proxy *px = calloc(1, sizeof(*px));
+
+	(void)state;
+	assert_non_null(px);
+	tu_rng_init(&px->rng, seed);
+	px->corrupt = 0.2;
+	snprintf(w->broker.cfg.advertised_host, sizeof(w->broker.cfg.advertised_host), "proxy");
+	sim_add_node(&w->sim, "proxy", &proxy_ops, px, NULL);
+	sim_run_for(&w->sim, 10);
+	for (int i = 0; i < NREC; i++) {
+		char key[16], value[32];
+		struct record_in r = { .timestamp = -1 };
+
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(value, sizeof(value), "value-%d", i);
+		r.kv = (struct kv){ (const uint8_t *)key, (int32_t)strlen(key),
+				    (const uint8_t *)value, (int32_t)strlen(value) };
+		CHECK(kproducer_send(&w->prod, "noisy", PARTITION_ANY, &r, (void *)(intptr_t)i,
+				     NULL) == KLAB_OK);
+	}
+	RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, 60000);
+	CHECK(kproducer_outstanding(&w->prod) == 0);
+	CHECK(w->d.n + w->d.errors == NREC);
+	CHECK(kconsumer_assign(&w->cons, "noisy", NULL, -1) == KLAB_OK);
+	CHECK(kconsumer_seek(&w->cons, -1, KCONSUMER_EARLIEST) == KLAB_OK);
+	sim_run_for(&w->sim, 20000);
+	for (int k = 0; k < w->g.n; k++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "value-%s", w->g.key[k] + 1);
+		CHECK(w->g.key[k][0] == 'k' && strcmp(w->g.value[k], want) == 0);
+	}
+	CHECK(px->corrupted > 0);
+	CHECK(!w->sim.violated);
+	world_free(w);
+	for (int i = 0; i < px->npairs; i++)
+		buf_free(&px->pairs[i].queued);
+	free(px);
+}
+
 static void
 test_ch3_client_bad_bootstrap(void **state)
 {
@@ -777,6 +956,7 @@ main(void)
 		cmocka_unit_test(test_ch3_client_routes_by_leader),
 		cmocka_unit_test(test_ch3_client_acks_zero),
 		cmocka_unit_test(test_ch3_client_delivery_timeout),
+		cmocka_unit_test(test_ch3_client_corrupt_answers),
 		cmocka_unit_test(test_ch3_client_bad_bootstrap),
 	};
 
