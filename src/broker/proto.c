@@ -750,7 +750,7 @@ proto_request_encode(const struct proto_request_header *h, const struct pvalue *
 		{ .type = PT_INT32, .i = h->correlation_id },
 		{ .type = PT_STRING,
 		  .null = h->client_id == NULL,
-		  .s = { h->client_id, h->client_id_len < 0 ? 0 : h->client_id_len } },
+		  .s = { .p = h->client_id, .len = h->client_id_len < 0 ? 0 : h->client_id_len } },
 	};
 	struct pvalue hdr = { .type = PT_STRUCT, .a = { kids, 4, &proto_request_header_v1 } };
 	int rc = api_for(h, &api);

@@ -219,8 +219,8 @@ strace(struct sim *s, int from, int to, const char *what, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof(line), "%8" PRId64 " ms  %-10s -> %-10s %-10s %s", s->now_ms,
-		 node_name(s, from), node_name(s, to), what, detail);
+	snprintf(line, sizeof(line), "%8" PRId64 " ms  %-10s -> %-10s %-10s %s",
+		 s->now_ms - s->trace_epoch_ms, node_name(s, from), node_name(s, to), what, detail);
 	s->trace(s->trace_arg, line);
 }
 

@@ -120,6 +120,7 @@ struct sim {
 	uint64_t events_delivered;
 	sim_trace_fn trace;
 	void *trace_arg;
+	int64_t trace_epoch_ms; /* trace lines show now_ms minus this */
 	sim_describe_fn describe;
 	void *describe_arg;
 	sim_invariant_fn invariant;

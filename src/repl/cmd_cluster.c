@@ -395,6 +395,7 @@ cluster_start(struct cluster_shell *c, int n, uint64_t seed)
 	real_world_free(c);
 	sim_init(&c->sim, seed);
 	c->sim.now_ms = REPL_EPOCH_MS; /* records get the shell's timestamps */
+	c->sim.trace_epoch_ms = REPL_EPOCH_MS;
 	c->sim_on = true;
 	c->seed = seed;
 	proto_tracer_init(&c->tracer);
@@ -848,16 +849,21 @@ cmd_metadata(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	if (id != KCLIENT_ANY && refresh_admin(c) != 0)
 		return -1;
-	if ((body = pvalue_new(proto_api(3)->request)) == NULL)
-		return repl_error(r, "out of memory");
-	pvalue_array_set_null(pvalue_array(body, "topics"));
-	pvalue_set_int(body, "allow_auto_topic_creation", 0);
-	begin_wait(c);
-	rc = kclient_request(&c->admin, (int32_t)id, 3, 8, body, false, admin_answer, c);
-	if (rc == KLAB_ENOTFOUND)
-		return repl_error(r, "the metadata names no broker %lld", (long long)id);
-	if (rc != KLAB_OK)
-		return repl_error(r, "metadata: %s", klab_strerror(rc));
+	/* a connection that dropped meanwhile (a cut that timed out) is tried once more */
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if ((body = pvalue_new(proto_api(3)->request)) == NULL)
+			return repl_error(r, "out of memory");
+		pvalue_array_set_null(pvalue_array(body, "topics"));
+		pvalue_set_int(body, "allow_auto_topic_creation", 0);
+		begin_wait(c);
+		rc = kclient_request(&c->admin, (int32_t)id, 3, 8, body, false, admin_answer, c);
+		if (rc == KLAB_ENOTFOUND)
+			return repl_error(r, "the metadata names no broker %lld", (long long)id);
+		if (rc != KLAB_OK)
+			return repl_error(r, "metadata: %s", klab_strerror(rc));
+		if (!wait_done(c, CL_WAIT_MS, 0) || c->err != KLAB_EIO)
+			break;
+	}
 	if (wait_answer(c, "metadata") != 0)
 		return -1;
 	{
@@ -1040,7 +1046,7 @@ cmd_consume(struct repl *r, void *state, int argc, char **argv)
 
 	if (!have_world(c))
 		return -1;
-	for (int i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL)
@@ -1068,7 +1074,6 @@ cmd_consume(struct repl *r, void *state, int argc, char **argv)
 		} else {
 			return repl_usage(r, repl_find(r, "consume"));
 		}
-		i++;
 	}
 	free_recs(c);
 	c->max_recs = (int)max;
@@ -1136,18 +1141,22 @@ dot_cluster(FILE *f, const struct cluster_shell *c)
 			i + 1, cb->up ? "#eaf2fb" : "#dddddd", i + 1, cb->up ? "" : " (down)");
 		for (size_t t = 0; st != NULL && t < st->n; t++) {
 			const struct topic *tp = st->topics[t];
+			int any = 0;
 
 			fprintf(f, "<tr><td align=\"left\">");
 			dot_html_escape(f, tp->name);
-			fprintf(f, ": leads");
-			for (int32_t p = 0, any = 0; p < tp->partitions; p++)
-				if (tp->logs[p] != NULL) {
+			fprintf(f, " (%d): leads", (int)tp->partitions);
+			for (int32_t p = 0; p < tp->partitions; p++)
+				if (tp->logs[p] != NULL)
 					fprintf(f, "%s%d", any++ ? "," : " ", (int)p);
-				}
-			fprintf(f, " of %d</td></tr>", (int)tp->partitions);
+			fprintf(f, "%s</td></tr>", any ? "" : " none");
 		}
 		fprintf(f, "</table>>];\n");
 	}
+	fprintf(f, "  { rank=same;");
+	for (int i = 0; i < c->nbrokers; i++)
+		fprintf(f, " \"broker-%d\";", i + 1);
+	fprintf(f, " }\n");
 	if (c->clients_on) {
 		dot_client(f, "admin", &c->admin);
 		dot_client(f, "producer", &c->prod.kc);
@@ -1250,7 +1259,23 @@ cluster_shell_init(struct repl *r, void **state)
 		}
 		c->base_is_tmp = true;
 	}
-	return cluster_start(c, 3, 1) == 0 ? 0 : -1;
+	{
+		static const struct config_key seed_key = { "klab.seed",
+							    CONFIG_LONG,
+							    "1",
+							    0,
+							    INT64_MAX,
+							    NULL,
+							    "the simulated cluster's seed" };
+		int64_t seed;
+		struct kerr e = { 0 };
+
+		if (config_long(&r->cfg, &seed_key, &seed, &e) != KLAB_OK) {
+			fprintf(stderr, "klab: %s\n", kerr_msg(&e));
+			return -1;
+		}
+		return cluster_start(c, 3, (uint64_t)seed) == 0 ? 0 : -1;
+	}
 }
 
 static int

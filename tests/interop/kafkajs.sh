@@ -18,6 +18,8 @@
 set -u
 klab=${1:-build/san/ch3/klab}
 case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
+# partition-of is chapter 2's shell command (a local topic, no cluster)
+klab2=$(dirname "$(dirname "$klab")")/ch2/klab
 dir=$(cd "$(dirname "$0")/kafkajs" && pwd)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	echo "kafkajs: node and npm are needed: apt-get install -y nodejs npm"
@@ -142,7 +144,7 @@ if [ -s "$tmp/out/partition-of" ]; then
 	{
 		echo "topic create pof 4"
 		while read -r k _; do echo "partition-of pof $k"; done <"$tmp/out/partition-of"
-	} | timeout $T "$klab" repl -c "$tmp/repl.properties" >"$tmp/repl.out" 2>&1
+	} | timeout $T "$klab2" repl -c "$tmp/repl.properties" >"$tmp/repl.out" 2>&1
 	awk '/^key .* in pof with/ { k = $2 } /^  default / { print k, $3 }' "$tmp/repl.out" >"$tmp/pof"
 	if cmp -s "$tmp/out/partition-of" "$tmp/pof"; then
 		ok "klab repl partition-of agrees ($(tr '\n' ' ' <"$tmp/pof"))"
