@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
@@ -129,9 +130,12 @@ trace_line(void *arg, const char *line)
 static int64_t
 now_ms(const struct cluster_shell *c)
 {
+	struct timespec ts;
+
 	if (c->sim_on)
 		return sim_now(&c->sim);
-	return kclient_now(&c->admin);
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* connect: the real runtime's clock */
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -1226,6 +1230,7 @@ cmd_connect(struct repl *r, void *state, int argc, char **argv)
 		real_world_free(c);
 		return repl_error(r, "cannot add the client nodes");
 	}
+	real_poll(c->real, 0); /* start the client nodes */
 	if (refresh_admin(c) != 0)
 		return -1;
 	repl_printf(r, "connected to %s: %d broker%s\n", c->bootstrap,

@@ -235,7 +235,7 @@ write_meta(const struct topic_store *s, const struct topic *t, struct kerr *e)
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")) == NULL)
 		return kerr_set(e, KLAB_EIO, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "# topic %s (klab stage 2 metadata)\npartitions=%" PRId32 "\n", t->name,
+	fprintf(f, "# topic %s (klab topic metadata)\npartitions=%" PRId32 "\n", t->name,
 		t->partitions);
 	for (int32_t p = 0; t->replicas != NULL && p < t->partitions; p++) {
 		fprintf(f, "replicas.%" PRId32 "=", p);
