@@ -35,9 +35,15 @@ struct topic_shell {
 	uint64_t seq; /* produce-many numbers its records: seq-<n> */
 };
 
+extern const struct repl_table repl_topic_table;
+
 static int
 need_store(struct repl *r, struct topic_shell *sh)
 {
+	if (sh->store == NULL && !repl_is_latest(r, &repl_topic_table))
+		return repl_error(r, "this is a chapter-2 command on a local log directory; from "
+				     "chapter 3 on, log.dirs belongs to the brokers: run it in "
+				     "build/ch2/klab");
 	if (sh->store == NULL)
 		return repl_error(r, "no log directory is open: set log.dirs (klab repl -c FILE)");
 	return 0;
@@ -844,8 +850,6 @@ topic_shell_tick(struct repl *r, void *state)
 	if (sh->store != NULL)
 		pump(r, sh, false, true);
 }
-
-extern const struct repl_table repl_topic_table;
 
 static int
 topic_shell_init(struct repl *r, void **state)
