@@ -614,10 +614,16 @@ kclient_leader(const struct kclient *kc, const char *topic, int32_t partition)
 	return t->parts[partition].leader;
 }
 
-/* Learn the brokers: a slot per node id, its address updated. */
+/*
+ * Learn the brokers of a Metadata answer: a slot per node id, its address
+ * updated.  Slots are never removed: a pending request may name one.
+ */
 static void
 learn_brokers(struct kclient *kc, const struct pvalue *brokers)
 {
+	/* LAB 3 BEGIN cache_brokers: a slot per broker of the answer (node id, host, port)
+	 * skeleton: (void)kc; (void)brokers; return;
+	 */
 	for (int32_t i = 0; i < pvalue_count(brokers); i++) {
 		const struct pvalue *b = pvalue_at(brokers, i);
 		int32_t id = (int32_t)pvalue_get_int(b, "node_id");
@@ -637,8 +643,13 @@ learn_brokers(struct kclient *kc, const struct pvalue *brokers)
 		kc->slots[slot].host[hlen] = '\0';
 		kc->slots[slot].port = (int)pvalue_get_int(b, "port");
 	}
+	/* LAB 3 END cache_brokers */
 }
 
+/*
+ * Learn one topic of a Metadata answer: its error, and each partition's
+ * leader and error, indexed by partition_index.
+ */
 static void
 learn_topic(struct kclient *kc, const struct pvalue *mt)
 {
@@ -651,6 +662,9 @@ learn_topic(struct kclient *kc, const struct pvalue *mt)
 	if (name == NULL || nlen <= 0 ||
 	    (t = topic_add(kc, (const char *)name, (size_t)nlen)) == NULL)
 		return;
+	/* LAB 3 BEGIN cache_leaders: the topic's error, and each partition's leader and error
+	 * skeleton: (void)parts; (void)n; (void)max; return;
+	 */
 	t->error = (int16_t)pvalue_get_int(mt, "error_code");
 	for (int32_t i = 0; i < n; i++) {
 		int64_t idx = pvalue_get_int(pvalue_at(parts, i), "partition_index");
@@ -678,6 +692,7 @@ learn_topic(struct kclient *kc, const struct pvalue *mt)
 		t->parts[idx].error = (int16_t)pvalue_get_int(pp, "error_code");
 		t->parts[idx].leader = (int32_t)pvalue_get_int(pp, "leader_id");
 	}
+	/* LAB 3 END cache_leaders */
 }
 
 static void

@@ -451,12 +451,25 @@ batch_done(struct kproducer *p, struct kp_batch *b, int64_t base, int err, int16
 	report(p, topic, partition, records, base, err, kerr);
 }
 
-/* A retriable failure: go again later, or give up. */
+/*
+ * An attempt failed: with a Kafka error kerr from the broker, or (kerr 0)
+ * with err, when the request was lost, timed out or could not be sent.
+ * A retriable failure goes again after retry.backoff.ms with fresh
+ * metadata, within retries and delivery.timeout.ms; anything else fails
+ * the batch now.
+ */
 static void
-batch_retry(struct kproducer *p, struct kp_batch *b, int err, int16_t kerr)
+batch_failed(struct kproducer *p, struct kp_batch *b, int err, int16_t kerr)
 {
+	/* LAB 3 BEGIN retry_not_leader: retry a retriable failure after a metadata refresh, or give up
+	 * skeleton: batch_done(p, b, -1, err, kerr); return;
+	 */
 	int64_t now = kclient_now(&p->kc);
 
+	if (kerr != 0 && !kclient_retriable(kerr)) { /* a definite answer: retrying cannot help */
+		batch_done(p, b, -1, KLAB_EINVAL, kerr);
+		return;
+	}
 	b->inflight = false;
 	b->attempts++;
 	if (kerr != 0)
@@ -468,6 +481,7 @@ batch_retry(struct kproducer *p, struct kp_batch *b, int err, int16_t kerr)
 	p->retried_batches++;
 	b->not_before_ms = now + p->kc.cfg.retry_backoff_ms;
 	kclient_refresh_metadata(&p->kc);
+	/* LAB 3 END retry_not_leader */
 }
 
 static void
@@ -477,10 +491,8 @@ handle_partition(struct kproducer *p, struct kp_batch *b, const struct pvalue *p
 
 	if (code == 0)
 		batch_done(p, b, pvalue_get_int(pr, "base_offset"), KLAB_OK, 0);
-	else if (kclient_retriable(code))
-		batch_retry(p, b, KLAB_EIO, code);
 	else
-		batch_done(p, b, -1, KLAB_EINVAL, code);
+		batch_failed(p, b, KLAB_EIO, code);
 }
 
 /* Find b's answer in a Produce response; NULL when the broker left it out. */
@@ -522,11 +534,11 @@ on_produce(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalu
 		if (b == NULL)
 			continue;
 		if (err != KLAB_OK)
-			batch_retry(p, b, err, 0);
+			batch_failed(p, b, err, 0);
 		else if (resp == NULL) /* acks=0 */
 			batch_done(p, b, -1, KLAB_OK, 0);
 		else if ((pr = find_partition(resp, b)) == NULL)
-			batch_retry(p, b, KLAB_EIO, 0);
+			batch_failed(p, b, KLAB_EIO, 0);
 		else
 			handle_partition(p, b, pr);
 	}
@@ -659,7 +671,7 @@ send_to_leader(struct kproducer *p, int32_t leader, int64_t now)
 			struct kp_batch *b = batch_by_id(p, req->ids[i]);
 
 			if (b != NULL)
-				batch_retry(p, b, rc, 0);
+				batch_failed(p, b, rc, 0);
 		}
 		free(req);
 	}

@@ -1,12 +1,12 @@
 /*
  * test_lab3.c - the graded tests of lab 3 (labs/lab3-broker/README.md).
  *
- * Each test runs one broker in the simulator with a tiny test client
- * node, as tests/ch3/test_broker.c does: the client builds each request by
- * hand, field by field, encodes it with proto_request_encode(), and
- * decodes the broker's answer with the response tables.  A test exercises
- * one lab region and looks only at what that region writes, so a region
- * is graded on its own:
+ * The broker tests run one broker in the simulator with a tiny test
+ * client node, as tests/ch3/test_broker.c does: the client builds each
+ * request by hand, field by field, encodes it with proto_request_encode(),
+ * and decodes the broker's answer with the response tables.  A test
+ * exercises one lab region and looks only at what that region writes, so a
+ * region is graded on its own:
  *
  *   - the topics are made with CreateTopics and the records with Produce,
  *     neither of which is a lab region;
@@ -15,6 +15,10 @@
  *   - the fetch_range tests check error codes and offsets, not the
  *     records (fetch_read), and the fetch_read tests the records, not the
  *     offsets.
+ *
+ * The client tests (cache_brokers, cache_leaders, retry_not_leader) run
+ * klab's producer against a static cluster of three brokers; see "the
+ * client" below for how they stay apart from the broker regions.
  *
  * tests/labs/lab3/points gives each test its points.
  *
@@ -25,6 +29,8 @@
 
 #include "broker/broker.h"
 #include "broker/proto.h"
+#include "client/admin.h"
+#include "client/producer.h"
 #include "net/sim.h"
 
 #define PORT 9092
@@ -704,6 +710,834 @@ test_lab3_fetch_max_bytes(void **state)
 	world_free(w);
 }
 
+/* ==== the client: metadata cache and retries ==================================== */
+
+/*
+ * The client tests run a static cluster of three brokers (ids 1-3,
+ * "broker1":9092, "broker2":9093, "broker3":9094), klab's producer, an
+ * admin client that creates topics through broker1, and a "front" node:
+ * the producer's only bootstrap server.  The front answers ApiVersions and
+ * Metadata itself, from the test's `struct front` (which the test fills in
+ * by hand, or from the brokers' own placement of a topic), never from the
+ * brokers' Metadata handler: so the client regions are graded on their own,
+ * whatever state the broker regions are in.  The client keeps asking its
+ * Metadata of the first ready server, which is the front.  Produce goes to
+ * the real brokers, which store the records or answer
+ * NOT_LEADER_OR_FOLLOWER for a partition another broker holds.
+ *
+ *   - the cache_brokers tests look at the client's broker slots;
+ *   - the cache_leaders tests look at the cached topics and at which
+ *     broker's log the records reach; the cluster's slots are filled in by
+ *     the test (slots_fill), as cache_brokers would;
+ *   - the retry_not_leader tests need a working cache_leaders (a retry
+ *     must learn the new leader), and fill the slots themselves too.
+ */
+
+#define NBROKERS 3
+#define FRONT_PORT 9000
+#define FRONT_TOPICS 4
+#define FRONT_PARTS 8
+
+struct front_broker {
+	int32_t id;
+	char host[32];
+	int32_t port;
+};
+
+/* A topic as the front describes it: partitions listed in index[] order. */
+struct front_topic {
+	char name[32];
+	int16_t error;
+	int32_t n;
+	int32_t index[FRONT_PARTS], leader[FRONT_PARTS];
+	int16_t error_of[FRONT_PARTS];
+};
+
+struct front {
+	struct front_broker brokers[NBROKERS + 2];
+	int nbrokers;
+	struct front_topic topics[FRONT_TOPICS];
+	int ntopics;
+	int metadata_requests;
+	struct buf out;
+};
+
+static void
+front_start(struct node *n)
+{
+	assert_true(n->rt->ops->listen(n->rt, "front", FRONT_PORT, NULL) > 0);
+}
+
+static void
+front_accept(struct node *n, conn_id c, int64_t listener)
+{
+	(void)n;
+	(void)c;
+	(void)listener;
+}
+
+/* ApiVersions: the front speaks Metadata v0-v8 and ApiVersions v0-v2. */
+static struct pvalue *
+front_versions(void)
+{
+	static const int16_t keys[][3] = { { 3, 0, 8 }, { 18, 0, 2 } };
+	struct pvalue *r = pvalue_new(proto_api(18)->response);
+	struct pvalue *a = pvalue_array(r, "api_keys");
+
+	assert_int_equal(pvalue_array_resize(a, 2), KLAB_OK);
+	for (int32_t i = 0; i < 2; i++) {
+		pvalue_set_int(pvalue_at(a, i), "api_key", keys[i][0]);
+		pvalue_set_int(pvalue_at(a, i), "min_version", keys[i][1]);
+		pvalue_set_int(pvalue_at(a, i), "max_version", keys[i][2]);
+	}
+	pvalue_set_int(r, "error_code", 0);
+	return r;
+}
+
+static void
+front_partitions(struct pvalue *el, const struct front_topic *ft)
+{
+	struct pvalue *ps = pvalue_array(el, "partitions");
+
+	assert_int_equal(pvalue_array_resize(ps, ft->n), KLAB_OK);
+	for (int32_t j = 0; j < ft->n; j++) {
+		struct pvalue *pe = pvalue_at(ps, j);
+		int32_t p = ft->index[j];
+
+		pvalue_set_int(pe, "error_code", ft->error_of[p]);
+		pvalue_set_int(pe, "partition_index", p);
+		pvalue_set_int(pe, "leader_id", ft->leader[p]);
+		pvalue_set_int(pe, "leader_epoch", 0);
+		if (ft->leader[p] >= 0) {
+			assert_int_equal(pvalue_array_resize(pvalue_array(pe, "replica_nodes"), 1),
+					 KLAB_OK);
+			assert_int_equal(pvalue_array_resize(pvalue_array(pe, "isr_nodes"), 1),
+					 KLAB_OK);
+			pvalue_at(pvalue_array(pe, "replica_nodes"), 0)->i = ft->leader[p];
+			pvalue_at(pvalue_array(pe, "isr_nodes"), 0)->i = ft->leader[p];
+		}
+	}
+}
+
+/* Metadata: every broker and every topic of the front, whatever was asked. */
+static struct pvalue *
+front_metadata(const struct front *f)
+{
+	struct pvalue *r = pvalue_new(proto_api(3)->response);
+	struct pvalue *bs = pvalue_array(r, "brokers"), *ts = pvalue_array(r, "topics");
+
+	assert_int_equal(pvalue_array_resize(bs, f->nbrokers), KLAB_OK);
+	for (int32_t i = 0; i < f->nbrokers; i++) {
+		pvalue_set_int(pvalue_at(bs, i), "node_id", f->brokers[i].id);
+		pvalue_set_str(pvalue_at(bs, i), "host", f->brokers[i].host);
+		pvalue_set_int(pvalue_at(bs, i), "port", f->brokers[i].port);
+	}
+	pvalue_set_str(r, "cluster_id", "lab3-cluster");
+	pvalue_set_int(r, "controller_id", 1);
+	assert_int_equal(pvalue_array_resize(ts, f->ntopics), KLAB_OK);
+	for (int32_t i = 0; i < f->ntopics; i++) {
+		struct pvalue *el = pvalue_at(ts, i);
+
+		pvalue_set_int(el, "error_code", f->topics[i].error);
+		pvalue_set_str(el, "name", f->topics[i].name);
+		pvalue_set_int(el, "is_internal", 0);
+		front_partitions(el, &f->topics[i]);
+	}
+	return r;
+}
+
+static void
+front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
+{
+	struct front *f = n->state;
+	struct proto_request_header h;
+	struct cursor body;
+	struct pvalue *resp;
+
+	assert_true(len > 4);
+	assert_int_equal(proto_request_header_parse(frame + 4, len - 4, &h, &body), KLAB_OK);
+	assert_true(h.api_key == 3 || h.api_key == 18); /* the client asks the front nothing else */
+	if (h.api_key == 3)
+		f->metadata_requests++;
+	resp = h.api_key == 3 ? front_metadata(f) : front_versions();
+	buf_reset(&f->out);
+	assert_int_equal(proto_response_encode(h.correlation_id, proto_api(h.api_key)->response,
+					       h.api_version, resp, &f->out),
+			 KLAB_OK);
+	assert_int_equal(n->rt->ops->send(n->rt, c, f->out.data, f->out.len), KLAB_OK);
+	pvalue_free(resp);
+}
+
+static const struct node_ops front_ops = {
+	.on_start = front_start,
+	.on_accept = front_accept,
+	.on_frame = front_frame,
+};
+
+/* The front lists the cluster's brokers, as their Metadata would. */
+static void
+front_cluster(struct front *f)
+{
+	f->nbrokers = NBROKERS;
+	for (int32_t id = 1; id <= NBROKERS; id++) {
+		f->brokers[id - 1].id = id;
+		snprintf(f->brokers[id - 1].host, sizeof(f->brokers[0].host), "broker%d", id);
+		f->brokers[id - 1].port = 9091 + id;
+	}
+}
+
+/* ---- the cluster world ------------------------------------------------------------ */
+
+struct cworld {
+	struct sim sim;
+	struct broker brokers[NBROKERS];
+	char dirs[NBROKERS][64];
+	struct config props;
+	struct front front;
+	struct kclient admin;
+	struct kproducer prod;
+	int ok, errors, last_err;
+	int16_t last_kerr;
+	int64_t last_ok_ms, last_error_ms;
+};
+
+static int
+cw_invariants(void *arg, struct sim *s, struct kerr *e)
+{
+	struct cworld *w = arg;
+	const char *why = kproducer_check_invariants(&w->prod);
+
+	(void)s;
+	return why == NULL ? KLAB_OK : kerr_set(e, KLAB_ECORRUPT, "client invariant %s", why);
+}
+
+static void
+cw_quiet(void *arg, const char *line)
+{
+	(void)arg;
+	(void)line;
+}
+
+static void
+cw_delivery(void *arg, void *opaque, const char *topic, int32_t partition, int64_t offset, int err,
+	    int16_t kafka_error)
+{
+	struct cworld *w = arg;
+
+	(void)opaque;
+	(void)topic;
+	(void)partition;
+	(void)offset;
+	if (err == KLAB_OK) {
+		w->ok++;
+		w->last_ok_ms = sim_now(&w->sim);
+		return;
+	}
+	w->errors++;
+	w->last_err = err;
+	w->last_kerr = kafka_error;
+	w->last_error_ms = sim_now(&w->sim);
+}
+
+static void
+cw_broker(struct cworld *w, int32_t id)
+{
+	struct broker_config bc;
+
+	memset(&bc, 0, sizeof(bc));
+	bc.broker_id = id;
+	snprintf(bc.listen_host, sizeof(bc.listen_host), "broker%d", id);
+	bc.listen_port = 9091 + id;
+	snprintf(bc.cluster_id, sizeof(bc.cluster_id), "lab3-cluster");
+	bc.props = &w->props;
+	bc.log = cw_quiet;
+	for (int i = 0; i < NBROKERS; i++) {
+		bc.members[i].id = i + 1;
+		snprintf(bc.members[i].host, sizeof(bc.members[i].host), "broker%d", i + 1);
+		bc.members[i].port = 9092 + i;
+	}
+	bc.nmembers = NBROKERS;
+	broker_init(&w->brokers[id - 1], &bc);
+}
+
+/* Three brokers, the front, an admin client and a producer (linger.ms 0). */
+static struct cworld *
+cw_new(void)
+{
+	struct cworld *w = calloc(1, sizeof(*w));
+	struct kclient_config ac;
+	struct kproducer_config pc;
+	struct kerr e = { 0 };
+
+	assert_non_null(w);
+	config_init(&w->props);
+	for (int32_t id = 1; id <= NBROKERS; id++) {
+		tu_tmpdir_make(w->dirs[id - 1], sizeof(w->dirs[0]));
+		cw_broker(w, id);
+	}
+	kclient_config_defaults(&ac);
+	snprintf(ac.bootstrap, sizeof(ac.bootstrap), "broker1:9092");
+	ac.request_timeout_ms = 1000;
+	assert_int_equal(kclient_init(&w->admin, &ac, NULL, &e), KLAB_OK);
+	kproducer_config_defaults(&pc);
+	snprintf(pc.client.bootstrap, sizeof(pc.client.bootstrap), "front:%d", FRONT_PORT);
+	pc.client.request_timeout_ms = 1000;
+	pc.client.allow_auto_create = false;
+	pc.acc.max_block_ms = 3000;
+	pc.delivery_timeout_ms = 20000;
+	pc.on_delivery = cw_delivery;
+	pc.arg = w;
+	assert_int_equal(kproducer_init(&w->prod, &pc, &e), KLAB_OK);
+	buf_init(&w->front.out);
+	front_cluster(&w->front);
+
+	sim_init(&w->sim, 0x1AB3C);
+	for (int32_t id = 1; id <= NBROKERS; id++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "broker%d", id);
+		sim_add_node(&w->sim, name, &broker_node_ops, &w->brokers[id - 1], w->dirs[id - 1]);
+	}
+	sim_add_node(&w->sim, "front", &front_ops, &w->front, NULL);
+	sim_add_node(&w->sim, "admin", &kclient_node_ops, &w->admin, NULL);
+	sim_add_node(&w->sim, "producer", &kclient_node_ops, &w->prod.kc, NULL);
+	sim_set_invariant(&w->sim, cw_invariants, w);
+	w->sim.check_each_step = true;
+	sim_run_for(&w->sim, 10);
+	for (int i = 0; i < NBROKERS; i++)
+		assert_false(w->brokers[i].failed);
+	return w;
+}
+
+static void
+cw_free(struct cworld *w)
+{
+	assert_false(w->sim.violated);
+	sim_free(&w->sim);
+	kproducer_free(&w->prod);
+	kclient_free(&w->admin);
+	for (int i = 0; i < NBROKERS; i++) {
+		broker_free(&w->brokers[i]);
+		tu_tmpdir_remove(w->dirs[i]);
+	}
+	buf_free(&w->front.out);
+	config_free(&w->props);
+	free(w);
+}
+
+/* Run until cond holds or ms of virtual time pass. */
+#define CW_RUN_UNTIL(w, cond, ms)                                                    \
+	do {                                                                         \
+		int64_t until_ = sim_now(&(w)->sim) + (ms);                          \
+		while (!(cond) && sim_now(&(w)->sim) < until_ && !(w)->sim.violated) \
+			sim_run_for(&(w)->sim, 1);                                   \
+	} while (0)
+
+/* What cache_brokers writes: a slot per broker of the cluster (for the other regions' tests). */
+static void
+slots_fill(struct kclient *kc)
+{
+	for (int32_t id = 1; id <= NBROKERS; id++) {
+		struct kc_slot *s = &kc->slots[kc->nslots++];
+
+		memset(s, 0, sizeof(*s));
+		s->node_id = id;
+		snprintf(s->host, sizeof(s->host), "broker%d", id);
+		s->port = 9091 + id;
+		s->failed_ms = -1;
+		for (int k = 0; k < KCLIENT_API_KEYS; k++)
+			s->vmin[k] = s->vmax[k] = -1;
+	}
+}
+
+static const struct kc_slot *
+slot_of(const struct kclient *kc, int32_t id)
+{
+	for (int i = 0; i < kc->nslots; i++)
+		if (kc->slots[i].node_id == id)
+			return &kc->slots[i];
+	return NULL;
+}
+
+struct admin_done {
+	int calls, err;
+	int16_t code;
+};
+
+static void
+admin_cb(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
+{
+	struct admin_done *r = arg;
+
+	(void)kc;
+	(void)v;
+	r->calls++;
+	r->err = err;
+	if (err == KLAB_OK)
+		r->code = (int16_t)pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0),
+						  "error_code");
+}
+
+/*
+ * Create topic (CreateTopics through broker1, which tells the others) and
+ * add it to the front's answers, each partition led by the broker the
+ * cluster placed it on.
+ */
+static struct front_topic *
+cw_create_topic(struct cworld *w, const char *name, int32_t partitions,
+		const struct kadmin_config *configs, int32_t nconfigs)
+{
+	struct admin_done r = { 0 };
+	struct front_topic *ft = &w->front.topics[w->front.ntopics++];
+	const struct topic *t;
+
+	assert_true(partitions <= FRONT_PARTS);
+	assert_int_equal(kadmin_create_topic(&w->admin, name, partitions, 1, configs, nconfigs,
+					     1000, admin_cb, &r),
+			 KLAB_OK);
+	CW_RUN_UNTIL(w, r.calls > 0, 5000);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.err, KLAB_OK);
+	assert_int_equal(r.code, 0);
+	sim_run_for(&w->sim, 100); /* the other brokers hear of it */
+	memset(ft, 0, sizeof(*ft));
+	snprintf(ft->name, sizeof(ft->name), "%s", name);
+	ft->n = partitions;
+	for (int i = 0; i < NBROKERS; i++) {
+		assert_non_null(t = topics_find(w->brokers[i].store, name));
+		assert_int_equal(t->partitions, partitions);
+	}
+	for (int32_t p = 0; p < partitions; p++) {
+		ft->index[p] = p;
+		ft->leader[p] = topic_leader(t, p);
+		assert_true(ft->leader[p] >= 1 && ft->leader[p] <= NBROKERS);
+	}
+	return ft;
+}
+
+/* Records in broker id's log of topic/partition; -1 when that broker does not hold it. */
+static int64_t
+log_end(struct cworld *w, int32_t id, const char *topic, int32_t partition)
+{
+	const struct topic *t = topics_find(w->brokers[id - 1].store, topic);
+
+	if (t == NULL || partition >= t->partitions || t->logs[partition] == NULL)
+		return -1;
+	return t->logs[partition]->next_offset;
+}
+
+/* Hand the producer one record of value_len bytes for topic/partition. */
+static void
+cw_send(struct cworld *w, const char *topic, int32_t partition, size_t value_len)
+{
+	static uint8_t value[2048];
+	struct record_in r = { .timestamp = -1 };
+	struct kerr e = { 0 };
+
+	assert_true(value_len <= sizeof(value));
+	memset(value, 'v', sizeof(value));
+	r.kv = (struct kv){ (const uint8_t *)"k", 1, value, (int32_t)value_len };
+	assert_int_equal(kproducer_send(&w->prod, topic, partition, &r, NULL, &e), KLAB_OK);
+}
+
+static void
+cw_settle(struct cworld *w, int64_t ms)
+{
+	CW_RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, ms);
+	assert_int_equal(kproducer_outstanding(&w->prod), 0);
+}
+
+/* Metadata from the front, once more (at most one per retry.backoff.ms). */
+static void
+cw_refresh(struct cworld *w)
+{
+	int before = w->front.metadata_requests;
+
+	kclient_refresh_metadata(&w->prod.kc);
+	CW_RUN_UNTIL(w, w->front.metadata_requests > before && !w->prod.kc.metadata_inflight, 2000);
+	assert_true(w->front.metadata_requests > before);
+	assert_false(w->prod.kc.metadata_inflight);
+}
+
+/* Make the producer's cached leaders of topic wrong: each moves to the next broker. */
+static void
+cache_rotate(struct cworld *w, const char *topic)
+{
+	for (int i = 0; i < w->prod.kc.ntopics; i++)
+		if (strcmp(w->prod.kc.topics[i].name, topic) == 0)
+			for (int32_t p = 0; p < w->prod.kc.topics[i].npartitions; p++)
+				w->prod.kc.topics[i].parts[p].leader =
+					w->prod.kc.topics[i].parts[p].leader % NBROKERS + 1;
+}
+
+/* ---- cache_brokers ---------------------------------------------------------------- */
+
+/*
+ * One bootstrap server, three brokers in its Metadata answer (and two
+ * entries to skip): a slot per broker, at the address the answer gives;
+ * a broker that moves keeps its slot and gets the new address.
+ */
+static void
+test_lab3_client_learns_brokers(void **state)
+{
+	struct cworld *w = cw_new();
+	struct kclient *kc = &w->prod.kc;
+	const struct kc_slot *s;
+
+	(void)state;
+	w->front.brokers[3] = (struct front_broker){ -1, "nobody", 9999 };
+	w->front.brokers[4] = (struct front_broker){ 7, "", 9999 };
+	w->front.nbrokers = 5;
+	cw_refresh(w);
+	assert_true(kc->metadata_known);
+	assert_int_equal(kc->nslots, 1 + NBROKERS); /* the bootstrap server and the brokers */
+	for (int32_t id = 1; id <= NBROKERS; id++) {
+		char host[32];
+
+		assert_non_null(s = slot_of(kc, id));
+		snprintf(host, sizeof(host), "broker%d", id);
+		assert_string_equal(s->host, host);
+		assert_int_equal(s->port, 9091 + id);
+	}
+	assert_null(slot_of(kc, 7));
+	/* broker 2 moves; the same three again, in another order */
+	w->front.nbrokers = NBROKERS;
+	w->front.brokers[0] = (struct front_broker){ 3, "broker3", 9094 };
+	w->front.brokers[1] = (struct front_broker){ 2, "broker2.example", 19093 };
+	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
+	cw_refresh(w);
+	assert_int_equal(kc->nslots, 1 + NBROKERS);
+	assert_non_null(s = slot_of(kc, 2));
+	assert_string_equal(s->host, "broker2.example");
+	assert_int_equal(s->port, 19093);
+	assert_non_null(s = slot_of(kc, 3));
+	assert_string_equal(s->host, "broker3");
+	assert_int_equal(s->port, 9094);
+	assert_string_equal(kc->slots[0].host, "front"); /* the bootstrap server stays */
+	cw_free(w);
+}
+
+struct versions_done {
+	int calls, err;
+	int32_t node;
+};
+
+static void
+versions_cb(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
+{
+	struct versions_done *r = arg;
+
+	(void)v;
+	(void)resp;
+	r->calls++;
+	r->err = err;
+	r->node = kc->answered_slot >= 0 ? kc->slots[kc->answered_slot].node_id : -100;
+}
+
+/*
+ * After one Metadata answer from the bootstrap server, a request for each
+ * broker id reaches that broker: its own connection, at the host and port
+ * the answer gave (a wrong one is refused).
+ */
+static void
+test_lab3_client_reaches_brokers(void **state)
+{
+	struct cworld *w = cw_new();
+	struct kclient *kc = &w->prod.kc;
+	int ready = 0;
+
+	(void)state;
+	w->front.brokers[0] = (struct front_broker){ 2, "broker2", 9093 };
+	w->front.brokers[1] = (struct front_broker){ 3, "broker3", 9094 };
+	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
+	cw_refresh(w);
+	for (int32_t id = NBROKERS; id >= 1; id--) {
+		struct versions_done r = { 0 };
+		struct pvalue *body = pvalue_new(proto_api(18)->request);
+
+		assert_non_null(body);
+		assert_int_equal(kclient_request(kc, id, 18, 2, body, false, versions_cb, &r),
+				 KLAB_OK);
+		CW_RUN_UNTIL(w, r.calls > 0, 3000);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.err, KLAB_OK);
+		assert_int_equal(r.node, id);
+	}
+	for (int i = 0; i < kc->nslots; i++)
+		ready += kc->slots[i].node_id >= 1 && kc->slots[i].state == KC_READY;
+	assert_int_equal(ready, NBROKERS);
+	assert_int_equal(kc->connects_failed, 0);
+	cw_free(w);
+}
+
+/* ---- cache_leaders ---------------------------------------------------------------- */
+
+static struct front_topic *
+front_topic(struct front *f, const char *name, int16_t error, int32_t n)
+{
+	struct front_topic *ft = &f->topics[f->ntopics++];
+
+	memset(ft, 0, sizeof(*ft));
+	snprintf(ft->name, sizeof(ft->name), "%s", name);
+	ft->error = error;
+	ft->n = n;
+	for (int32_t p = 0; p < n; p++)
+		ft->index[p] = p;
+	return ft;
+}
+
+static void
+check_leaders(struct kclient *kc, const struct front_topic *ft)
+{
+	const struct kc_topic *t = kclient_topic(kc, ft->name);
+
+	assert_non_null(t);
+	assert_true(t->known);
+	assert_int_equal(t->error, 0);
+	assert_int_equal(t->npartitions, ft->n);
+	for (int32_t p = 0; p < ft->n; p++) {
+		assert_int_equal(kclient_leader(kc, ft->name, p), ft->leader[p]);
+		assert_int_equal(t->parts[p].error, ft->error_of[p]);
+	}
+	assert_int_equal(kclient_leader(kc, ft->name, ft->n), -1);
+}
+
+static void
+check_unknown(struct kclient *kc, const char *name, int16_t error)
+{
+	const struct kc_topic *t = kclient_topic(kc, name);
+
+	assert_non_null(t);
+	assert_false(t->known);
+	assert_int_equal(t->error, error);
+	assert_int_equal(t->npartitions, 0);
+	assert_int_equal(kclient_leader(kc, name, 0), -1);
+}
+
+/*
+ * A Metadata answer fills the topic cache: each partition's leader by
+ * partition index (the answer lists them out of order), a partition
+ * without a leader (LEADER_NOT_AVAILABLE, leader -1), a topic that does
+ * not exist (UNKNOWN_TOPIC_OR_PARTITION, no partitions).  The next answer
+ * replaces it all: leaders move, a topic grows, another is deleted.
+ */
+static void
+test_lab3_client_caches_leaders(void **state)
+{
+	static const int32_t order[] = { 3, 0, 5, 1, 4, 2 };
+	struct cworld *w = cw_new();
+	struct kclient *kc = &w->prod.kc;
+	struct front_topic *spread, *busy;
+
+	(void)state;
+	spread = front_topic(&w->front, "spread", 0, 6);
+	for (int32_t j = 0; j < 6; j++) {
+		spread->index[j] = order[j];
+		spread->leader[j] = j % NBROKERS + 1;
+	}
+	busy = front_topic(&w->front, "busy", 0, 3);
+	busy->leader[0] = 2;
+	busy->leader[1] = -1;
+	busy->error_of[1] = 5; /* LEADER_NOT_AVAILABLE */
+	busy->leader[2] = 3;
+	front_topic(&w->front, "missing", 3, 0); /* UNKNOWN_TOPIC_OR_PARTITION */
+	assert_int_equal(kclient_want_topic(kc, "spread"), KLAB_OK);
+	assert_int_equal(kclient_want_topic(kc, "busy"), KLAB_OK);
+	assert_int_equal(kclient_want_topic(kc, "missing"), KLAB_OK);
+	cw_refresh(w);
+	check_leaders(kc, spread);
+	check_leaders(kc, busy);
+	check_unknown(kc, "missing", 3);
+
+	/* leaders move, spread grows to 8 partitions, busy is gone */
+	spread->n = 8;
+	for (int32_t p = 0; p < 8; p++) {
+		spread->index[p] = 7 - p;
+		spread->leader[p] = (p + 1) % NBROKERS + 1;
+	}
+	busy->error = 3;
+	busy->n = 0;
+	cw_refresh(w);
+	check_leaders(kc, spread);
+	check_unknown(kc, "busy", 3);
+	cw_free(w);
+}
+
+/*
+ * Records for each partition of a topic spread over three brokers reach
+ * its leader's log, and no other broker is asked: no retry, no error.
+ */
+static void
+test_lab3_client_produces_to_leaders(void **state)
+{
+	struct cworld *w = cw_new();
+	const struct front_topic *ft;
+	int per_broker[NBROKERS + 1] = { 0 };
+
+	(void)state;
+	slots_fill(&w->prod.kc);
+	ft = cw_create_topic(w, "spread", 6, NULL, 0);
+	for (int32_t p = 0; p < 6; p++)
+		per_broker[ft->leader[p]]++;
+	for (int32_t id = 1; id <= NBROKERS; id++)
+		assert_int_equal(per_broker[id], 2);
+	for (int i = 0; i < 5; i++)
+		for (int32_t p = 0; p < 6; p++)
+			cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->ok, 30);
+	assert_int_equal(w->errors, 0);
+	assert_int_equal(w->prod.retried_batches, 0);
+	for (int32_t p = 0; p < 6; p++)
+		for (int32_t id = 1; id <= NBROKERS; id++)
+			assert_int_equal(log_end(w, id, "spread", p), id == ft->leader[p] ? 5 : -1);
+	cw_free(w);
+}
+
+/* ---- retry_not_leader ------------------------------------------------------------- */
+
+/*
+ * The producer's cache is wrong on purpose (every leader moved to the next
+ * broker): each batch is answered NOT_LEADER_OR_FOLLOWER, the producer
+ * asks for Metadata and sends it again after retry.backoff.ms, to the
+ * right broker.  Then the network eats a request: after request.timeout.ms
+ * the batch goes again and lands.
+ */
+static void
+test_lab3_client_retry_not_leader(void **state)
+{
+	struct cworld *w = cw_new();
+	const struct front_topic *ft;
+	int metadata;
+	int64_t t0, retried;
+
+	(void)state;
+	slots_fill(&w->prod.kc);
+	ft = cw_create_topic(w, "spread", 6, NULL, 0);
+	for (int32_t p = 0; p < 6; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->ok, 6);
+
+	w->prod.kc.cfg.retry_backoff_ms = 300;
+	cache_rotate(w, "spread");
+	metadata = w->front.metadata_requests;
+	t0 = sim_now(&w->sim);
+	for (int32_t p = 0; p < 6; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->ok, 12);
+	assert_int_equal(w->errors, 0);
+	assert_true(w->prod.retried_batches >= 6);
+	assert_true(w->front.metadata_requests > metadata);
+	assert_true(w->last_ok_ms - t0 >= 300); /* not before retry.backoff.ms */
+	for (int32_t p = 0; p < 6; p++)
+		assert_int_equal(log_end(w, ft->leader[p], "spread", p), 2);
+
+	/* a request lost in a partitioned network: a timeout, then a retry */
+	retried = w->prod.retried_batches;
+	assert_int_equal(
+		sim_partition_str(&w->sim, "broker1,broker2,broker3,front,admin|producer", NULL),
+		KLAB_OK);
+	cw_send(w, "spread", 0, 10);
+	sim_run_for(&w->sim, 1500);
+	assert_int_equal(w->ok, 12);
+	sim_heal(&w->sim);
+	cw_settle(w, 15000);
+	assert_int_equal(w->ok, 13);
+	assert_int_equal(w->errors, 0);
+	assert_true(w->prod.retried_batches > retried);
+	assert_true(log_end(w, ft->leader[0], "spread", 0) >= 3);
+	cw_free(w);
+}
+
+/*
+ * An error a retry cannot cure fails the batch at once, with the broker's
+ * error: a batch larger than the topic's max.message.bytes gets
+ * MESSAGE_TOO_LARGE and is not sent again, while batches answered
+ * NOT_LEADER_OR_FOLLOWER in the same moment are retried and land.
+ */
+static void
+test_lab3_client_final_errors_not_retried(void **state)
+{
+	static const struct kadmin_config small_cfg[] = { { "max.message.bytes", "300" } };
+	struct cworld *w = cw_new();
+	const struct front_topic *small, *spread;
+	int64_t t0, retried;
+
+	(void)state;
+	slots_fill(&w->prod.kc);
+	small = cw_create_topic(w, "small", 1, small_cfg, 1);
+	spread = cw_create_topic(w, "spread", 3, NULL, 0);
+	cw_send(w, "small", 0, 10);
+	for (int32_t p = 0; p < 3; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->ok, 4);
+
+	cache_rotate(w, "spread");
+	retried = w->prod.retried_batches;
+	t0 = sim_now(&w->sim);
+	cw_send(w, "small", 0, 1000);
+	for (int32_t p = 0; p < 3; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 30000);
+	assert_int_equal(w->errors, 1);
+	assert_int_equal(w->last_kerr, 10); /* MESSAGE_TOO_LARGE */
+	assert_true(w->last_error_ms - t0 < w->prod.kc.cfg.retry_backoff_ms);
+	assert_int_equal(w->ok, 7);
+	assert_int_equal(w->prod.retried_batches - retried, 3); /* the spread batches, once each */
+	assert_int_equal(log_end(w, small->leader[0], "small", 0), 1);
+	for (int32_t p = 0; p < 3; p++)
+		assert_int_equal(log_end(w, spread->leader[p], "spread", p), 2);
+	cw_free(w);
+}
+
+/*
+ * A leader that never gets better (the front keeps naming a broker that
+ * does not hold the partition): with retries=3 the batch fails after four
+ * attempts, a backoff apart; with unbounded retries it fails once
+ * delivery.timeout.ms has passed.  Both report NOT_LEADER_OR_FOLLOWER.
+ */
+static void
+test_lab3_client_retries_bounded(void **state)
+{
+	struct cworld *w = cw_new();
+	struct front_topic *ft;
+	int32_t leader;
+	int64_t t0, requests;
+
+	(void)state;
+	slots_fill(&w->prod.kc);
+	ft = cw_create_topic(w, "stuck", 1, NULL, 0);
+	leader = ft->leader[0];
+	ft->leader[0] = leader % NBROKERS + 1; /* wrong, and stays wrong */
+	w->prod.kc.cfg.retry_backoff_ms = 200;
+	w->prod.cfg.retries = 3;
+	requests = w->prod.produce_requests;
+	t0 = sim_now(&w->sim);
+	cw_send(w, "stuck", 0, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->ok, 0);
+	assert_int_equal(w->errors, 1);
+	assert_int_equal(w->last_kerr, 6); /* NOT_LEADER_OR_FOLLOWER */
+	assert_int_equal(w->prod.produce_requests - requests, 4);
+	assert_int_equal(w->prod.retried_batches, 3);
+	assert_true(w->last_error_ms - t0 >= 600 && w->last_error_ms - t0 < 1000);
+
+	w->prod.cfg.retries = INT32_MAX;
+	w->prod.cfg.delivery_timeout_ms = 1500;
+	t0 = sim_now(&w->sim);
+	cw_send(w, "stuck", 0, 10);
+	cw_settle(w, 10000);
+	assert_int_equal(w->errors, 2);
+	assert_int_equal(w->last_kerr, 6);
+	assert_true(w->last_error_ms - t0 >= 1500 && w->last_error_ms - t0 < 2000);
+	assert_true(w->prod.retried_batches >= 3 + 5);
+	assert_int_equal(log_end(w, leader, "stuck", 0), 0);
+	cw_free(w);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -719,6 +1553,13 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lab3_fetch_out_of_range),
 		cmocka_unit_test(test_lab3_fetch_reads_records),
 		cmocka_unit_test(test_lab3_fetch_max_bytes),
+		cmocka_unit_test(test_lab3_client_learns_brokers),
+		cmocka_unit_test(test_lab3_client_reaches_brokers),
+		cmocka_unit_test(test_lab3_client_caches_leaders),
+		cmocka_unit_test(test_lab3_client_produces_to_leaders),
+		cmocka_unit_test(test_lab3_client_retry_not_leader),
+		cmocka_unit_test(test_lab3_client_final_errors_not_retried),
+		cmocka_unit_test(test_lab3_client_retries_bounded),
 	};
 	const char *filter = getenv("KLAB_TEST_FILTER");
 
