@@ -504,7 +504,10 @@ refresh_admin(struct cluster_shell *c)
 	c->meta_done = false;
 	kclient_refresh_metadata(&c->admin);
 	if (!wait_flag(c, &c->meta_done, CL_WAIT_MS, 0) || !c->admin.metadata_known)
-		return repl_error(c->r, "no broker answered Metadata (bootstrap %s)", c->bootstrap);
+		return repl_error(
+			c->r, "no broker answered Metadata within %d ms (bootstrap %s%s%s)",
+			CL_WAIT_MS, c->bootstrap, c->admin.connects_failed > 0 ? "; " : "",
+			c->admin.connects_failed > 0 ? kerr_msg(&c->admin.connect_error) : "");
 	return 0;
 }
 
@@ -602,6 +605,46 @@ cmd_broker(struct repl *r, void *state, int argc, char **argv)
 }
 
 /*
+ * Append one group of `net partition` ("1,2" or "clients,3") to spec as
+ * node names; named[0] (the clients) and named[id] mark what the groups so
+ * far named.  Returns how many it named, or -1 after an error.
+ */
+static int
+net_group(struct cluster_shell *c, char *g, bool *named, char *spec, size_t cap, size_t *len)
+{
+	int count = 0;
+
+	for (char *m = g; *m != '\0';) {
+		char name[32];
+		size_t n = strcspn(m, ", ");
+		int64_t id = 0;
+
+		if (n == 0) {
+			m++;
+			continue;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)n, m);
+		m += n;
+		if (strcmp(name, "clients") != 0 &&
+		    !repl_arg_i64(c->r, name, "broker id", 1, c->nbrokers, &id))
+			return -1;
+		if (named[id])
+			return repl_error(c->r, "net partition: %s%s %s in two groups",
+					  id ? "broker " : "the clients", id ? name : "",
+					  id ? "is" : "are");
+		named[id] = true;
+		if (id == 0)
+			*len += (size_t)snprintf(spec + *len, cap - *len,
+						 "%sadmin,producer,consumer", count ? "," : "");
+		else
+			*len += (size_t)snprintf(spec + *len, cap - *len, "%sbroker-%d",
+						 count ? "," : "", (int)id);
+		count++;
+	}
+	return count;
+}
+
+/*
  * "1,2 / 3" -> "broker-1,broker-2,admin,producer,consumer|broker-3": the
  * clients stay with the first group unless a group names "clients".
  */
@@ -610,8 +653,9 @@ cmd_net(struct repl *r, void *state, int argc, char **argv)
 {
 	struct cluster_shell *c = state;
 	char spec[1024] = "", words[1024] = "";
-	bool clients_named = false;
+	bool clients_named = false, named[CL_MAX_BROKERS + 1] = { false };
 	size_t len = 0;
+	int groups = 0;
 	struct kerr e = { 0 };
 
 	if (!need_sim(c, "net"))
@@ -630,37 +674,22 @@ cmd_net(struct repl *r, void *state, int argc, char **argv)
 	}
 	clients_named = strstr(words, "clients") != NULL;
 	for (char *g = strtok(words, "/"); g != NULL; g = strtok(NULL, "/")) {
-		bool first = len == 0, any = false;
+		int k;
 
-		if (!first)
+		if (groups > 0)
 			len += (size_t)snprintf(spec + len, sizeof(spec) - len, "|");
-		for (char *m = g; *m != '\0';) {
-			char name[32];
-			size_t n = strcspn(m, ", ");
-			int64_t id;
-
-			if (n == 0) {
-				m++;
-				continue;
-			}
-			snprintf(name, sizeof(name), "%.*s", (int)n, m);
-			m += n;
-			if (strcmp(name, "clients") == 0) {
-				len += (size_t)snprintf(spec + len, sizeof(spec) - len,
-							"%sadmin,producer,consumer",
-							any ? "," : "");
-			} else {
-				if (!repl_arg_i64(r, name, "broker id", 1, c->nbrokers, &id))
-					return -1;
-				len += (size_t)snprintf(spec + len, sizeof(spec) - len,
-							"%sbroker-%d", any ? "," : "", (int)id);
-			}
-			any = true;
-		}
-		if (first && !clients_named)
+		if ((k = net_group(c, g, named, spec, sizeof(spec), &len)) < 0)
+			return -1;
+		if (k == 0)
+			return repl_error(r, "net partition: group %d names no broker", groups + 1);
+		if (groups == 0 && !clients_named)
 			len += (size_t)snprintf(spec + len, sizeof(spec) - len,
-						"%sadmin,producer,consumer", any ? "," : "");
+						",admin,producer,consumer");
+		groups++;
 	}
+	if (groups < 2)
+		return repl_error(r, "net partition: name at least two groups, as in "
+				     "`net partition 1,2 / 3`");
 	if (sim_partition_str(&c->sim, spec, &e) != KLAB_OK)
 		return repl_error(r, "net partition: %s", kerr_msg(&e));
 	repl_printf(r, "network cut: %s\n", spec);
@@ -683,8 +712,11 @@ parse_duration(struct repl *r, const char *arg, int64_t *ms)
 	if (strcmp(arg + n, "s") == 0)
 		scale = 1000;
 	snprintf(num, sizeof(num), "%.*s", (int)n, arg);
-	if (!repl_arg_i64(r, num, "duration", 0, 86400000 / scale, &v))
+	v = n > 9 ? INT64_MAX : strtoll(num, NULL, 10);
+	if (v > 86400000 / scale) {
+		repl_error(r, "duration '%s' is too long: at most a day (86400s)", arg);
 		return false;
+	}
 	*ms = v * scale;
 	return true;
 }
@@ -740,13 +772,48 @@ cmd_trace(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * Is list a bootstrap list the clients accept?  Checked before the running
+ * clients are replaced, so that a typo leaves them as they were.
+ */
+static bool
+bootstrap_ok(struct cluster_shell *c, const char *list)
+{
+	struct kclient_config cfg;
+	struct kclient *kc = calloc(1, sizeof(*kc));
+	struct kerr e = { 0 };
+	int rc;
+
+	if (kc == NULL) {
+		repl_error(c->r, "out of memory");
+		return false;
+	}
+	kclient_config_defaults(&cfg);
+	if (strlen(list) >= sizeof(cfg.bootstrap)) {
+		free(kc);
+		repl_error(c->r, "bootstrap: the list is longer than %zu bytes",
+			   sizeof(cfg.bootstrap) - 1);
+		return false;
+	}
+	snprintf(cfg.bootstrap, sizeof(cfg.bootstrap), "%s", list);
+	rc = kclient_init(kc, &cfg, NULL, &e);
+	kclient_free(kc);
+	free(kc);
+	if (rc != KLAB_OK && c->clients_on)
+		repl_error(c->r, "%s; the clients still bootstrap from %s", kerr_msg(&e),
+			   c->bootstrap);
+	else if (rc != KLAB_OK)
+		repl_error(c->r, "%s", kerr_msg(&e));
+	return rc == KLAB_OK;
+}
+
 static int
 cmd_bootstrap(struct repl *r, void *state, int argc, char **argv)
 {
 	struct cluster_shell *c = state;
 
 	(void)argc;
-	if (!need_sim(c, "bootstrap"))
+	if (!need_sim(c, "bootstrap") || !bootstrap_ok(c, argv[1]))
 		return -1;
 	snprintf(c->bootstrap, sizeof(c->bootstrap), "%s", argv[1]);
 	if (clients_restart(c) != 0)
@@ -897,11 +964,30 @@ topic_result(struct cluster_shell *c, const char *array, const char *done_fmt, c
 	err = (int16_t)pvalue_get_int(t, "error_code");
 	if (pvalue_get(t, "error_message") != NULL)
 		msg = pvalue_get_bytes(t, "error_message", &len);
+	if (err != 0 && msg == NULL)
+		return repl_error(c->r, "%s (topic '%s')", kclient_error_name(err), name);
 	if (err != 0)
-		return repl_error(c->r, "%s%s%.*s", kclient_error_name(err), msg ? ": " : "",
-				  msg ? (int)len : 0, msg ? (const char *)msg : "");
+		return repl_error(c->r, "%s: %.*s", kclient_error_name(err), (int)len,
+				  (const char *)msg);
 	repl_printf(c->r, done_fmt, name);
 	return 0;
+}
+
+/* The usage of one topic subcommand, or the list of them for an unknown one. */
+static int
+topic_usage(struct repl *r, const char *sub)
+{
+	static const char *const forms[][2] = {
+		{ "create", "topic create NAME [PARTITIONS] [KEY=VALUE ...]" },
+		{ "delete", "topic delete NAME" },
+		{ "list", "topic list" },
+		{ "describe", "topic describe [NAME]" },
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		if (strcmp(sub, forms[i][0]) == 0)
+			return repl_error(r, "usage: %s", forms[i][1]);
+	return repl_error(r, "topic %s: no such subcommand (create, delete, list, describe)", sub);
 }
 
 static int
@@ -973,10 +1059,30 @@ cmd_topic(struct repl *r, void *state, int argc, char **argv)
 		print_metadata(c, c->resp, false);
 		return 0;
 	}
-	return repl_usage(r, repl_find(r, "topic"));
+	return topic_usage(r, argv[1]);
 }
 
 /* ---- produce and consume --------------------------------------------------------- */
+
+/*
+ * A topic the client's metadata has an error for, or a partition it says
+ * the topic does not have: an error saying so (0 when neither is known).
+ */
+static int
+partition_missing(struct cluster_shell *c, const struct kclient *kc, const char *what,
+		  const char *topic, int64_t partition)
+{
+	const struct kc_topic *t = kclient_topic(kc, topic);
+
+	if (t != NULL && t->error != 0)
+		return repl_error(c->r, "%s: topic '%s': %s", what, topic,
+				  kclient_error_name(t->error));
+	if (partition < 0 || t == NULL || !t->known || partition < t->npartitions)
+		return 0;
+	return repl_error(c->r, "%s: topic '%s' has %d partition%s (0-%d), not partition %lld",
+			  what, topic, (int)t->npartitions, t->npartitions == 1 ? "" : "s",
+			  (int)t->npartitions - 1, (long long)partition);
+}
 
 static int
 cmd_produce(struct repl *r, void *state, int argc, char **argv)
@@ -1018,6 +1124,8 @@ cmd_produce(struct repl *r, void *state, int argc, char **argv)
 	kproducer_flush(&c->prod);
 	if (!wait_done(c, CL_WAIT_MS + 1000, 0))
 		return repl_error(r, "produce: no answer yet (the record is still being retried)");
+	if (c->err != KLAB_OK && partition_missing(c, &c->prod.kc, "produce", argv[a], partition))
+		return -1;
 	if (c->err != KLAB_OK)
 		return repl_error(r, "produce: %s%s%s%s", klab_strerror(c->err),
 				  c->last_kafka_error ? " (last error " : "",
@@ -1070,6 +1178,11 @@ cmd_consume(struct repl *r, void *state, int argc, char **argv)
 			else if (v[0] == '@') {
 				if (!repl_arg_i64(r, v + 1, "timestamp", 0, INT64_MAX, &from))
 					return -1;
+			} else if (strspn(v, "0123456789") != strlen(v)) {
+				return repl_error(r,
+						  "--from must be earliest, latest, an OFFSET or "
+						  "@TIMESTAMP (ms), not '%s'",
+						  v);
 			} else {
 				if (!repl_arg_i64(r, v, "offset", 0, INT64_MAX, &from))
 					return -1;
@@ -1094,6 +1207,8 @@ cmd_consume(struct repl *r, void *state, int argc, char **argv)
 	c->last_record_ms = now_ms(c); /* quiet from now: stop after CL_CONSUME_IDLE_MS */
 	wait_done(c, CL_WAIT_MS, CL_CONSUME_IDLE_MS);
 	kconsumer_assign(&c->cons, argv[1], NULL, 0); /* stop fetching */
+	if (c->nrecs == 0 && partition_missing(c, &c->cons.kc, "consume", argv[1], partition))
+		return -1;
 	for (int i = 0; i < c->nrecs; i++) {
 		const struct cl_rec *x = &c->recs[i];
 
@@ -1209,6 +1324,8 @@ cmd_connect(struct repl *r, void *state, int argc, char **argv)
 	struct real_config rc;
 
 	(void)argc;
+	if (!bootstrap_ok(c, argv[1]))
+		return -1;
 	clients_free(c);
 	sim_world_free(c);
 	real_world_free(c);
