@@ -199,8 +199,8 @@ broker_setup(struct world *w, int i, bool auto_create)
 }
 
 /*
- * Three brokers with jittery links (1 ms to a seed-chosen maximum); extra
- * is a "key=value" broker property or NULL.  No clients yet.
+ * Three brokers with jittery links (1 ms to a seed-chosen maximum); key=value
+ * a broker property (key NULL: none).  No clients yet.
  */
 static struct world *
 world_new(bool auto_create, const char *key, const char *value)
