@@ -704,6 +704,41 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 
 /* ---- DeleteTopics (20) ------------------------------------------------------------------ */
 
+/*
+ * Pass the topics this broker deleted on to the others; what it could not
+ * delete (a topic it does not know) is not its to pass on.
+ */
+static void
+tell_deleted(struct broker_req *r, const struct pvalue *resp)
+{
+	const struct api_desc *api = proto_api(20);
+	const struct pvalue *out = pvalue_array(resp, "responses");
+	struct pvalue *req = pvalue_new(api->request), *names;
+	int32_t k = 0;
+
+	if (req == NULL)
+		return;
+	names = pvalue_array(req, "topic_names");
+	for (int32_t i = 0; i < pvalue_count(out); i++)
+		k += pvalue_get_int(pvalue_at(out, i), "error_code") == KERR_NONE;
+	if (k > 0 && pvalue_array_resize(names, k) == KLAB_OK) {
+		k = 0;
+		for (int32_t i = 0; i < pvalue_count(out); i++) {
+			const struct pvalue *o = pvalue_at(out, i);
+			int32_t len;
+			const uint8_t *p = pvalue_get_bytes(o, "name", &len);
+
+			if (pvalue_get_int(o, "error_code") != KERR_NONE)
+				continue;
+			pvalue_at(names, k)->s.p = p;
+			pvalue_at(names, k++)->s.len = len;
+		}
+		pvalue_set_int(req, "timeout_ms", 30000);
+		cluster_tell_peers(r->b, 20, api->max_version, req);
+	}
+	pvalue_free(req);
+}
+
 int
 handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
@@ -737,7 +772,7 @@ handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pval
 		pvalue_set_int(o, "error_code", err);
 	}
 	/* a client's deletion goes to the other brokers too (cluster.c) */
-	if (!cluster_from_peer(r->h) && r->b->cfg.nmembers > 1 && n > 0)
-		cluster_tell_peers(r->b, 20, r->h->api_version, req);
+	if (!cluster_from_peer(r->h) && r->b->cfg.nmembers > 1)
+		tell_deleted(r, resp);
 	return KLAB_OK;
 }
