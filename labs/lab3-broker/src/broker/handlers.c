@@ -248,6 +248,56 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	return KLAB_OK;
 }
 
+/* ---- for each partition of a request ----------------------------------------------- */
+
+/* Where a request and its response keep their topics and partitions. */
+struct walk_shape {
+	const char *topics_in, *topics_out; /* arrays of topics */
+	const char *name_in, *name_out;	    /* each topic's name */
+	const char *parts_in, *parts_out;   /* each topic's array of partitions */
+};
+
+/* One partition: its topic's name, its request and response elements. */
+typedef int (*partition_fn)(struct broker_req *r, void *arg, const char *topic,
+			    const struct pvalue *pi, struct pvalue *po);
+
+/*
+ * Produce, Fetch and ListOffsets all say "for each topic, for each
+ * partition": size the response like the request, copy each topic's name,
+ * and call fn for every partition in request order (the order matters:
+ * Fetch's max_bytes goes to the partitions asked for first).
+ */
+static int
+each_partition(struct broker_req *r, const struct pvalue *req, struct pvalue *resp,
+	       const struct walk_shape *w, partition_fn fn, void *arg)
+{
+	const struct pvalue *tin = pvalue_array(req, w->topics_in);
+	struct pvalue *tout = pvalue_array(resp, w->topics_out);
+	int32_t nt = pvalue_count(tin);
+
+	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *ti = pvalue_at(tin, i);
+		struct pvalue *to = pvalue_at(tout, i);
+		const struct pvalue *pin = pvalue_array(ti, w->parts_in);
+		struct pvalue *pout = pvalue_array(to, w->parts_out);
+		char *name = str_field(r, ti, w->name_in);
+		int32_t np = pvalue_count(pin);
+
+		copy_str(to, w->name_out, ti, w->name_in);
+		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
+			return KLAB_ENOMEM;
+		for (int32_t j = 0; j < np; j++) {
+			int rc = fn(r, arg, name, pvalue_at(pin, j), pvalue_at(pout, j));
+
+			if (rc != KLAB_OK)
+				return rc;
+		}
+	}
+	return KLAB_OK;
+}
+
 /* ---- Produce (0) --------------------------------------------------------------- */
 
 static int16_t
@@ -320,127 +370,112 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 	return err;
 }
 
+static int
+produce_one(struct broker_req *r, void *arg, const char *name, const struct pvalue *pi,
+	    struct pvalue *po)
+{
+	int64_t acks = *(const int64_t *)arg;
+	int32_t index = (int32_t)pvalue_get_int(pi, "index");
+	struct topic *t;
+	struct log *l = find_log(r->b, name, index, &t);
+	int64_t base = -1;
+	const char *msg = NULL;
+	int16_t err;
+	int32_t len;
+	const uint8_t *rec = pvalue_get_bytes(pi, "records", &len);
+
+	pvalue_set_int(po, "index", index);
+	if (acks != 0 && acks != 1 && acks != -1)
+		err = KERR_INVALID_REQUIRED_ACKS;
+	else if (l == NULL)
+		err = partition_error(r->b, name, index);
+	else
+		err = produce_partition(r, l, rec, len, &base, &msg);
+	pvalue_set_int(po, "error_code", err);
+	pvalue_set_int(po, "base_offset", err == KERR_NONE ? base : -1);
+	pvalue_set_int(po, "log_append_time_ms",
+		       err == KERR_NONE && t->lc.log_append_time ? r->now_ms : -1);
+	pvalue_set_int(po, "log_start_offset", l != NULL ? l->log_start_offset : -1);
+	if (msg != NULL)
+		pvalue_set_str(po, "error_message", msg);
+	return KLAB_OK;
+}
+
 int
 handle_produce(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
+	static const struct walk_shape shape = { "topic_data",	   "responses",
+						 "name",	   "name",
+						 "partition_data", "partition_responses" };
 	int64_t acks = pvalue_get_int(req, "acks");
-	const struct pvalue *tin = pvalue_array(req, "topic_data");
-	struct pvalue *tout = pvalue_array(resp, "responses");
-	int32_t nt = pvalue_count(tin);
+	int rc = each_partition(r, req, resp, &shape, produce_one, &acks);
 
-	if (pvalue_array_resize(tout, nt) != KLAB_OK)
-		return KLAB_ENOMEM;
-	for (int32_t i = 0; i < nt; i++) {
-		const struct pvalue *ti = pvalue_at(tin, i);
-		struct pvalue *to = pvalue_at(tout, i);
-		const struct pvalue *pin = pvalue_array(ti, "partition_data");
-		struct pvalue *pout = pvalue_array(to, "partition_responses");
-		char *name = str_field(r, ti, "name");
-		int32_t np = pvalue_count(pin);
-
-		copy_str(to, "name", ti, "name");
-		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
-			return KLAB_ENOMEM;
-		for (int32_t j = 0; j < np; j++) {
-			const struct pvalue *pi = pvalue_at(pin, j);
-			struct pvalue *po = pvalue_at(pout, j);
-			int32_t index = (int32_t)pvalue_get_int(pi, "index");
-			struct topic *t;
-			struct log *l = find_log(r->b, name, index, &t);
-			int64_t base = -1;
-			const char *msg = NULL;
-			int16_t err;
-			int32_t len;
-			const uint8_t *rec = pvalue_get_bytes(pi, "records", &len);
-
-			pvalue_set_int(po, "index", index);
-			if (acks != 0 && acks != 1 && acks != -1)
-				err = KERR_INVALID_REQUIRED_ACKS;
-			else if (l == NULL)
-				err = partition_error(r->b, name, index);
-			else
-				err = produce_partition(r, l, rec, len, &base, &msg);
-			pvalue_set_int(po, "error_code", err);
-			pvalue_set_int(po, "base_offset", err == KERR_NONE ? base : -1);
-			pvalue_set_int(po, "log_append_time_ms",
-				       err == KERR_NONE && t->lc.log_append_time ? r->now_ms : -1);
-			pvalue_set_int(po, "log_start_offset",
-				       l != NULL ? l->log_start_offset : -1);
-			if (msg != NULL)
-				pvalue_set_str(po, "error_message", msg);
-		}
-	}
 	if (acks == 0)
 		r->no_response = true; /* neither client expects one (REFERENCE.md) */
-	return KLAB_OK;
+	return rc;
 }
 
 /* ---- Fetch (1) ------------------------------------------------------------------- */
 
+/* A Fetch's progress over its partitions. */
+struct fetch_state {
+	int64_t budget; /* max_bytes (INT32_MAX when <= 0) */
+	int64_t total;	/* bytes of records the answer holds so far */
+	bool errors;	/* a partition failed: answer at once */
+};
+
+static int
+fetch_one(struct broker_req *r, void *arg, const char *name, const struct pvalue *pi,
+	  struct pvalue *po)
+{
+	struct fetch_state *st = arg;
+	int32_t index = (int32_t)pvalue_get_int(pi, "partition");
+	int64_t offset = pvalue_get_int(pi, "fetch_offset");
+	int64_t pmax = pvalue_get_int(pi, "partition_max_bytes");
+	struct log *l = find_log(r->b, name, index, NULL);
+
+	pvalue_set_int(po, "partition_index", index);
+	pvalue_set_bytes(po, "records", no_bytes, 0);
+	pvalue_set_int(po, "high_watermark", -1);
+	pvalue_set_int(po, "last_stable_offset", -1);
+	pvalue_set_int(po, "log_start_offset", -1);
+	if (l == NULL) {
+		pvalue_set_int(po, "error_code", partition_error(r->b, name, index));
+		st->errors = true;
+		return KLAB_OK;
+	}
+	/* LAB 3 BEGIN fetch_range: the log's offsets in the answer; OFFSET_OUT_OF_RANGE outside them
+	 * skeleton: (void)l; (void)offset;
+	 */
+	/* TODO(lab 3, fetch_range): write this part. */
+	(void)l; (void)offset;
+	/* LAB 3 END fetch_range */
+	/* LAB 3 BEGIN fetch_read: read from fetch_offset, at most partition_max_bytes and what is left of max_bytes
+	 * skeleton: (void)pmax; return KLAB_OK;
+	 */
+	/* TODO(lab 3, fetch_read): write this part. */
+	(void)pmax; return KLAB_OK;
+	/* LAB 3 END fetch_read */
+	return KLAB_OK;
+}
+
 int
 handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
-	const struct pvalue *tin = pvalue_array(req, "topics");
-	struct pvalue *tout = pvalue_array(resp, "responses");
-	int64_t budget = pvalue_get_int(req, "max_bytes");
-	int64_t total = 0;
-	int32_t nt = pvalue_count(tin);
+	static const struct walk_shape shape = { "topics", "responses",	 "topic",
+						 "topic",  "partitions", "partitions" };
+	struct fetch_state st = { pvalue_get_int(req, "max_bytes"), 0, false };
+	int rc;
 
-	bool errors = false;
-
-	if (budget <= 0)
-		budget = INT32_MAX;
+	if (st.budget <= 0)
+		st.budget = INT32_MAX;
 	pvalue_set_int(resp, "error_code", KERR_NONE);
 	pvalue_set_int(resp, "session_id", 0); /* no fetch sessions: full fetches only */
-	if (pvalue_array_resize(tout, nt) != KLAB_OK)
-		return KLAB_ENOMEM;
-	for (int32_t i = 0; i < nt; i++) {
-		const struct pvalue *ti = pvalue_at(tin, i);
-		struct pvalue *to = pvalue_at(tout, i);
-		const struct pvalue *pin = pvalue_array(ti, "partitions");
-		struct pvalue *pout = pvalue_array(to, "partitions");
-		char *name = str_field(r, ti, "topic");
-		int32_t np = pvalue_count(pin);
-
-		copy_str(to, "topic", ti, "topic");
-		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
-			return KLAB_ENOMEM;
-		for (int32_t j = 0; j < np; j++) {
-			const struct pvalue *pi = pvalue_at(pin, j);
-			struct pvalue *po = pvalue_at(pout, j);
-			int32_t index = (int32_t)pvalue_get_int(pi, "partition");
-			int64_t offset = pvalue_get_int(pi, "fetch_offset");
-			int64_t pmax = pvalue_get_int(pi, "partition_max_bytes");
-			struct log *l = find_log(r->b, name, index, NULL);
-
-			pvalue_set_int(po, "partition_index", index);
-			pvalue_set_bytes(po, "records", no_bytes, 0);
-			pvalue_set_int(po, "high_watermark", -1);
-			pvalue_set_int(po, "last_stable_offset", -1);
-			pvalue_set_int(po, "log_start_offset", -1);
-			if (l == NULL) {
-				pvalue_set_int(po, "error_code",
-					       partition_error(r->b, name, index));
-				errors = true;
-				continue;
-			}
-			/* LAB 3 BEGIN fetch_range: the log's offsets in the answer; OFFSET_OUT_OF_RANGE outside them
-			 * skeleton: (void)l; (void)offset;
-			 */
-			/* TODO(lab 3, fetch_range): write this part. */
-			(void)l; (void)offset;
-			/* LAB 3 END fetch_range */
-			/* LAB 3 BEGIN fetch_read: read from fetch_offset, at most partition_max_bytes and what is left of max_bytes
-			 * skeleton: (void)pmax; continue;
-			 */
-			/* TODO(lab 3, fetch_read): write this part. */
-			(void)pmax; continue;
-			/* LAB 3 END fetch_read */
-		}
-	}
+	if ((rc = each_partition(r, req, resp, &shape, fetch_one, &st)) != KLAB_OK)
+		return rc;
 	/* Too little to answer yet: wait in the purgatory (broker.c). */
-	if (r->may_park && !errors && pvalue_get_int(req, "max_wait_ms") > 0 &&
-	    total < pvalue_get_int(req, "min_bytes")) {
+	if (r->may_park && !st.errors && pvalue_get_int(req, "max_wait_ms") > 0 &&
+	    st.total < pvalue_get_int(req, "min_bytes")) {
 		r->park = true;
 		r->park_ms = pvalue_get_int(req, "max_wait_ms");
 	}
@@ -473,58 +508,44 @@ handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct p
 #define LATEST_TIMESTAMP (-1)
 #define EARLIEST_TIMESTAMP (-2)
 
+static int
+list_offsets_one(struct broker_req *r, void *arg, const char *name, const struct pvalue *pi,
+		 struct pvalue *po)
+{
+	int16_t v = *(const int16_t *)arg;
+	int32_t index = (int32_t)pvalue_get_int(pi, "partition_index");
+	int64_t ts = pvalue_get_int(pi, "timestamp");
+	struct log *l = find_log(r->b, name, index, NULL);
+	int64_t offset = -1, found_ts = -1;
+
+	pvalue_set_int(po, "partition_index", index);
+	if (l == NULL) {
+		pvalue_set_int(po, "error_code", partition_error(r->b, name, index));
+		return KLAB_OK;
+	}
+	if (ts == LATEST_TIMESTAMP)
+		offset = l->next_offset;
+	else if (ts == EARLIEST_TIMESTAMP)
+		offset = l->log_start_offset;
+	else if (log_offset_for_time(l, ts, &offset, &found_ts) != KLAB_OK)
+		offset = found_ts = -1; /* no record that late: Kafka's -1 */
+	pvalue_set_int(po, "error_code", KERR_NONE);
+	pvalue_set_int(po, "timestamp", found_ts);
+	pvalue_set_int(po, "offset", offset);
+	pvalue_set_int(po, "leader_epoch", l->leader_epoch < 0 ? 0 : l->leader_epoch);
+	if (v == 0 && offset >= 0 && set_int32_list(po, "old_style_offsets", 0) == KLAB_OK)
+		pvalue_at(pvalue_array(po, "old_style_offsets"), 0)->i = offset;
+	return KLAB_OK;
+}
+
 int
 handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
+	static const struct walk_shape shape = { "topics", "topics",	 "name",
+						 "name",   "partitions", "partitions" };
 	int16_t v = r->h->api_version;
-	const struct pvalue *tin = pvalue_array(req, "topics");
-	struct pvalue *tout = pvalue_array(resp, "topics");
-	int32_t nt = pvalue_count(tin);
 
-	if (pvalue_array_resize(tout, nt) != KLAB_OK)
-		return KLAB_ENOMEM;
-	for (int32_t i = 0; i < nt; i++) {
-		const struct pvalue *ti = pvalue_at(tin, i);
-		struct pvalue *to = pvalue_at(tout, i);
-		const struct pvalue *pin = pvalue_array(ti, "partitions");
-		struct pvalue *pout = pvalue_array(to, "partitions");
-		char *name = str_field(r, ti, "name");
-		int32_t np = pvalue_count(pin);
-
-		copy_str(to, "name", ti, "name");
-		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
-			return KLAB_ENOMEM;
-		for (int32_t j = 0; j < np; j++) {
-			const struct pvalue *pi = pvalue_at(pin, j);
-			struct pvalue *po = pvalue_at(pout, j);
-			int32_t index = (int32_t)pvalue_get_int(pi, "partition_index");
-			int64_t ts = pvalue_get_int(pi, "timestamp");
-			struct log *l = find_log(r->b, name, index, NULL);
-			int64_t offset = -1, found_ts = -1;
-
-			pvalue_set_int(po, "partition_index", index);
-			if (l == NULL) {
-				pvalue_set_int(po, "error_code",
-					       partition_error(r->b, name, index));
-				continue;
-			}
-			if (ts == LATEST_TIMESTAMP)
-				offset = l->next_offset;
-			else if (ts == EARLIEST_TIMESTAMP)
-				offset = l->log_start_offset;
-			else if (log_offset_for_time(l, ts, &offset, &found_ts) != KLAB_OK)
-				offset = found_ts = -1; /* no record that late: Kafka's -1 */
-			pvalue_set_int(po, "error_code", KERR_NONE);
-			pvalue_set_int(po, "timestamp", found_ts);
-			pvalue_set_int(po, "offset", offset);
-			pvalue_set_int(po, "leader_epoch",
-				       l->leader_epoch < 0 ? 0 : l->leader_epoch);
-			if (v == 0 && offset >= 0 &&
-			    set_int32_list(po, "old_style_offsets", 0) == KLAB_OK)
-				pvalue_at(pvalue_array(po, "old_style_offsets"), 0)->i = offset;
-		}
-	}
-	return KLAB_OK;
+	return each_partition(r, req, resp, &shape, list_offsets_one, &v);
 }
 
 /* ---- CreateTopics (19) ----------------------------------------------------------------- */
