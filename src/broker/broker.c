@@ -284,7 +284,24 @@ api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request
 		close_bad(b, c, "out of memory");
 		return;
 	}
+	/* as Kafka's ApiVersionsRequest.getErrorResponse: only ApiVersions' own range */
 	handle_api_versions(&r, NULL, resp);
+	for (int32_t i = 0; i < pvalue_count(pvalue_array(resp, "api_keys")); i++) {
+		struct pvalue *k = pvalue_at(pvalue_array(resp, "api_keys"), i);
+
+		if (pvalue_get_int(k, "api_key") == 18) {
+			int64_t lo = pvalue_get_int(k, "min_version"),
+				hi = pvalue_get_int(k, "max_version");
+
+			if (pvalue_array_resize(pvalue_array(resp, "api_keys"), 1) != KLAB_OK)
+				break;
+			k = pvalue_at(pvalue_array(resp, "api_keys"), 0);
+			pvalue_set_int(k, "api_key", 18);
+			pvalue_set_int(k, "min_version", lo);
+			pvalue_set_int(k, "max_version", hi);
+			break;
+		}
+	}
 	pvalue_set_int(resp, "error_code", KERR_UNSUPPORTED_VERSION);
 	buf_reset(&b->out);
 	if (proto_response_encode(h->correlation_id, api->response, 0, resp, &b->out) == KLAB_OK)

@@ -371,9 +371,14 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 {
 	uint8_t *copy;
 	size_t pos = 0;
+	int nbatches = 0;
 	int16_t err = KERR_NONE;
 	struct kerr e = { 0 };
 
+	if (r->h->api_version < 3) { /* v0-v2 carry magic 0/1 message sets */
+		*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
+		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+	}
 	if (records == NULL || len < 61) {
 		*msg = "the records field holds no record batch";
 		return KERR_CORRUPT_MESSAGE;
@@ -395,6 +400,12 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 		}
 		pos += 12 + (size_t)blen;
+		nbatches++;
+	}
+	if (nbatches > 1) { /* Kafka: ProduceRequest.validateRecords */
+		*msg = "Produce requests with version 3 and later may carry exactly one record "
+		       "batch per partition";
+		return KERR_INVALID_RECORD;
 	}
 	if ((copy = malloc((size_t)len)) == NULL)
 		return KERR_UNKNOWN_SERVER_ERROR;
@@ -512,10 +523,13 @@ fetch_one(struct broker_req *r, void *arg, const char *name, const struct pvalue
 
 	if (pmax > st->budget - st->total)
 		pmax = st->budget - st->total;
-	/* KIP-74: the first partition with data returns at least one batch. */
+	/* KIP-74: only the first partition with data may get one batch over the limits. */
 	if (offset == l->next_offset || (pmax <= 0 && st->total > 0))
 		return KLAB_OK;
 	rc = log_read_region(l, offset, pmax > 0 ? (size_t)pmax : 1, &region);
+	/* a first batch over the limit goes only to the first partition with data */
+	if (rc == KLAB_OK && st->total > 0 && region.len > (size_t)pmax)
+		return KLAB_OK;
 	if (rc == KLAB_OK && region.len > 0 && region.len <= INT32_MAX) {
 		pvalue_set_file(po, "records", region.fd, region.pos, (int32_t)region.len);
 		st->total += (int64_t)region.len;

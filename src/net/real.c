@@ -87,6 +87,7 @@ struct rconn {
 	int node;
 	bool connecting;   /* connect() not yet completed */
 	bool connect_fail; /* failed at once: on_connected(false) next round */
+	bool accepted;	   /* a listener accepted it (counts for max.connections) */
 	bool closing;	   /* the node closed it: flush, then go */
 	bool dead;	   /* freed at the end of this iteration */
 	bool want_out;	   /* EPOLLOUT registered */
@@ -134,6 +135,7 @@ struct real {
 	int64_t next_listener;
 	struct rconn *conns; /* every connection, dead ones until the round ends */
 	int nconns;	     /* live ones */
+	int naccepted;	     /* live ones that a listener accepted (max.connections) */
 	conn_id next_conn;
 	struct rtimer *timers; /* a binary min-heap by (due_ms, id) */
 	size_t ntimers, timers_cap;
@@ -312,6 +314,7 @@ conn_drop(struct real *r, struct rconn *c, bool tell)
 		return;
 	c->dead = true;
 	r->nconns--;
+	r->naccepted -= c->accepted;
 	close(c->fd); /* also removes it from epoll */
 	outq_free_all(c->out);
 	c->out = NULL;
@@ -510,7 +513,7 @@ listener_accept(struct real *r, struct rlistener *l)
 
 		if (fd < 0)
 			return;
-		if (r->nconns >= r->cfg.max_connections) {
+		if (r->naccepted >= r->cfg.max_connections) {
 			rlog(r,
 			     "%s: refusing a connection: %d connections is the limit "
 			     "(max.connections)",
@@ -520,6 +523,10 @@ listener_accept(struct real *r, struct rlistener *l)
 		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = conn_new(r, fd, l->node);
+		if (c != NULL) {
+			c->accepted = true;
+			r->naccepted++;
+		}
 		if (c == NULL || epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLIN, c) < 0) {
 			if (c != NULL)
 				conn_drop(r, c, false);
@@ -619,13 +626,9 @@ real_connect(struct rt *rt, const char *host, int port)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->connecting = true;
-	if (r->nconns > r->cfg.max_connections) {
-		rlog(r, "%s: connect %s:%d: %d connections is the limit (max.connections)",
-		     rn->name, host, port, r->cfg.max_connections);
-		c->connect_fail = true;
-	} else if (resolve(host, port, false, &ai) != 0 ||
-		   (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
-		   epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLOUT, c) < 0) {
+	if (resolve(host, port, false, &ai) != 0 ||
+	    (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) ||
+	    epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLOUT, c) < 0) {
 		c->connect_fail = true; /* reported by the loop, not from in here */
 	}
 	c->want_out = true;

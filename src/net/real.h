@@ -27,7 +27,7 @@
 
 struct real_config {
 	int32_t max_frame_bytes; /* socket.request.max.bytes (104857600) */
-	int max_connections;	 /* max.connections (accepted and opened) */
+	int max_connections; /* max.connections (accepted ones; a node's own connects are not counted) */
 	int64_t idle_timeout_ms; /* connections.max.idle.ms (600000); 0: never */
 	size_t max_output_bytes; /* queued but unsent bytes per connection */
 	bool handle_signals;	 /* SIGINT/SIGTERM stop the loop */

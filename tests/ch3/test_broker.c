@@ -419,7 +419,12 @@ test_ch3_broker_api_versions_v3_unsupported(void **state)
 	assert_int_equal(proto_decode(proto_api(18)->response, 0, f->data + 8, f->len - 8, &resp),
 			 KLAB_OK);
 	assert_int_equal(pvalue_get_int(resp, "error_code"), KERR_UNSUPPORTED_VERSION);
-	assert_int_equal(pvalue_count(pvalue_array(resp, "api_keys")), (int32_t)proto_api_count());
+	/* Kafka lists only ApiVersions' own range (ApiVersionsRequest.getErrorResponse) */
+	assert_int_equal(pvalue_count(pvalue_array(resp, "api_keys")), 1);
+	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "api_key"),
+			 18);
+	assert_int_equal(
+		pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "max_version"), 2);
 	pvalue_free(resp);
 	assert_true(w->client.connected);
 	world_free(w);
@@ -602,9 +607,11 @@ test_ch3_broker_produce_bad_batches(void **state)
 {
 	(void)state;
 	struct world *w = world_new(true, "200");
-	struct buf b;
+	struct buf b, two;
 	struct pvalue *req, *resp;
-	int64_t errs[4];
+	int64_t errs[6];
+	static const uint8_t magic1[] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14,
+					  0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0 };
 
 	create_topic(w, "bad", 1);
 	buf_init(&b);
@@ -639,7 +646,26 @@ test_ch3_broker_produce_bad_batches(void **state)
 	assert_int_equal(errs[0], KERR_CORRUPT_MESSAGE);
 	assert_int_equal(errs[1], KERR_MESSAGE_TOO_LARGE);
 	assert_int_equal(errs[2], KERR_CORRUPT_MESSAGE);
+	/* two batches for one partition: Produce v3+ allows exactly one (Kafka: INVALID_RECORD) */
+	buf_init(&two);
+	tu_batch_make(&two, 1, 0, 10, 1);
+	tu_batch_make(&b, 1, 0, 10, 2);
+	buf_put(&two, b.data, b.len);
+	req = produce_req("bad", 0, 1, two.data, (int32_t)two.len);
+	resp = rpc(w, 0, 8, req);
+	errs[4] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
+	buf_free(&two);
+	/* Produce v2 with a small magic-1 message set: the format, not corruption */
+	req = produce_req("bad", 0, 1, magic1, (int32_t)sizeof(magic1));
+	resp = rpc(w, 0, 2, req);
+	errs[5] = pvalue_get_int(produce_part(resp), "error_code");
+	pvalue_free(resp);
+	pvalue_free(req);
 	assert_int_equal(errs[3], KERR_CORRUPT_MESSAGE);
+	assert_int_equal(errs[4], KERR_INVALID_RECORD);
+	assert_int_equal(errs[5], KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT);
 	assert_int_equal(topics_find(w->broker.store, "bad")->logs[0]->next_offset, 0);
 	/* and a good one still goes in */
 	assert_int_equal(produce(w, 8, "bad", 0, 1, 0, NULL), 0);
@@ -989,6 +1015,42 @@ frame_at(struct world *w, size_t i)
 	return &w->client.frames[i];
 }
 
+/*
+ * KIP-74: a batch larger than the limits still goes out - but only for the
+ * first partition with data; a later partition whose first batch does not
+ * fit gets nothing this time (its turn comes in the next Fetch).
+ */
+static void
+test_ch3_broker_fetch_oversized_batch_only_first_partition(void **state)
+{
+	(void)state;
+	struct world *w = world_new(true, NULL);
+	struct pvalue *req, *resp, *parts;
+	int32_t len0, len1;
+
+	create_topic(w, "big", 2);
+	assert_int_equal(produce(w, 8, "big", 0, 5, 0, NULL), 0);
+	assert_int_equal(produce(w, 8, "big", 1, 5, 0, NULL), 0);
+	req = fetch_req("big", 0, 0, 10); /* 10 bytes: less than any batch */
+	parts = pvalue_array(pvalue_at(pvalue_array(req, "topics"), 0), "partitions");
+	assert_int_equal(pvalue_array_resize(parts, 2), KLAB_OK);
+	pvalue_set_int(pvalue_at(parts, 1), "partition", 1);
+	pvalue_set_int(pvalue_at(parts, 1), "fetch_offset", 0);
+	pvalue_set_int(pvalue_at(parts, 1), "partition_max_bytes", 10);
+	resp = rpc(w, 1, 11, req);
+	assert_non_null(resp);
+	parts = pvalue_array(pvalue_at(pvalue_array(resp, "responses"), 0), "partitions");
+	pvalue_get_bytes(pvalue_at(parts, 0), "records", &len0);
+	pvalue_get_bytes(pvalue_at(parts, 1), "records", &len1);
+	assert_true(len0 > 10);	   /* the first partition: one whole batch, over the limit */
+	assert_int_equal(len1, 0); /* the second: nothing */
+	assert_int_equal(pvalue_get_int(pvalue_at(parts, 1), "error_code"), 0);
+	assert_int_equal(pvalue_get_int(pvalue_at(parts, 1), "high_watermark"), 5);
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
 static void
 test_ch3_broker_fetch_long_poll(void **state)
 {
@@ -1163,6 +1225,7 @@ main(void)
 		cmocka_unit_test(test_ch3_broker_produce_acks0_no_response),
 		cmocka_unit_test(test_ch3_broker_produce_bad_batches),
 		cmocka_unit_test(test_ch3_broker_fetch),
+		cmocka_unit_test(test_ch3_broker_fetch_oversized_batch_only_first_partition),
 		cmocka_unit_test(test_ch3_broker_fetch_long_poll),
 		cmocka_unit_test(test_ch3_broker_list_offsets),
 		cmocka_unit_test(test_ch3_broker_create_topics),

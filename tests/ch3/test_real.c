@@ -299,6 +299,89 @@ test_ch3_real_idle_connections_close(void **state)
 	assert_non_null(strstr(s->log, "connections.max.idle.ms"));
 }
 
+/*
+ * max.connections counts accepted connections only: one node listens
+ * (limit 1) and connects to itself twice.  Both of its own connects are
+ * made (they are not counted), the listener accepts the first and refuses
+ * the second with a log line, and the refused one closes on the
+ * connecting side.
+ */
+struct lim {
+	struct shared *s;
+	int accepted, connected, closed;
+};
+
+static void
+lim_start(struct node *n)
+{
+	struct kerr e = { 0 };
+	int64_t id = n->rt->ops->listen(n->rt, "127.0.0.1", 0, &e);
+	int port = n->rt->ops->listener_port(n->rt, id);
+
+	assert_true(port > 0);
+	n->rt->ops->connect(n->rt, "127.0.0.1", port);
+	n->rt->ops->connect(n->rt, "127.0.0.1", port);
+	n->rt->ops->set_timer(n->rt, 300);
+}
+
+static void
+lim_accept(struct node *n, conn_id c, int64_t listener)
+{
+	(void)c;
+	(void)listener;
+	((struct lim *)n->state)->accepted++;
+}
+
+static void
+lim_connected(struct node *n, conn_id c, bool ok)
+{
+	(void)c;
+	((struct lim *)n->state)->connected += ok;
+}
+
+static void
+lim_closed(struct node *n, conn_id c)
+{
+	(void)c;
+	((struct lim *)n->state)->closed++;
+}
+
+static void
+lim_timer(struct node *n, timer_id t)
+{
+	(void)t;
+	real_stop(((struct lim *)n->state)->s->r);
+}
+
+static const struct node_ops lim_ops = {
+	.on_start = lim_start,
+	.on_accept = lim_accept,
+	.on_connected = lim_connected,
+	.on_closed = lim_closed,
+	.on_timer = lim_timer,
+};
+
+static void
+test_ch3_real_max_connections_counts_accepted_only(void **state)
+{
+	struct shared *s = *state;
+	struct lim l = { .s = s };
+	struct real_config cfg;
+
+	real_config_defaults(&cfg);
+	cfg.max_connections = 1;
+	cfg.log = log_line;
+	cfg.log_arg = s;
+	s->r = real_new(&cfg);
+	assert_non_null(s->r);
+	assert_true(real_add_node(s->r, "lim", &lim_ops, &l, NULL) >= 0);
+	assert_int_equal(real_run(s->r), KLAB_OK);
+	assert_int_equal(l.connected, 2); /* its own connects are not limited */
+	assert_int_equal(l.accepted, 1);  /* the listener took one ... */
+	assert_int_equal(l.closed, 1);	  /* ... and refused the other */
+	assert_non_null(strstr(s->log, "max.connections"));
+}
+
 static void
 sig_timer(struct node *n, timer_id t)
 {
@@ -344,6 +427,7 @@ main(void)
 		T(test_ch3_real_send_parts_oversize_timer_stop),
 		T(test_ch3_real_connect_refused),
 		T(test_ch3_real_idle_connections_close),
+		T(test_ch3_real_max_connections_counts_accepted_only),
 		T(test_ch3_real_sigterm_stops),
 	};
 #undef T

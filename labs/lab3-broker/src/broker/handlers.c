@@ -323,9 +323,14 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 {
 	uint8_t *copy;
 	size_t pos = 0;
+	int nbatches = 0;
 	int16_t err = KERR_NONE;
 	struct kerr e = { 0 };
 
+	if (r->h->api_version < 3) { /* v0-v2 carry magic 0/1 message sets */
+		*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
+		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+	}
 	if (records == NULL || len < 61) {
 		*msg = "the records field holds no record batch";
 		return KERR_CORRUPT_MESSAGE;
@@ -347,6 +352,12 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 		}
 		pos += 12 + (size_t)blen;
+		nbatches++;
+	}
+	if (nbatches > 1) { /* Kafka: ProduceRequest.validateRecords */
+		*msg = "Produce requests with version 3 and later may carry exactly one record "
+		       "batch per partition";
+		return KERR_INVALID_RECORD;
 	}
 	if ((copy = malloc((size_t)len)) == NULL)
 		return KERR_UNKNOWN_SERVER_ERROR;
