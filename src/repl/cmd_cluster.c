@@ -98,6 +98,8 @@ struct cluster_shell {
 	int16_t resp_version;
 	char answered_by[KCLIENT_HOST_MAX + 16]; /* "broker-2:9092" */
 	int delivered, failed;
+	int64_t *per_partition; /* produce-many: records delivered to each partition */
+	int32_t nper;
 	int64_t last_offset;
 	int32_t last_partition;
 	int16_t last_kafka_error;
@@ -239,6 +241,8 @@ on_delivery(void *arg, void *opaque, const char *topic, int32_t partition, int64
 		c->delivered++;
 	else
 		c->failed++;
+	if (err == KLAB_OK && c->per_partition != NULL && partition >= 0 && partition < c->nper)
+		c->per_partition[partition]++;
 	c->last_partition = partition;
 	c->last_offset = offset;
 	c->last_kafka_error = kafka_error;
@@ -1225,6 +1229,84 @@ cmd_consume(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * produce-many TOPIC N [KEYS]: N records with KEYS distinct keys (key-0,
+ * key-1, ...; default: every record its own key), sent as fast as the
+ * producer takes them; then how many went to each partition and broker.
+ */
+#define MANY_MAX 1000000
+#define MANY_PARTS 1024
+
+static int
+cmd_produce_many(struct repl *r, void *state, int argc, char **argv)
+{
+	struct cluster_shell *c = state;
+	int64_t n, keys, sent = 0, per_broker[CL_MAX_BROKERS + 1] = { 0 };
+	int64_t counts[MANY_PARTS] = { 0 };
+	const struct kc_topic *t;
+	char key[32], value[32];
+	struct kerr e = { 0 };
+
+	if (!have_world(c) || !repl_arg_i64(r, argv[2], "records", 1, MANY_MAX, &n))
+		return -1;
+	keys = n;
+	if (argc == 4 && !repl_arg_i64(r, argv[3], "keys", 1, MANY_MAX, &keys))
+		return -1;
+	c->delivered = c->failed = 0;
+	c->per_partition = counts;
+	c->nper = MANY_PARTS;
+	while (sent < n) {
+		struct record_in rec = { .timestamp = -1 };
+		int rc;
+
+		snprintf(key, sizeof(key), "key-%lld", (long long)(sent % keys));
+		snprintf(value, sizeof(value), "v-%lld", (long long)sent);
+		rec.kv = (struct kv){ (const uint8_t *)key, (int32_t)strlen(key),
+				      (const uint8_t *)value, (int32_t)strlen(value) };
+		rc = kproducer_send(&c->prod, argv[1], PARTITION_ANY, &rec, NULL, &e);
+		if (rc == KLAB_EFULL) { /* buffer.memory is full: let batches go out */
+			int64_t before = c->delivered + c->failed;
+
+			kproducer_flush(&c->prod);
+			begin_wait(c);
+			while (c->delivered + c->failed == before && wait_done(c, CL_WAIT_MS, 0))
+				c->done = false;
+			if (c->delivered + c->failed == before)
+				break;
+			continue;
+		}
+		if (rc != KLAB_OK) {
+			c->per_partition = NULL;
+			return repl_error(r, "produce-many: %s", kerr_msg(&e));
+		}
+		sent++;
+	}
+	kproducer_flush(&c->prod);
+	while (c->delivered + c->failed < sent) {
+		begin_wait(c);
+		if (!wait_done(c, CL_WAIT_MS + 1000, 0))
+			break;
+	}
+	c->per_partition = NULL;
+	repl_printf(r, "sent %lld, delivered %d, failed %d\n", (long long)sent, c->delivered,
+		    c->failed);
+	t = kclient_topic(&c->prod.kc, argv[1]);
+	for (int32_t p = 0; t != NULL && p < t->npartitions && p < MANY_PARTS; p++) {
+		int32_t leader = kclient_leader(&c->prod.kc, argv[1], p);
+
+		repl_printf(r, "  %s-%d  leader %d  %lld\n", argv[1], (int)p, (int)leader,
+			    (long long)counts[p]);
+		if (leader >= 1 && leader <= CL_MAX_BROKERS)
+			per_broker[leader] += counts[p];
+	}
+	repl_printf(r, "  per broker:");
+	for (int b = 1; b <= CL_MAX_BROKERS; b++)
+		if (per_broker[b] > 0)
+			repl_printf(r, "  %d: %lld", b, (long long)per_broker[b]);
+	repl_printf(r, "\n");
+	return c->failed > 0 ? repl_error(r, "%d records were not delivered", c->failed) : 0;
+}
+
 /* ---- dot -------------------------------------------------------------------------- */
 
 /* One client node and an edge to each broker it holds a ready connection to. */
@@ -1481,6 +1563,9 @@ static const struct repl_cmd cluster_cmds[] = {
 	{ "produce", "[-p PARTITION] TOPIC KEY VALUE [HEADER=VALUE ...]",
 	  "send one record through the producer client and wait for its offset (KEY '-' is null)",
 	  NULL, 3, -1, cmd_produce },
+	{ "produce-many", "TOPIC N [KEYS]",
+	  "send N records (KEYS distinct keys) and show where they went, by partition and broker",
+	  NULL, 2, 3, cmd_produce_many },
 	{ "consume", "TOPIC [-p PARTITION] [--from earliest|latest|OFFSET|@TIMESTAMP] [-n MAX]",
 	  "read records through the consumer client (stops after 1 s without records)", NULL, 1, 7,
 	  cmd_consume },
