@@ -424,6 +424,58 @@ send_response(struct broker *b, conn_id c)
  * PARKED: the Fetch waits and no response was sent; the caller decides
  * whether that means a new purgatory entry (park()).
  */
+/*
+ * The header of a frame, checked: the API and its handler, or why the
+ * connection must close (an ApiVersions above klab's range is answered
+ * here, as Kafka does, and *answered is set).
+ */
+static const char *
+check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
+	     struct proto_request_header *h, struct cursor *body, const struct api_desc **api,
+	     broker_handler *fn, bool *answered)
+{
+	*answered = false;
+	if (b->failed || b->store == NULL)
+		return "the broker failed to start";
+	if (len < 4 || proto_request_header_parse(frame + 4, len - 4, h, body) != KLAB_OK)
+		return "malformed request header";
+	*api = proto_api(h->api_key);
+	*fn = handler_for(h->api_key);
+	if (*api == NULL || *fn == NULL)
+		return "unknown API key";
+	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
+		return NULL;
+	if (h->api_key == 18 && h->api_version > (*api)->max_version) {
+		api_versions_unsupported(b, c, h);
+		*answered = true;
+		return NULL;
+	}
+	return "unsupported API version";
+}
+
+/* Encode and send the answer to a handled request; false if it cannot be encoded. */
+static bool
+answer(struct broker *b, conn_id c, const struct api_desc *api,
+       const struct proto_request_header *h, const struct pvalue *resp)
+{
+	int rc;
+
+	buf_reset(&b->out);
+	b->splices.n = 0;
+	b->splices.bytes = 0;
+	rc = proto_response_encode_spliced(h->correlation_id, api->response, h->api_version, resp,
+					   &b->out, b->cfg.fetch_copy ? NULL : &b->splices);
+	if (rc == KLAB_OK) {
+		trace_msg(b, api, true, h->api_version, h->correlation_id, resp);
+		send_response(b, c);
+	}
+	if (b->out.cap > (1u << 24)) { /* do not keep a huge buffer */
+		buf_free(&b->out);
+		buf_init(&b->out);
+	}
+	return rc == KLAB_OK;
+}
+
 static enum outcome
 handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool may_park,
 	   bool *appended, int64_t *park_ms)
@@ -431,54 +483,30 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	struct node *n = b->node;
 	struct proto_request_header h;
 	struct cursor body;
-	const struct api_desc *api;
-	broker_handler fn;
+	const struct api_desc *api = NULL;
+	broker_handler fn = NULL;
 	struct pvalue *req = NULL, *resp = NULL;
 	struct broker_req r;
 	enum outcome out = DONE;
-	int rc;
+	bool answered;
+	const char *bad = check_header(b, c, frame, len, &h, &body, &api, &fn, &answered);
 
-	if (b->failed || b->store == NULL) {
-		close_bad(b, c, "the broker failed to start");
-		return CLOSED;
-	}
-	if (len < 4 ||
-	    (rc = proto_request_header_parse(frame + 4, len - 4, &h, &body)) != KLAB_OK) {
-		close_bad(b, c, "malformed request header");
-		return CLOSED;
-	}
-	api = proto_api(h.api_key);
-	fn = handler_for(h.api_key);
-	if (api == NULL || fn == NULL) {
-		close_bad(b, c, "unknown API key");
-		return CLOSED;
-	}
-	if (h.api_version < api->min_version || h.api_version > api->max_version) {
-		if (h.api_key == 18 && h.api_version > api->max_version) {
-			api_versions_unsupported(b, c, &h);
-			return DONE;
-		}
-		close_bad(b, c, "unsupported API version");
-		return CLOSED;
-	}
-	if ((rc = proto_request_decode(&h, body, &req)) != KLAB_OK) {
-		close_bad(b, c, "malformed request body");
-		return CLOSED;
-	}
-	if ((resp = pvalue_new(api->response)) == NULL) {
+	if (bad == NULL && !answered && proto_request_decode(&h, body, &req) != KLAB_OK)
+		bad = "malformed request body";
+	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
+		bad = "out of memory";
+	if (bad != NULL || answered) {
 		pvalue_free(req);
-		close_bad(b, c, "out of memory");
-		return CLOSED;
+		if (bad != NULL)
+			close_bad(b, c, bad);
+		return bad != NULL ? CLOSED : DONE;
 	}
 	memset(&r, 0, sizeof(r));
 	r.b = b;
 	r.h = &h;
 	r.now_ms = n->rt->ops->now_ms(n->rt);
 	r.may_park = may_park;
-	rc = fn(&r, req, resp);
-	if (r.appended)
-		*appended = true;
-	if (rc != KLAB_OK) {
+	if (fn(&r, req, resp) != KLAB_OK) {
 		close_bad(b, c, "the handler failed");
 		out = CLOSED;
 	} else if (r.park) {
@@ -487,26 +515,12 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	} else {
 		trace_msg(b, api, false, h.api_version, h.correlation_id, req);
 		b->requests++;
-		if (!r.no_response) {
-			buf_reset(&b->out);
-			b->splices.n = 0;
-			b->splices.bytes = 0;
-			rc = proto_response_encode_spliced(h.correlation_id, api->response,
-							   h.api_version, resp, &b->out,
-							   b->cfg.fetch_copy ? NULL : &b->splices);
-			if (rc == KLAB_OK) {
-				trace_msg(b, api, true, h.api_version, h.correlation_id, resp);
-				send_response(b, c);
-			} else {
-				close_bad(b, c, "cannot encode the response");
-				out = CLOSED;
-			}
-			if (b->out.cap > (1u << 24)) { /* do not keep a huge buffer */
-				buf_free(&b->out);
-				buf_init(&b->out);
-			}
+		if (!r.no_response && !answer(b, c, api, &h, resp)) {
+			close_bad(b, c, "cannot encode the response");
+			out = CLOSED;
 		}
 	}
+	*appended |= r.appended;
 	breq_release(&r);
 	pvalue_free(resp);
 	pvalue_free(req);

@@ -649,73 +649,40 @@ is_member(const struct broker *b, int32_t id)
 	return false;
 }
 
-/* Partitions from the request, or an error code with a message. */
+/* Manual assignments: partitions 0..n-1 in order, each on one member. */
 static int16_t
-create_check(struct broker_req *r, const struct pvalue *ti, const char *name, int32_t *partitions,
-	     struct config *ov, const char **msg)
+check_assignments(struct broker_req *r, const struct pvalue *as, const char **msg)
 {
-	struct broker *b = r->b;
-	int64_t np = pvalue_get_int(ti, "num_partitions");
-	int64_t rf = pvalue_get_int(ti, "replication_factor");
-	const struct pvalue *as = pvalue_array(ti, "assignments");
-	const struct pvalue *cs = pvalue_array(ti, "configs");
 	int32_t na = pvalue_count(as);
-	struct kerr e = { 0 };
 
-	if (topic_name_validate(name, NULL, &e) != KLAB_OK) {
-		*msg = breq_printf(r, "%s", kerr_msg(&e));
-		return KERR_INVALID_TOPIC_EXCEPTION;
-	}
-	if (topics_find(b->store, name) != NULL) {
-		*msg = breq_printf(r, "Topic '%s' already exists.", name);
-		return KERR_TOPIC_ALREADY_EXISTS;
-	}
-	if (na > 0) {
-		if (np != -1 || rf != -1) {
-			*msg = "Both numPartitions or replicationFactor and replicasAssignments "
-			       "were set. Both cannot be used at the same time.";
-			return KERR_INVALID_REQUEST;
-		}
-		for (int32_t k = 0; k < na; k++) {
-			const struct pvalue *a = pvalue_at(as, k);
-			const struct pvalue *ids = pvalue_array(a, "broker_ids");
-			int64_t pidx = pvalue_get_int(a, "partition_index");
+	for (int32_t k = 0; k < na; k++) {
+		const struct pvalue *a = pvalue_at(as, k);
+		const struct pvalue *ids = pvalue_array(a, "broker_ids");
 
-			if (pvalue_count(ids) > 1) {
-				*msg = "Replication factor is larger than 1: replication arrives "
-				       "in "
-				       "chapter 5.";
-				return KERR_INVALID_REPLICATION_FACTOR;
-			}
-			if (pidx != k || pvalue_count(ids) != 1 ||
-			    !is_member(b, (int32_t)pvalue_at(ids, 0)->i)) {
-				*msg = breq_printf(
-					r,
-					"Assignments must name partitions 0..%d in order, "
-					"each on one broker of the cluster.",
-					na - 1);
-				return KERR_INVALID_REPLICA_ASSIGNMENT;
-			}
-		}
-		np = na;
-	} else {
-		if (np == -1)
-			np = b->store->default_partitions;
-		if (np <= 0 || np > TOPIC_PARTITIONS_MAX) {
-			*msg = breq_printf(r, "Number of partitions must be 1..%d (or -1).",
-					   TOPIC_PARTITIONS_MAX);
-			return KERR_INVALID_PARTITIONS;
-		}
-		if (rf != -1 && rf != 1) {
-			*msg = breq_printf(
-				r,
-				"Replication factor: %lld: klab's brokers keep one copy of "
-				"each partition until replication arrives in chapter 5.",
-				(long long)rf);
+		if (pvalue_count(ids) > 1) {
+			*msg = "Replication factor is larger than 1: replication arrives in "
+			       "chapter 5.";
 			return KERR_INVALID_REPLICATION_FACTOR;
 		}
+		if (pvalue_get_int(a, "partition_index") != k || pvalue_count(ids) != 1 ||
+		    !is_member(r->b, (int32_t)pvalue_at(ids, 0)->i)) {
+			*msg = breq_printf(
+				r,
+				"Assignments must name partitions 0..%d in order, each on "
+				"one broker of the cluster.",
+				na - 1);
+			return KERR_INVALID_REPLICA_ASSIGNMENT;
+		}
 	}
-	*partitions = (int32_t)np;
+	return KERR_NONE;
+}
+
+/* The request's topic configs into ov, checked against Kafka's topic keys. */
+static int16_t
+check_configs(struct broker_req *r, const struct pvalue *cs, struct config *ov, const char **msg)
+{
+	struct kerr e = { 0 };
+
 	for (int32_t k = 0; k < pvalue_count(cs); k++) {
 		const struct pvalue *c = pvalue_at(cs, k);
 		char *key = str_field(r, c, "name");
@@ -735,6 +702,53 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		return KERR_INVALID_CONFIG;
 	}
 	return KERR_NONE;
+}
+
+/* Partitions from the request, or an error code with a message. */
+static int16_t
+create_check(struct broker_req *r, const struct pvalue *ti, const char *name, int32_t *partitions,
+	     struct config *ov, const char **msg)
+{
+	int64_t np = pvalue_get_int(ti, "num_partitions");
+	int64_t rf = pvalue_get_int(ti, "replication_factor");
+	const struct pvalue *as = pvalue_array(ti, "assignments");
+	int32_t na = pvalue_count(as);
+	struct kerr e = { 0 };
+	int16_t err;
+
+	if (topic_name_validate(name, NULL, &e) != KLAB_OK) {
+		*msg = breq_printf(r, "%s", kerr_msg(&e));
+		return KERR_INVALID_TOPIC_EXCEPTION;
+	}
+	if (topics_find(r->b->store, name) != NULL) {
+		*msg = breq_printf(r, "Topic '%s' already exists.", name);
+		return KERR_TOPIC_ALREADY_EXISTS;
+	}
+	if (na > 0 && (np != -1 || rf != -1)) {
+		*msg = "Both numPartitions or replicationFactor and replicasAssignments were set. "
+		       "Both cannot be used at the same time.";
+		return KERR_INVALID_REQUEST;
+	}
+	if (na > 0 && (err = check_assignments(r, as, msg)) != KERR_NONE)
+		return err;
+	if (na > 0)
+		np = na;
+	else if (np == -1)
+		np = r->b->store->default_partitions;
+	if (np <= 0 || np > TOPIC_PARTITIONS_MAX) {
+		*msg = breq_printf(r, "Number of partitions must be 1..%d (or -1).",
+				   TOPIC_PARTITIONS_MAX);
+		return KERR_INVALID_PARTITIONS;
+	}
+	if (rf != -1 && rf != 1) {
+		*msg = breq_printf(r,
+				   "Replication factor: %lld: klab's brokers keep one copy of each "
+				   "partition until replication arrives in chapter 5.",
+				   (long long)rf);
+		return KERR_INVALID_REPLICATION_FACTOR;
+	}
+	*partitions = (int32_t)np;
+	return check_configs(r, pvalue_array(ti, "configs"), ov, msg);
 }
 
 /* The request's manual assignment (checked by create_check), or NULL. */
