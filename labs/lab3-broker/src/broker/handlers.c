@@ -190,40 +190,30 @@ metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const c
 	/* LAB 3 END meta_partitions */
 }
 
-int
-handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+/* The cluster's brokers, its id and its controller. */
+static int
+metadata_brokers(struct broker_req *r, struct pvalue *resp)
 {
 	struct broker *b = r->b;
-	int16_t v = r->h->api_version;
-	const struct pvalue *want = pvalue_array(req, "topics");
-	bool all = want->null || (v == 0 && pvalue_count(want) == 0);
-	bool auto_create =
-		b->cfg.auto_create_topics && pvalue_get_int(req, "allow_auto_topic_creation");
 	struct pvalue *brokers = pvalue_array(resp, "brokers");
-	struct pvalue *topics = pvalue_array(resp, "topics");
-	int32_t n;
 
-	/* LAB 3 BEGIN meta_brokers: the brokers list (this one), the cluster id, the controller
-	 * skeleton: (void)brokers;
+	/* LAB 3 BEGIN meta_brokers: the brokers list (every member; this one as it advertises itself), the cluster id, the controller
+	 * skeleton: (void)b; (void)brokers;
 	 */
 	/* TODO(lab 3, meta_brokers): write this part. */
-	(void)brokers;
+	(void)b; (void)brokers;
 	/* LAB 3 END meta_brokers */
+	return KLAB_OK;
+}
 
-	if (all) {
-		n = (int32_t)b->store->n;
-		if (pvalue_array_resize(topics, n) != KLAB_OK)
-			return KLAB_ENOMEM;
-		for (int32_t i = 0; i < n; i++) {
-			struct topic *t = b->store->topics[i];
+/* The topics a Metadata request names, each found, refused or auto-created. */
+static int
+metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *topics,
+	       bool auto_create)
+{
+	struct broker *b = r->b;
+	int32_t n = pvalue_count(want);
 
-			if (metadata_topic(r, pvalue_at(topics, i), t, t->name, KERR_NONE) !=
-			    KLAB_OK)
-				return KLAB_ENOMEM;
-		}
-		return KLAB_OK;
-	}
-	n = pvalue_count(want);
 	if (pvalue_array_resize(topics, n) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t i = 0; i < n; i++) {
@@ -243,6 +233,32 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 		(void)e; (void)auto_create; err = KERR_NONE;
 		/* LAB 3 END meta_topic_error */
 		if (metadata_topic(r, el, err == KERR_NONE ? t : NULL, name, err) != KLAB_OK)
+			return KLAB_ENOMEM;
+	}
+	return KLAB_OK;
+}
+
+int
+handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct broker *b = r->b;
+	const struct pvalue *want = pvalue_array(req, "topics");
+	bool all = want->null || (r->h->api_version == 0 && pvalue_count(want) == 0);
+	struct pvalue *topics = pvalue_array(resp, "topics");
+	int32_t n = (int32_t)b->store->n;
+
+	if (metadata_brokers(r, resp) != KLAB_OK)
+		return KLAB_ENOMEM;
+	if (!all)
+		return metadata_named(r, want, topics,
+				      b->cfg.auto_create_topics &&
+					      pvalue_get_int(req, "allow_auto_topic_creation"));
+	if (pvalue_array_resize(topics, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		struct topic *t = b->store->topics[i];
+
+		if (metadata_topic(r, pvalue_at(topics, i), t, t->name, KERR_NONE) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
