@@ -336,6 +336,29 @@ cl_free_recs(struct cluster_shell *c)
 	c->nrecs = 0;
 }
 
+/* --from earliest | latest | @TIMESTAMP | OFFSET */
+static bool
+parse_from(struct repl *r, const char *v, int64_t *from, bool *by_offset)
+{
+	bool digits = strspn(v, "0123456789") == strlen(v);
+
+	*by_offset = digits;
+	if (strcmp(v, "earliest") == 0)
+		*from = KCONSUMER_EARLIEST;
+	else if (strcmp(v, "latest") == 0)
+		*from = KCONSUMER_LATEST;
+	else if (v[0] == '@')
+		return repl_arg_i64(r, v + 1, "timestamp", 0, INT64_MAX, from);
+	else if (digits)
+		return repl_arg_i64(r, v, "offset", 0, INT64_MAX, from);
+	else
+		return repl_error(r,
+				  "--from must be earliest, latest, an OFFSET or @TIMESTAMP (ms), "
+				  "not '%s'",
+				  v) == 0;
+	return true;
+}
+
 int
 cl_cmd_consume(struct repl *r, void *state, int argc, char **argv)
 {
@@ -349,41 +372,23 @@ cl_cmd_consume(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	for (int i = 2; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool ok;
 
 		if (v == NULL)
 			return repl_usage(r, repl_find(r, "consume"));
-		if (strcmp(argv[i], "-p") == 0) {
-			if (!repl_arg_i64(r, v, "partition", 0, INT32_MAX, &partition))
-				return -1;
-		} else if (strcmp(argv[i], "-n") == 0) {
-			if (!repl_arg_i64(r, v, "max records", 1, CL_MAX_RECORDS, &max))
-				return -1;
-		} else if (strcmp(argv[i], "--from") == 0) {
-			by_offset = false;
-			if (strcmp(v, "earliest") == 0)
-				from = KCONSUMER_EARLIEST;
-			else if (strcmp(v, "latest") == 0)
-				from = KCONSUMER_LATEST;
-			else if (v[0] == '@') {
-				if (!repl_arg_i64(r, v + 1, "timestamp", 0, INT64_MAX, &from))
-					return -1;
-			} else if (strspn(v, "0123456789") != strlen(v)) {
-				return repl_error(r,
-						  "--from must be earliest, latest, an OFFSET or "
-						  "@TIMESTAMP (ms), not '%s'",
-						  v);
-			} else {
-				if (!repl_arg_i64(r, v, "offset", 0, INT64_MAX, &from))
-					return -1;
-				by_offset = true;
-			}
-		} else {
+		if (strcmp(argv[i], "-p") == 0)
+			ok = repl_arg_i64(r, v, "partition", 0, INT32_MAX, &partition);
+		else if (strcmp(argv[i], "-n") == 0)
+			ok = repl_arg_i64(r, v, "max records", 1, CL_MAX_RECORDS, &max);
+		else if (strcmp(argv[i], "--from") == 0)
+			ok = parse_from(r, v, &from, &by_offset);
+		else
 			return repl_usage(r, repl_find(r, "consume"));
-		}
+		if (!ok)
+			return -1;
 	}
 	cl_free_recs(c);
 	c->max_recs = (int)max;
-	c->last_record_ms = 0;
 	p32 = (int32_t)partition;
 	rc = kconsumer_assign(&c->cons, argv[1], partition < 0 ? NULL : &p32,
 			      partition < 0 ? -1 : 1);
