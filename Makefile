@@ -208,9 +208,12 @@ BENCHES := $(patsubst tests/bench/%.c,build/bench/%,$(wildcard tests/bench/bench
 build/bench/bench_%: tests/bench/bench_%.c build/bench/ch$(LATEST)/libklab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG -Itests $< build/bench/ch$(LATEST)/libklab.a -o $@ $(LIBS)
-build/bench/bench_broker: tests/bench/bench_broker.c
+# bench_broker.c and its parts, tests/bench/broker/*.c, go through the bench object rule.
+BENCH_BROKER_OBJS := $(patsubst %.c,build/bench/obj/%.o,tests/bench/bench_broker.c \
+                     $(wildcard tests/bench/broker/*.c))
+build/bench/bench_broker: $(BENCH_BROKER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) -O2 -g -DNDEBUG $< -o $@ -lrdkafka -lpthread
+	$(CC) -O2 -g $(BENCH_BROKER_OBJS) -o $@ -lrdkafka -lpthread
 build/bench/ch3/klab: $(patsubst %.c,build/bench/obj/%.o,$(STAGE3_SRCS) src/main/klab.c build/gen/ch3/stage.c)
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g $^ -o $@ $(LIBS)
