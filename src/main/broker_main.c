@@ -245,19 +245,148 @@ usage(void)
 	return 2;
 }
 
+/* Print e (a config error) and return -1. */
+static int
+bad(const struct kerr *e)
+{
+	fprintf(stderr, "klab broker: %s\n", kerr_msg(e));
+	return -1;
+}
+
+/* broker.id, listeners, advertised.listeners and the two switches. */
+static int
+settings_broker(const struct config *cfg, struct broker_config *bc)
+{
+	struct kerr e = { 0 };
+	const char *s;
+	int64_t v;
+	bool on;
+
+	if (config_long(cfg, key("broker.id"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	bc->broker_id = (int32_t)v;
+	if (config_string(cfg, key("listeners"), &s, &e) != KLAB_OK)
+		return bad(&e);
+	if (parse_listener(s, "listeners", bc->listen_host, sizeof(bc->listen_host),
+			   &bc->listen_port) != 0)
+		return -1;
+	if (config_has(cfg, "advertised.listeners")) {
+		if (config_string(cfg, key("advertised.listeners"), &s, &e) != KLAB_OK)
+			return bad(&e);
+		if (parse_listener(s, "advertised.listeners", bc->advertised_host,
+				   sizeof(bc->advertised_host), &bc->advertised_port) != 0)
+			return -1;
+	} else if (bc->listen_host[0] == '\0' || strcmp(bc->listen_host, "0.0.0.0") == 0) {
+		snprintf(bc->advertised_host, sizeof(bc->advertised_host), "localhost");
+	}
+	if (config_bool(cfg, key("auto.create.topics.enable"), &on, &e) != KLAB_OK)
+		return bad(&e);
+	bc->auto_create_topics = on;
+	if (config_bool(cfg, key("klab.fetch.sendfile"), &on, &e) != KLAB_OK)
+		return bad(&e);
+	bc->fetch_copy = !on;
+	return 0;
+}
+
+/* cluster.brokers, log.dirs, and meta.properties with the cluster id. */
+static int
+settings_cluster(const struct config *cfg, struct broker_config *bc)
+{
+	char want[BROKER_CLUSTER_ID_MAX] = "";
+	struct kerr e = { 0 };
+	const char *s;
+
+	if (config_has(cfg, "cluster.brokers") &&
+	    (config_string(cfg, key("cluster.brokers"), &s, &e) != KLAB_OK ||
+	     cluster_parse(s, bc->members, &bc->nmembers, &e) != KLAB_OK))
+		return bad(&e);
+	if (bc->nmembers > 0 && !is_listed(bc)) {
+		fprintf(stderr, "klab broker: cluster.brokers does not list broker.id=%d\n",
+			(int)bc->broker_id);
+		return -1;
+	}
+	s = config_has(cfg, "log.dirs")	 ? config_find(cfg, "log.dirs")->value
+	    : config_has(cfg, "log.dir") ? config_find(cfg, "log.dir")->value
+					 : "/tmp/kafka-logs";
+	if (strchr(s, ',') != NULL) {
+		fprintf(stderr, "klab broker: log.dirs=%s: klab supports one log directory\n", s);
+		return -1;
+	}
+	snprintf(bc->log_dir, sizeof(bc->log_dir), "%s", s);
+	if (mkdir(bc->log_dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "klab broker: mkdir %s: %s\n", bc->log_dir, strerror(errno));
+		return -1;
+	}
+	if (config_has(cfg, "cluster.id"))
+		snprintf(want, sizeof(want), "%s", config_find(cfg, "cluster.id")->value);
+	else if (bc->nmembers > 0)
+		derived_cluster_id(bc->members, bc->nmembers, want, sizeof(want));
+	return meta_properties(bc->log_dir, bc->broker_id, want[0] ? want : NULL, bc->cluster_id,
+			       sizeof(bc->cluster_id));
+}
+
+/* socket.request.max.bytes, connections.max.idle.ms, max.connections. */
+static int
+settings_runtime(const struct config *cfg, struct real_config *rc)
+{
+	struct kerr e = { 0 };
+	int64_t v;
+
+	real_config_defaults(rc);
+	if (config_long(cfg, key("socket.request.max.bytes"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->max_frame_bytes = (int32_t)v;
+	if (config_long(cfg, key("connections.max.idle.ms"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->idle_timeout_ms = v;
+	if (config_long(cfg, key("max.connections"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->max_connections = (int)v;
+	rc->handle_signals = true;
+	rc->log = log_line;
+	return 0;
+}
+
+/* Run the broker until SIGINT/SIGTERM; the exit status. */
+static int
+run(const struct broker_config *bc, const struct real_config *rc)
+{
+	struct broker b;
+	struct real *r;
+	int ret = 1;
+
+	broker_init(&b, bc);
+	if ((r = real_new(rc)) == NULL) {
+		fprintf(stderr, "klab broker: cannot create the runtime\n");
+		broker_free(&b);
+		return 1;
+	}
+	b.cfg.on_fail = stop_runtime;
+	b.cfg.on_fail_arg = r;
+	if (real_add_node(r, "broker", &broker_node_ops, &b, bc->log_dir) < 0) {
+		fprintf(stderr, "klab broker: cannot add the node\n");
+	} else {
+		fprintf(stderr, "klab broker: starting broker.id=%d cluster.id=%s log.dirs=%s\n",
+			bc->broker_id, bc->cluster_id, bc->log_dir);
+		ret = real_run(r) == KLAB_OK && !b.failed ? 0 : 1;
+		if (b.failed)
+			fprintf(stderr, "klab broker: %s\n", kerr_msg(&b.error));
+		fprintf(stderr, "klab broker: stopped%s\n", b.failed ? "" : " (clean shutdown)");
+	}
+	broker_free(&b);
+	real_free(r);
+	return ret;
+}
+
 int
 broker_main(int argc, char **argv)
 {
-	const char *path = NULL, *s;
+	const char *path = NULL;
 	struct config cfg;
 	struct kerr e = { 0 };
 	struct broker_config bc;
-	char want_cluster[BROKER_CLUSTER_ID_MAX] = "";
-	struct broker b;
 	struct real_config rc;
-	struct real *r;
-	int64_t v;
-	bool on;
+	struct log_config lc;
 	int ret = 1;
 
 	for (int i = 1; i < argc; i++) {
@@ -274,110 +403,24 @@ broker_main(int argc, char **argv)
 	memset(&bc, 0, sizeof(bc));
 	if (config_load_file(&cfg, path, &e) != KLAB_OK ||
 	    config_validate(&cfg, broker_keys, NKEYS, &e) != KLAB_OK) {
-		fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
+		bad(&e);
 		goto out;
 	}
 	/* a real broker runs log maintenance at Kafka's default interval */
 	if (!config_has(&cfg, "log.retention.check.interval.ms") &&
 	    config_set(&cfg, "log.retention.check.interval.ms", "300000") != KLAB_OK)
 		goto out;
-	{ /* the log settings, checked now rather than when the store opens */
-		struct log_config lc;
-
-		if (log_config_load(&lc, &cfg, &e) != KLAB_OK)
-			goto bad;
-	}
-	if (config_long(&cfg, key("broker.id"), &v, &e) != KLAB_OK)
-		goto bad;
-	bc.broker_id = (int32_t)v;
-	if (config_string(&cfg, key("listeners"), &s, &e) != KLAB_OK)
-		goto bad;
-	if (parse_listener(s, "listeners", bc.listen_host, sizeof(bc.listen_host),
-			   &bc.listen_port) != 0)
-		goto out;
-	if (config_has(&cfg, "advertised.listeners")) {
-		if (config_string(&cfg, key("advertised.listeners"), &s, &e) != KLAB_OK)
-			goto bad;
-		if (parse_listener(s, "advertised.listeners", bc.advertised_host,
-				   sizeof(bc.advertised_host), &bc.advertised_port) != 0)
-			goto out;
-	} else if (bc.listen_host[0] == '\0' || strcmp(bc.listen_host, "0.0.0.0") == 0) {
-		snprintf(bc.advertised_host, sizeof(bc.advertised_host), "localhost");
-	}
-	if (config_bool(&cfg, key("auto.create.topics.enable"), &on, &e) != KLAB_OK)
-		goto bad;
-	bc.auto_create_topics = on;
-	if (config_bool(&cfg, key("klab.fetch.sendfile"), &on, &e) != KLAB_OK)
-		goto bad;
-	bc.fetch_copy = !on;
-	if (config_has(&cfg, "cluster.brokers") &&
-	    (config_string(&cfg, key("cluster.brokers"), &s, &e) != KLAB_OK ||
-	     cluster_parse(s, bc.members, &bc.nmembers, &e) != KLAB_OK))
-		goto bad;
-	if (bc.nmembers > 0 && !is_listed(&bc)) {
-		fprintf(stderr, "klab broker: cluster.brokers does not list broker.id=%d\n",
-			(int)bc.broker_id);
+	/* the log settings, checked now rather than when the store opens */
+	if (log_config_load(&lc, &cfg, &e) != KLAB_OK) {
+		bad(&e);
 		goto out;
 	}
-	s = config_has(&cfg, "log.dirs")  ? config_find(&cfg, "log.dirs")->value
-	    : config_has(&cfg, "log.dir") ? config_find(&cfg, "log.dir")->value
-					  : "/tmp/kafka-logs";
-	if (strchr(s, ',') != NULL) {
-		fprintf(stderr, "klab broker: log.dirs=%s: klab supports one log directory\n", s);
-		goto out;
-	}
-	snprintf(bc.log_dir, sizeof(bc.log_dir), "%s", s);
-	if (mkdir(bc.log_dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "klab broker: mkdir %s: %s\n", bc.log_dir, strerror(errno));
-		goto out;
-	}
-	if (config_has(&cfg, "cluster.id"))
-		snprintf(want_cluster, sizeof(want_cluster), "%s",
-			 config_find(&cfg, "cluster.id")->value);
-	else if (bc.nmembers > 0)
-		derived_cluster_id(bc.members, bc.nmembers, want_cluster, sizeof(want_cluster));
-	if (meta_properties(bc.log_dir, bc.broker_id, want_cluster[0] ? want_cluster : NULL,
-			    bc.cluster_id, sizeof(bc.cluster_id)) != 0)
+	if (settings_broker(&cfg, &bc) != 0 || settings_cluster(&cfg, &bc) != 0 ||
+	    settings_runtime(&cfg, &rc) != 0)
 		goto out;
 	bc.props = &cfg;
 	bc.log = log_line;
-
-	real_config_defaults(&rc);
-	if (config_long(&cfg, key("socket.request.max.bytes"), &v, &e) != KLAB_OK)
-		goto bad;
-	rc.max_frame_bytes = (int32_t)v;
-	if (config_long(&cfg, key("connections.max.idle.ms"), &v, &e) != KLAB_OK)
-		goto bad;
-	rc.idle_timeout_ms = v;
-	if (config_long(&cfg, key("max.connections"), &v, &e) != KLAB_OK)
-		goto bad;
-	rc.max_connections = (int)v;
-	rc.handle_signals = true;
-	rc.log = log_line;
-
-	broker_init(&b, &bc);
-	if ((r = real_new(&rc)) == NULL) {
-		fprintf(stderr, "klab broker: cannot create the runtime\n");
-		broker_free(&b);
-		goto out;
-	}
-	b.cfg.on_fail = stop_runtime;
-	b.cfg.on_fail_arg = r;
-	if (real_add_node(r, "broker", &broker_node_ops, &b, bc.log_dir) < 0) {
-		fprintf(stderr, "klab broker: cannot add the node\n");
-	} else {
-		fprintf(stderr, "klab broker: starting broker.id=%d cluster.id=%s log.dirs=%s\n",
-			bc.broker_id, bc.cluster_id, bc.log_dir);
-		ret = real_run(r) == KLAB_OK && !b.failed ? 0 : 1;
-		if (b.failed)
-			fprintf(stderr, "klab broker: %s\n", kerr_msg(&b.error));
-		fprintf(stderr, "klab broker: stopped%s\n", b.failed ? "" : " (clean shutdown)");
-	}
-	broker_free(&b);
-	real_free(r);
-	goto out;
-bad:
-	fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
+	ret = run(&bc, &rc);
 out:
 	config_free(&cfg);
 	return ret;
