@@ -309,8 +309,11 @@ bench_klab(struct bench *b, struct table *t, const struct values *v)
 	}
 	snprintf(topic, sizeof(topic), "bench-%d-0", v->size);
 	for (int pass = 0; pass < CONSUME_PASSES && ok_so_far(prod) && ok_so_far(on); pass++) {
-		if (pass > 0 && !broker_start(b, &k, b->sendfile_key ? 1 : -1))
+		if (pass > 0 && !broker_start(b, &k, b->sendfile_key ? 1 : -1)) {
+			snprintf(on->skip, sizeof(on->skip), "the broker did not restart");
+			b->failed = true;
 			break;
+		}
 		kafka_consume(b, on, &k, topic, v);
 		broker_stop(b, &k);
 		if (!b->sendfile_key)
