@@ -29,27 +29,10 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 T=60 # seconds, for any one tool call
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 20
-}
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "expected:
-$2
-got:
-$3"; fi
-}
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-		2>/dev/null || echo $((20000 + $$ % 20000))
-}
 
 port=$(free_port)
 dead=$(free_port)
@@ -69,8 +52,7 @@ until timeout 5 "$klab" topics --bootstrap-server "$b" --list --timeout-ms 1000 
 	i=$((i + 1))
 	if [ $i -ge 100 ] || ! kill -0 "$pid" 2>/dev/null; then
 		bad "broker starts" "$(cat "$tmp/broker.log")"
-		echo "tools: $pass passed, $fail failed"
-		exit 1
+		finish tools
 	fi
 	sleep 0.1
 done
@@ -307,6 +289,4 @@ pids=
 kill -TERM "$pid"
 wait "$pid"
 pid=
-echo "tools: $pass passed, $fail failed"
-if [ -n "${KLAB_COUNTS:-}" ]; then echo "$pass $fail" >>"$KLAB_COUNTS"; fi
-[ $fail = 0 ]
+finish tools

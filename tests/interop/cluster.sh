@@ -43,31 +43,12 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 T=30 # seconds, for any one client call
 N=3000
 PARTS=6
 topic=six
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 20
-}
-finish() {
-	echo "cluster: $pass passed, $fail failed"
-	if [ -n "${KLAB_COUNTS:-}" ]; then echo "$pass $fail" >>"$KLAB_COUNTS"; fi
-	[ $fail = 0 ]
-	exit
-}
-# check NAME EXPECTED ACTUAL
-check() {
-	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1" "expected:
-$2
-got:
-$3"; fi
-}
 # js FILE ARGS...: run cluster.js, show its lines and count its checks
 js() {
 	f=$1
@@ -132,7 +113,7 @@ for id in 1 2 3; do start_broker $id; done
 for id in 1 2 3; do
 	if ! ready $id; then
 		bad "broker $id starts" "$(cat "$tmp/b$id.log")"
-		finish
+		finish cluster
 	fi
 done
 ok "three brokers start on $b1 $b2 $b3; each one's Metadata names all three"
@@ -141,7 +122,7 @@ ok "three brokers start on $b1 $b2 $b3; each one's Metadata names all three"
 if [ "$(cd "$dir" && node -p 'require("kafkajs/package.json").version' 2>/dev/null)" != 2.2.4 ]; then
 	if ! out=$(cd "$dir" && timeout 60 npm ci --no-audit --no-fund 2>&1); then
 		bad "npm ci (kafkajs 2.2.4)" "$out"
-		finish
+		finish cluster
 	fi
 fi
 
@@ -297,4 +278,4 @@ for id in 1 2 3; do
 		bad "broker $id: no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/b$id.log")"
 	fi
 done
-finish
+finish cluster

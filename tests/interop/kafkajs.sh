@@ -32,26 +32,14 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 T=60 # seconds, for any one client call
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 20
-}
-finish() {
-	echo "kafkajs: $pass passed, $fail failed"
-	if [ -n "${KLAB_COUNTS:-}" ]; then echo "$pass $fail" >>"$KLAB_COUNTS"; fi
-	[ $fail = 0 ]
-	exit
-}
 
 # ---- kafkajs itself, exactly as locked ------------------------------------------
 if ! out=$(cd "$dir" && timeout 60 npm ci --no-audit --no-fund 2>&1); then
 	bad "npm ci (kafkajs 2.2.4)" "$out"
-	finish
+	finish kafkajs
 fi
 if [ "$(cd "$dir" && node -p 'require("kafkajs/package.json").version' 2>&1)" = 2.2.4 ]; then
 	ok "npm ci installs kafkajs 2.2.4"
@@ -59,10 +47,6 @@ else
 	bad "kafkajs version" "$(cd "$dir" && node -p 'require("kafkajs/package.json").version' 2>&1)"
 fi
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-		2>/dev/null || echo $((20000 + $$ % 20000))
-}
 
 port=$(free_port)
 b="127.0.0.1:$port"
@@ -94,7 +78,7 @@ start_broker() {
 
 if ! start_broker; then
 	bad "broker starts" "$(cat "$tmp/broker.log")"
-	finish
+	finish kafkajs
 fi
 ok "broker starts on $b"
 
@@ -177,4 +161,4 @@ fi
 if grep -q 'Sanitizer' "$tmp/broker.log"; then
 	bad "no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/broker.log")"
 fi
-finish
+finish kafkajs

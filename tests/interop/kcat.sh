@@ -27,20 +27,10 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-pass=0 fail=0
+. "$(dirname "$0")/../checks.sh"
 T=60 # seconds, for any one client call
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ $# -gt 1 ] && printf '%s\n' "$2" | head -n 20
-}
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
-		2>/dev/null || echo $((20000 + $$ % 20000))
-}
 
 port=$(free_port)
 b="127.0.0.1:$port"
@@ -246,6 +236,4 @@ else
 	bad "broker.id mismatch: exit $rc" "$out"
 fi
 
-echo "kcat: $pass passed, $fail failed"
-if [ -n "${KLAB_COUNTS:-}" ]; then echo "$pass $fail" >>"$KLAB_COUNTS"; fi
-[ $fail = 0 ]
+finish kcat
