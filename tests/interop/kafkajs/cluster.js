@@ -23,6 +23,7 @@
 const fs = require('fs')
 const path = require('path')
 const { Kafka, logLevel, Partitioners } = require('kafkajs')
+const { fetchAll } = require('./fetch')
 
 const [mode, broker, topic, arg, outdir] = process.argv.slice(2)
 const STEP = 15000 // milliseconds for any one check
@@ -99,30 +100,6 @@ async function create(parts) {
   await admin.disconnect().catch(() => {})
 }
 
-// Read a whole partition from its leader with kafkajs's own Fetch.
-async function fetchAll(cluster, leader, partition, high) {
-  const b = await cluster.findBroker({ nodeId: String(leader) })
-  const out = []
-  let offset = 0
-  while (offset < high) {
-    const resp = await b.fetch({
-      replicaId: -1,
-      isolationLevel: 0,
-      maxWaitTime: 100,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 64 * 1024 }] }],
-    })
-    const pr = resp.responses[0].partitions[0]
-    if (pr.errorCode !== 0) throw new Error(`Fetch error ${pr.errorCode} at ${offset}`)
-    const msgs = pr.messages.filter(m => Number(m.offset) >= offset)
-    if (msgs.length === 0) throw new Error(`Fetch returned nothing at ${offset} (high ${high})`)
-    out.push(...msgs)
-    offset = Number(msgs[msgs.length - 1].offset) + 1
-  }
-  return out
-}
-
 async function produce(n) {
   const admin = kafka.admin()
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
@@ -165,7 +142,7 @@ async function produce(n) {
     let total = 0
     for (const o of offs.sort((a, b) => a.partition - b.partition)) {
       const p = o.partition
-      const msgs = await fetchAll(cluster, map.get(p), p, Number(o.high))
+      const msgs = await fetchAll(cluster, map.get(p), topic, p, Number(o.high))
       total += msgs.length
       let last = -1
       msgs.forEach((m, k) => {

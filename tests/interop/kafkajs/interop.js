@@ -11,6 +11,7 @@
 const fs = require('fs')
 const path = require('path')
 const { Kafka, logLevel, Partitioners, CompressionTypes } = require('kafkajs')
+const { fetchAll } = require('./fetch')
 
 const [broker, outdir] = process.argv.slice(2)
 const BROKER_ID = 7
@@ -138,29 +139,6 @@ async function waitForTotal(admin, topic, total) {
   return sum
 }
 
-// Read a whole partition with kafkajs's own Fetch (internal Broker API).
-async function fetchAll(cluster, topic, partition, high) {
-  const b = await cluster.findBroker({ nodeId: String(BROKER_ID) })
-  const out = []
-  let offset = 0
-  while (offset < high) {
-    const resp = await b.fetch({
-      replicaId: -1,
-      isolationLevel: 0,
-      maxWaitTime: 100,
-      minBytes: 1,
-      maxBytes: 1 << 20,
-      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 64 * 1024 }] }],
-    })
-    const pr = resp.responses[0].partitions[0]
-    if (pr.errorCode !== 0) throw new Error(`Fetch error ${pr.errorCode} at ${offset}`)
-    const msgs = pr.messages.filter(m => Number(m.offset) >= offset)
-    if (msgs.length === 0) throw new Error(`Fetch returned nothing at ${offset} (high ${high})`)
-    out.push(...msgs)
-    offset = Number(msgs[msgs.length - 1].offset) + 1
-  }
-  return out
-}
 
 async function main() {
   const admin = kafka.admin()
@@ -312,7 +290,7 @@ async function main() {
       await cluster.addTargetTopic(topic)
       const problems = []
       for (let p = 0; p < PARTS; p++) {
-        const msgs = await fetchAll(cluster, topic, p, want[p].length)
+        const msgs = await fetchAll(cluster, BROKER_ID, topic, p, want[p].length)
         if (msgs.length !== want[p].length) problems.push(`p${p}: ${msgs.length} records, want ${want[p].length}`)
         msgs.forEach((m, k) => {
           const w = want[p][k]
