@@ -139,7 +139,6 @@ async function waitForTotal(admin, topic, total) {
   return sum
 }
 
-
 async function main() {
   const admin = kafka.admin()
   const T = 'kjs-acks-all'
