@@ -33,6 +33,7 @@
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "net/sim.h"
+#include "client_config.h"
 
 #define PORT 9092
 #define BROKER_ID 1
@@ -197,24 +198,13 @@ world_new_n(int n, const char *bootstrap, bool auto_create, enum compression com
 		broker_setup(w, &w->more[i - 1], i + 1, n, auto_create);
 	}
 
-	kproducer_config_defaults(&pc);
-	snprintf(pc.client.bootstrap, sizeof(pc.client.bootstrap), "%s", bootstrap);
-	pc.client.request_timeout_ms = 1000;
-	pc.acc.linger_ms = 5;
-	pc.acc.max_block_ms = 3000;
+	tc_producer_config(&pc, bootstrap, seed);
 	pc.acc.compression = comp;
-	pc.delivery_timeout_ms = 20000;
 	pc.on_delivery = on_delivery;
 	pc.arg = &w->d;
-	pc.seed = seed;
 	CHECK(kproducer_init(&w->prod, &pc, &e) == KLAB_OK);
 
-	kconsumer_config_defaults(&cc);
-	snprintf(cc.client.bootstrap, sizeof(cc.client.bootstrap), "%s", bootstrap);
-	cc.client.request_timeout_ms = 1000;
-	cc.client.allow_auto_create = false;
-	cc.reset = KCONSUMER_RESET_EARLIEST;
-	cc.fetch_max_wait_ms = 100;
+	tc_consumer_config(&cc, bootstrap);
 	cc.on_record = on_record;
 	cc.on_error = on_error;
 	cc.arg = &w->g;

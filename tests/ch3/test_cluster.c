@@ -32,6 +32,7 @@
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "net/sim.h"
+#include "client_config.h"
 
 #define NB 3 /* brokers */
 #define PORT 9092
@@ -287,23 +288,12 @@ world_clients(struct world *w, const char *bootstrap)
 	struct kconsumer_config cc;
 	struct kerr e = { 0 };
 
-	kproducer_config_defaults(&pc);
-	snprintf(pc.client.bootstrap, sizeof(pc.client.bootstrap), "%s", bootstrap);
-	pc.client.request_timeout_ms = 1000;
+	tc_producer_config(&pc, bootstrap, seed);
 	pc.client.allow_auto_create = false;
-	pc.acc.linger_ms = 5;
-	pc.acc.max_block_ms = 3000;
-	pc.delivery_timeout_ms = 20000;
 	pc.on_delivery = on_delivery;
 	pc.arg = &w->d;
-	pc.seed = seed;
 	CHECK(kproducer_init(&w->prod, &pc, &e) == KLAB_OK);
-	kconsumer_config_defaults(&cc);
-	snprintf(cc.client.bootstrap, sizeof(cc.client.bootstrap), "%s", bootstrap);
-	cc.client.request_timeout_ms = 1000;
-	cc.client.allow_auto_create = false;
-	cc.reset = KCONSUMER_RESET_EARLIEST;
-	cc.fetch_max_wait_ms = 100;
+	tc_consumer_config(&cc, bootstrap);
 	cc.on_record = on_record;
 	cc.on_error = on_error;
 	cc.arg = &w->g;
