@@ -6,7 +6,7 @@
 # cmd_cluster_data.c, cluster_world.c: a simulated three-broker cluster, or
 # `connect` to a real one).
 STAGE3_NAME   := brokers
-STAGE3_SRCS   := $(STAGE2_SRCS) $(wildcard src/net/*.c) $(wildcard src/broker/*.c)
+STAGE3_SRCS   := $(STAGE2_SRCS) $(filter-out $(STAGE1_DISKS),$(wildcard src/net/*.c)) $(wildcard src/broker/*.c)
 STAGE3_SRCS   += $(wildcard src/client/*.c)
 STAGE3_SRCS   += src/main/broker_main.c src/main/tools.c src/main/topics_main.c \
                  src/main/produce_main.c src/main/consume_main.c src/repl/cmd_cluster.c \

@@ -23,6 +23,7 @@ klab_strerror(int code)
 	case KLAB_ETRUNCATED: return "truncated input";
 	case KLAB_EFULL: return "buffer full";
 	case KLAB_ETIMEDOUT: return "timed out";
+	case KLAB_ENOSPC: return "no space left on the disk";
 	}
 	return "unknown error";
 }
@@ -30,9 +31,10 @@ klab_strerror(int code)
 bool
 klab_err_definite(int code)
 {
-	/* An I/O error during a write may have written part of the data; a
-	 * time-out may have happened after the operation took effect. */
-	return code != KLAB_EIO && code != KLAB_ETIMEDOUT;
+	/* An I/O error during a write may have written part of the data (and
+	 * a full disk may have taken some of it); a time-out may have happened
+	 * after the operation took effect. */
+	return code != KLAB_EIO && code != KLAB_ENOSPC && code != KLAB_ETIMEDOUT;
 }
 
 int

@@ -34,6 +34,7 @@ enum klab_err {
 	KLAB_ETRUNCATED = -11, /* input ended before a complete item */
 	KLAB_EFULL = -12,      /* a bounded buffer has no room (yet) */
 	KLAB_ETIMEDOUT = -13,  /* waited as long as allowed */
+	KLAB_ENOSPC = -14,     /* the disk is full */
 };
 
 struct kerr {
