@@ -39,7 +39,7 @@
 
 #define BROKER_HOST_MAX 256
 #define BROKER_CLUSTER_ID_MAX 64
-#define BROKER_MEMBERS_MAX 16
+#define BROKER_MEMBERS_MAX 64
 #define BROKER_PEER_INFLIGHT 64
 /* The client id of broker-to-broker requests: "klab-broker-<id>". */
 #define BROKER_PEER_CLIENT_ID "klab-broker-"

@@ -52,9 +52,17 @@
  * exactly once, closed by FIN after its last frame.
  *
  * Connections.  Connection k has two endpoints: id 2k+1 on the side that
- * called connect(), 2k+2 on the side that accepted; ids are never reused.
- * Frames in flight live in the event queue; each direction counts its
- * frames and bytes, bounded by max_inflight_bytes (send: KLAB_EFULL).
+ * called connect(), 2k+2 on the side that accepted; k counts up from 0,
+ * so ids are never reused.  Frames in flight live in the event queue; each
+ * direction counts its frames and bytes, bounded by max_inflight_bytes
+ * (send: KLAB_EFULL).  A queued event that names a connection pins it:
+ * the connection counts such events, and once both endpoints are closed
+ * and the count is 0 nothing can reach it any more - it is marked dead and
+ * freed at the end of the step.  s->conns keeps the rest sorted by k and
+ * is searched by bisection, so an id a node still holds after its
+ * connection was freed finds nothing (send: KLAB_ESTATE, close: nothing),
+ * as it would find a closed endpoint.  A long run keeps about as many
+ * connections as are open, not as many as were ever made.
  *
  * The order of PRNG draws is fixed: for each frame sent, drop (if its
  * probability is not 0), duplicate (likewise), then per copy delay and
@@ -65,7 +73,12 @@
  *   2. an open or connecting endpoint belongs to an up node, this
  *      incarnation of it;
  *   3. no event but CONNECT (which fails) is queued for a node that is down;
- *   4. each direction's frame counter equals the frames queued for it.
+ *   4. each direction's frame counter equals the frames queued for it;
+ *   5. every connection a queued event names is still there, and counts
+ *      exactly the events that name it; s->conns is sorted by k.
+ * The check allocates nothing and looks at each queued event and each
+ * connection not yet freed once (plus a bisection per event), so it can
+ * run after every step of a large, long world.
  *
  * The simulator aborts when memory runs out: a silently lost event would
  * make a run unreproducible.
@@ -111,13 +124,19 @@ struct sim_endpoint {
 };
 
 struct sim_conn {
+	uint64_t k;		   /* endpoint ids 2k+1 and 2k+2 */
 	struct sim_endpoint ep[2]; /* 0: connect() side, 1: accept side */
 	bool doomed;		   /* crossed a cut: closes on both sides */
+	bool dead;		   /* both ends closed, no event: freed soon */
+	size_t events;		   /* queued events that name it (invariant 5) */
 	/* Per direction, indexed by the receiving side: */
 	int64_t fifo_ms[2]; /* latest in-order arrival */
 	int64_t last_ms[2]; /* latest arrival of anything (FIN goes after) */
 	size_t inflight_frames[2];
 	size_t inflight_bytes[2];
+	/* Scratch for sim_check_invariants: what the queue holds for it. */
+	size_t seen_events;
+	size_t seen_frames[2];
 };
 
 static const struct rt_ops sim_rt_ops;
@@ -316,16 +335,22 @@ ev_new(struct sim *s, enum ev_kind kind, int node, int from, int64_t t)
 }
 
 static struct sim_conn *conn_of(const struct sim *s, conn_id c, int *side);
+static void conn_release(struct sim *s, struct sim_conn *c);
 
 static void
 ev_free(struct sim *s, struct sim_event *ev)
 {
-	if (ev->kind == EV_FRAME) {
+	if (ev->conn != 0) {
 		int side;
 		struct sim_conn *c = conn_of(s, ev->conn, &side);
 
-		c->inflight_frames[side]--;
-		c->inflight_bytes[side] -= ev->len;
+		assert(c != NULL && c->events > 0); /* the event pinned it */
+		c->events--;
+		if (ev->kind == EV_FRAME) {
+			c->inflight_frames[side]--;
+			c->inflight_bytes[side] -= ev->len;
+		}
+		conn_release(s, c);
 	}
 	free(ev->frame);
 	free(ev);
@@ -334,28 +359,37 @@ ev_free(struct sim *s, struct sim_event *ev)
 /* ---- connections ------------------------------------------------------------ */
 
 static conn_id
-ep_id(size_t k, int side)
+ep_id(uint64_t k, int side)
 {
-	return (conn_id)(2 * k + 1 + (size_t)side);
+	return (conn_id)(2 * k + 1 + (uint64_t)side);
 }
 
-/* The connection of endpoint c, and which side c is; NULL when unknown. */
+/* The connection of endpoint c, and which side c is; NULL when unknown or freed. */
 static struct sim_conn *
 conn_of(const struct sim *s, conn_id c, int *side)
 {
-	size_t k;
+	size_t lo = 0, hi = s->nconns;
+	uint64_t k;
 
 	*side = 0;
 	if (c <= 0)
 		return NULL;
-	k = (size_t)(c - 1) / 2;
-	if (k >= s->nconns)
+	k = (uint64_t)(c - 1) / 2;
+	while (lo < hi) { /* the first connection numbered k or more */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->conns[mid]->k < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->nconns || s->conns[lo]->k != k || s->conns[lo]->dead)
 		return NULL;
 	*side = (int)((c - 1) % 2);
-	return s->conns[k];
+	return s->conns[lo];
 }
 
-static size_t
+static struct sim_conn *
 conn_new(struct sim *s, int node)
 {
 	struct sim_conn *c = xcalloc(1, sizeof(*c));
@@ -371,18 +405,60 @@ conn_new(struct sim *s, int node)
 		s->conns = a;
 		s->conns_cap = cap;
 	}
+	c->k = s->conns_made++; /* the highest number yet: s->conns stays sorted */
 	c->ep[0].node = node;
 	c->ep[0].incarnation = s->nodes[node].incarnation;
 	c->ep[0].state = EP_CONNECTING;
 	c->ep[1].node = -1;
-	s->conns[s->nconns] = c;
-	return s->nconns++;
+	s->conns[s->nconns++] = c;
+	if (s->nconns > s->nconns_peak)
+		s->nconns_peak = s->nconns;
+	return c;
+}
+
+/* Let ev name endpoint `side` of c; c stays until ev is freed. */
+static void
+ev_pin(struct sim_event *ev, struct sim_conn *c, int side)
+{
+	assert(!c->dead);
+	ev->conn = ep_id(c->k, side);
+	c->events++;
+}
+
+/* Free the dead connections, keeping the others in order. */
+static void
+conns_sweep(struct sim *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nconns; i++) {
+		if (s->conns[i]->dead)
+			free(s->conns[i]);
+		else
+			s->conns[n++] = s->conns[i];
+	}
+	s->nconns = n;
+	s->nconns_dead = 0;
 }
 
 static bool
 ep_live(const struct sim_endpoint *e)
 {
 	return e->state == EP_CONNECTING || e->state == EP_OPEN;
+}
+
+/*
+ * Once both endpoints are closed and no event names c, nothing can reach
+ * it: mark it dead.  It is freed at the end of the step (conns_sweep), so
+ * that nobody walking s->conns sees it go.
+ */
+static void
+conn_release(struct sim *s, struct sim_conn *c)
+{
+	if (c->dead || c->events > 0 || ep_live(&c->ep[0]) || ep_live(&c->ep[1]))
+		return;
+	c->dead = true;
+	s->nconns_dead++;
 }
 
 /* When something sent now towards side `to` arrives, in order. */
@@ -407,25 +483,23 @@ link_delay(struct sim *s, int from, int to)
 	return rng_range(s, f->delay_min_ms, f->delay_max_ms);
 }
 
-/* Tell side `to` of connection k that its peer went away (FIN or RST). */
+/* Tell side `to` of connection c that its peer went away (FIN or RST). */
 static void
-notify_closed(struct sim *s, size_t k, int to, int from_node, int64_t at)
+notify_closed(struct sim *s, struct sim_conn *c, int to, int from_node, int64_t at)
 {
-	struct sim_conn *c = s->conns[k];
 	struct sim_event *ev;
 
 	if (!ep_live(&c->ep[to]))
 		return;
 	ev = ev_new(s, EV_CLOSED, c->ep[to].node, from_node, at);
 	ev->incarnation = c->ep[to].incarnation;
-	ev->conn = ep_id(k, to);
+	ev_pin(ev, c, to);
 	heap_push(s, ev);
 }
 
 static void
-notify_closed_fifo(struct sim *s, size_t k, int to, int from_node)
+notify_closed_fifo(struct sim *s, struct sim_conn *c, int to, int from_node)
 {
-	struct sim_conn *c = s->conns[k];
 	int64_t t;
 
 	if (c->doomed || !ep_live(&c->ep[to]))
@@ -433,14 +507,14 @@ notify_closed_fifo(struct sim *s, size_t k, int to, int from_node)
 	t = s->now_ms + link_delay(s, from_node, c->ep[to].node);
 	if (t < c->last_ms[to])
 		t = c->last_ms[to];
-	notify_closed(s, k, to, from_node, t);
+	notify_closed(s, c, to, from_node, t);
 }
 
-/* Queue copies of a frame towards side `to` of connection k, with faults. */
+/* Queue copies of a frame towards side `to` of connection c, with faults. */
 static void
-transmit(struct sim *s, size_t k, int to, const uint8_t *p, size_t len)
+transmit(struct sim *s, struct sim_conn *c, int to, const uint8_t *p, size_t len)
 {
-	struct sim_conn *c = s->conns[k];
+	uint64_t k = c->k;
 	int from = c->ep[1 - to].node, dst = c->ep[to].node;
 	const struct sim_faults *f = &s->faults[from][dst];
 	int copies = 1;
@@ -475,7 +549,7 @@ transmit(struct sim *s, size_t k, int to, const uint8_t *p, size_t len)
 			c->last_ms[to] = t;
 		ev = ev_new(s, EV_FRAME, dst, from, t);
 		ev->incarnation = c->ep[to].incarnation;
-		ev->conn = ep_id(k, to);
+		ev_pin(ev, c, to);
 		ev->frame = xcalloc(1, len ? len : 1);
 		memcpy(ev->frame, p, len);
 		ev->len = len;
@@ -571,7 +645,8 @@ sim_connect(struct rt *rt, const char *host, int port)
 {
 	struct sim_node *sn = sn_of(rt);
 	struct sim *s = sn->sim;
-	size_t k = conn_new(s, sn->index);
+	struct sim_conn *c = conn_new(s, sn->index);
+	uint64_t k = c->k;
 	char name[SIM_NAME_MAX + 8];
 	struct sim_listener *l;
 	struct sim_event *ev;
@@ -583,14 +658,14 @@ sim_connect(struct rt *rt, const char *host, int port)
 		       ep_id(k, 0), name);
 		ev = ev_new(s, EV_CONNECTED, sn->index, -1,
 			    s->now_ms + link_delay(s, sn->index, sn->index));
-		ev->conn = ep_id(k, 0);
+		ev_pin(ev, c, 0);
 		heap_push(s, ev);
 		return ep_id(k, 0);
 	}
 	strace(s, sn->index, l->node, "connect", "c%" PRId64 " %s", ep_id(k, 0), name);
 	ev = ev_new(s, EV_CONNECT, l->node, sn->index,
-		    arrival_fifo(s, s->conns[k], 1, link_delay(s, sn->index, l->node)));
-	ev->conn = ep_id(k, 0);
+		    arrival_fifo(s, c, 1, link_delay(s, sn->index, l->node)));
+	ev_pin(ev, c, 0);
 	ev->listener = l->id;
 	heap_push(s, ev);
 	return ep_id(k, 0);
@@ -611,7 +686,7 @@ sim_send(struct rt *rt, conn_id id, const uint8_t *frame, size_t len)
 	if (c->inflight_bytes[1 - side] + len > s->max_inflight_bytes ||
 	    s->nheap >= s->max_events_queued)
 		return KLAB_EFULL;
-	transmit(s, (size_t)(id - 1) / 2, 1 - side, frame, len);
+	transmit(s, c, 1 - side, frame, len);
 	return KLAB_OK;
 }
 
@@ -663,7 +738,8 @@ sim_close(struct rt *rt, conn_id id)
 		return;
 	c->ep[side].state = EP_CLOSED;
 	strace(s, sn->index, c->ep[1 - side].node, "close", "c%" PRId64, id);
-	notify_closed_fifo(s, (size_t)(id - 1) / 2, 1 - side, sn->index);
+	notify_closed_fifo(s, c, 1 - side, sn->index);
+	conn_release(s, c);
 }
 
 static timer_id
@@ -764,8 +840,8 @@ sim_free(struct sim *s)
 	while (s->nheap > 0)
 		ev_free(s, heap_pop(s));
 	free(s->heap);
-	for (size_t k = 0; k < s->nconns; k++)
-		free(s->conns[k]);
+	for (size_t i = 0; i < s->nconns; i++)
+		free(s->conns[i]);
 	free(s->conns);
 	memset(s, 0, sizeof(*s));
 }
@@ -867,8 +943,8 @@ sim_now(const struct sim *s)
 static void
 apply_cuts(struct sim *s)
 {
-	for (size_t k = 0; k < s->nconns; k++) {
-		struct sim_conn *c = s->conns[k];
+	for (size_t i = 0; i < s->nconns; i++) {
+		struct sim_conn *c = s->conns[i];
 		int a = c->ep[0].node, b = c->ep[1].node;
 
 		if (c->doomed || b < 0 || !(ep_live(&c->ep[0]) || ep_live(&c->ep[1])))
@@ -877,20 +953,22 @@ apply_cuts(struct sim *s)
 			continue;
 		c->doomed = true;
 		for (int side = 0; side < 2; side++)
-			notify_closed(s, k, side, -1, s->now_ms + s->cut_timeout_ms);
+			notify_closed(s, c, side, -1, s->now_ms + s->cut_timeout_ms);
 	}
 }
 
 void
 sim_partition(struct sim *s, const int *group_of)
 {
-	char desc[SIM_LINE_MAX] = "", *p = desc;
+	char desc[SIM_LINE_MAX] = "";
+	size_t n = 0; /* of desc used; a long list is cut short */
 
 	for (int a = 0; a < s->nnodes; a++) {
 		for (int b = 0; b < s->nnodes; b++)
 			s->cut[a][b] = group_of[a] != group_of[b];
-		p += snprintf(p, (size_t)(desc + sizeof(desc) - p), "%s=%d ", s->nodes[a].name,
-			      group_of[a]);
+		if (n < sizeof(desc))
+			n += (size_t)snprintf(desc + n, sizeof(desc) - n, "%s=%d ",
+					      s->nodes[a].name, group_of[a]);
 	}
 	strace(s, -1, -1, "partition", "%s", desc);
 	apply_cuts(s);
@@ -940,15 +1018,16 @@ sim_heal(struct sim *s)
 static void
 node_teardown(struct sim *s, int index)
 {
-	for (size_t k = 0; k < s->nconns; k++) {
-		struct sim_conn *c = s->conns[k];
+	for (size_t i = 0; i < s->nconns; i++) {
+		struct sim_conn *c = s->conns[i];
 
 		for (int side = 0; side < 2; side++) {
 			if (c->ep[side].node != index || !ep_live(&c->ep[side]))
 				continue;
 			c->ep[side].state = EP_CLOSED;
-			notify_closed_fifo(s, k, 1 - side, index);
+			notify_closed_fifo(s, c, 1 - side, index);
 		}
+		conn_release(s, c);
 	}
 	for (size_t i = 0; i < s->nheap; i++)
 		if (s->heap[i]->node == index && s->heap[i]->kind != EV_CONNECT)
@@ -1009,12 +1088,12 @@ deliver_connect(struct sim *s, struct sim_event *ev, struct node *n)
 {
 	int side;
 	struct sim_conn *c = conn_of(s, ev->conn, &side);
-	size_t k = (size_t)(ev->conn - 1) / 2;
 	struct sim_listener *l = listener_by_id(s, ev->listener);
-	int from = c->ep[0].node;
+	int from = ev->from; /* the connector, c->ep[0].node */
 	struct sim_event *reply;
 	int64_t t;
 
+	assert(c != NULL); /* the event pins it (invariant 5) */
 	if (c->ep[0].state != EP_CONNECTING) {
 		strace(s, from, ev->node, "discard", "c%" PRId64 " connect (gone)", ev->conn);
 		return;
@@ -1032,18 +1111,18 @@ deliver_connect(struct sim *s, struct sim_event *ev, struct node *n)
 		reply = ev_new(s, EV_CONNECTED, from, ev->node,
 			       arrival_fifo(s, c, 0, link_delay(s, ev->node, from)));
 		reply->incarnation = c->ep[0].incarnation;
-		reply->conn = ev->conn;
+		ev_pin(reply, c, 0);
 		reply->ok = true;
 		heap_push(s, reply);
-		strace(s, from, ev->node, "accept", "c%" PRId64 " l%" PRId64, ep_id(k, 1),
+		strace(s, from, ev->node, "accept", "c%" PRId64 " l%" PRId64, ep_id(c->k, 1),
 		       ev->listener);
 		if (n->ops->on_accept != NULL)
-			n->ops->on_accept(n, ep_id(k, 1), ev->listener);
+			n->ops->on_accept(n, ep_id(c->k, 1), ev->listener);
 		return;
 	}
 	reply = ev_new(s, EV_CONNECTED, from, ev->node, t);
 	reply->incarnation = c->ep[0].incarnation;
-	reply->conn = ev->conn;
+	ev_pin(reply, c, 0);
 	heap_push(s, reply);
 }
 
@@ -1053,10 +1132,13 @@ deliver_to_endpoint(struct sim *s, struct sim_event *ev, struct node *n)
 {
 	int side;
 	struct sim_conn *c = conn_of(s, ev->conn, &side);
-	struct sim_endpoint *e = &c->ep[side];
-	bool connecting = e->state == EP_CONNECTING;
+	struct sim_endpoint *e;
+	bool connecting;
 	const char *what = ev_names[ev->kind];
 
+	assert(c != NULL); /* the event pins it (invariant 5) */
+	e = &c->ep[side];
+	connecting = e->state == EP_CONNECTING;
 	if (ev->kind == EV_FRAME && (e->state != EP_OPEN || c->doomed)) {
 		trace_frame(s, ev->from, ev->node, "discard", ev->conn, ev->frame, ev->len);
 		return;
@@ -1137,6 +1219,8 @@ sim_step(struct sim *s)
 	deliver(s, ev);
 	ev_free(s, ev);
 	s->events_delivered++;
+	if (s->nconns_dead > 0)
+		conns_sweep(s);
 	if (s->check_each_step && sim_check_invariants(s, &s->violation) != KLAB_OK) {
 		s->violated = true;
 		strace(s, -1, -1, "VIOLATION", "%s", kerr_msg(&s->violation));
@@ -1168,6 +1252,23 @@ sim_run_until_idle(struct sim *s, uint64_t max_events)
 
 /* ---- invariants ------------------------------------------------------------------ */
 
+/* Count ev against the connection it names (invariants 4 and 5). */
+static int
+count_event(struct sim *s, const struct sim_event *ev, struct kerr *e)
+{
+	int side;
+	struct sim_conn *c = conn_of(s, ev->conn, &side);
+
+	if (c == NULL)
+		return kerr_set(e, KLAB_ESTATE,
+				"invariant 5: a %s event names c%" PRId64 ", which is freed",
+				ev_names[ev->kind], ev->conn);
+	c->seen_events++;
+	if (ev->kind == EV_FRAME)
+		c->seen_frames[side]++;
+	return KLAB_OK;
+}
+
 static int
 check_queue(struct sim *s, struct kerr *e)
 {
@@ -1183,16 +1284,24 @@ check_queue(struct sim *s, struct kerr *e)
 		    (sn->state != SIM_UP || ev->incarnation != sn->incarnation))
 			return kerr_set(e, KLAB_ESTATE, "invariant 3: %s event queued for %s, down",
 					ev_names[ev->kind], sn->name);
+		if (ev->conn != 0 && count_event(s, ev, e) != KLAB_OK)
+			return KLAB_ESTATE;
 	}
 	return KLAB_OK;
 }
 
-/* frames[2k + side]: the frames queued for endpoint ep_id(k, side). */
+/* s->conns[i], after check_queue counted what is queued for it. */
 static int
-check_conn(struct sim *s, size_t k, const size_t *frames, struct kerr *e)
+check_conn(struct sim *s, size_t i, struct kerr *e)
 {
-	struct sim_conn *c = s->conns[k];
+	struct sim_conn *c = s->conns[i];
 
+	if (i > 0 && s->conns[i - 1]->k >= c->k)
+		return kerr_set(e, KLAB_ESTATE, "invariant 5: connections out of order at %zu", i);
+	if (c->seen_events != c->events)
+		return kerr_set(e, KLAB_ESTATE,
+				"invariant 5: c%" PRId64 " counts %zu events, %zu queued",
+				ep_id(c->k, 0), c->events, c->seen_events);
 	for (int side = 0; side < 2; side++) {
 		struct sim_endpoint *ep = &c->ep[side];
 
@@ -1200,12 +1309,12 @@ check_conn(struct sim *s, size_t k, const size_t *frames, struct kerr *e)
 				    s->nodes[ep->node].incarnation != ep->incarnation))
 			return kerr_set(e, KLAB_ESTATE,
 					"invariant 2: c%" PRId64 " open on %s, which is down",
-					ep_id(k, side), s->nodes[ep->node].name);
-		if (frames[2 * k + (size_t)side] != c->inflight_frames[side])
+					ep_id(c->k, side), s->nodes[ep->node].name);
+		if (c->seen_frames[side] != c->inflight_frames[side])
 			return kerr_set(e, KLAB_ESTATE,
 					"invariant 4: c%" PRId64 " counts %zu frames, %zu queued",
-					ep_id(k, side), c->inflight_frames[side],
-					frames[2 * k + (size_t)side]);
+					ep_id(c->k, side), c->inflight_frames[side],
+					c->seen_frames[side]);
 	}
 	return KLAB_OK;
 }
@@ -1213,15 +1322,16 @@ check_conn(struct sim *s, size_t k, const size_t *frames, struct kerr *e)
 int
 sim_check_invariants(struct sim *s, struct kerr *e)
 {
-	size_t *frames = xcalloc(2 * s->nconns + 1, sizeof(*frames));
-	int rc = check_queue(s, e);
+	int rc;
 
-	for (size_t i = 0; i < s->nheap; i++)
-		if (s->heap[i]->kind == EV_FRAME)
-			frames[s->heap[i]->conn - 1]++;
-	for (size_t k = 0; rc == KLAB_OK && k < s->nconns; k++)
-		rc = check_conn(s, k, frames, e);
-	free(frames);
+	for (size_t i = 0; i < s->nconns; i++) {
+		struct sim_conn *c = s->conns[i];
+
+		c->seen_events = c->seen_frames[0] = c->seen_frames[1] = 0;
+	}
+	rc = check_queue(s, e);
+	for (size_t i = 0; rc == KLAB_OK && i < s->nconns; i++)
+		rc = check_conn(s, i, e);
 	if (rc == KLAB_OK && s->invariant != NULL)
 		rc = s->invariant(s->invariant_arg, s, e);
 	return rc;

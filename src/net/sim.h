@@ -36,7 +36,7 @@
 #include "core/err.h"
 #include "net/node.h"
 
-#define SIM_MAX_NODES 16
+#define SIM_MAX_NODES 64 /* faults[][] below makes struct sim about 225 KiB */
 #define SIM_NAME_MAX 32
 #define SIM_DIR_MAX 256
 #define SIM_LISTENERS_MAX 64
@@ -108,8 +108,17 @@ struct sim {
 	size_t nheap, heap_cap;
 	size_t max_events_queued;
 
-	struct sim_conn **conns; /* conn k has endpoint ids 2k+1 and 2k+2 */
+	/*
+	 * The connections not yet freed, in order of their number k (endpoint
+	 * ids 2k+1 and 2k+2).  A connection is freed once both its endpoints
+	 * are closed and no queued event names it, so this holds about as
+	 * many as are open, however many were ever made.
+	 */
+	struct sim_conn **conns;
 	size_t nconns, conns_cap;
+	size_t nconns_dead;	   /* freeable, until the end of the step */
+	size_t nconns_peak;	   /* the most nconns has been */
+	uint64_t conns_made;	   /* the next connection is number conns_made */
 	size_t max_inflight_bytes; /* per direction of a connection */
 
 	struct sim_listener listeners[SIM_LISTENERS_MAX];
