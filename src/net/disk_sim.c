@@ -1388,10 +1388,13 @@ fail:
 void
 disk_sim_free(struct disk_sim *d)
 {
+	static struct fs orphans = { &sim_ops, NULL }; /* stateless: never written */
+
 	if (d == NULL)
 		return;
 	for (struct dsim_file *h = d->handles; h != NULL; h = h->next) {
-		h->disk = NULL; /* fs_close will free just the handle */
+		h->base.fs = &orphans; /* fs_close will free just the handle */
+		h->disk = NULL;
 		h->node = NULL;
 	}
 	for (size_t i = 0; d->slots != NULL && i < d->nslots; i++) {
