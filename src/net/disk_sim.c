@@ -150,6 +150,7 @@ struct disk_sim {
 	uint64_t rng;
 	struct disk_faults faults;
 	struct dsim_rule rules[DISK_SIM_FAIL_RULES];
+	int rules_pending;	 /* rules with times left */
 	uint64_t capacity_bytes; /* 0: no limit */
 	uint64_t used_bytes;	 /* inv. 5 */
 	uint64_t next_id;
@@ -888,26 +889,35 @@ file_persist(struct dsim_inode *n)
 	return true;
 }
 
+/* The first pending rule for path (normalised; NULL when it is not valid), or NULL. */
+static struct dsim_rule *
+rule_for(struct disk_sim *d, const char *norm)
+{
+	for (int i = 0; i < DISK_SIM_FAIL_RULES; i++) {
+		struct dsim_rule *r = &d->rules[i];
+
+		if (r->times != 0 &&
+		    (r->path[0] == '\0' || (norm != NULL && strcmp(r->path, norm) == 0)))
+			return r;
+	}
+	return NULL;
+}
+
 /* Does this fsync of path fail?  A pending rule first, then the probability. */
 static bool
 fsync_fails(struct disk_sim *d, const char *path)
 {
 	char norm[DISK_SIM_PATH_MAX];
-	bool normed = path_normalise(path, norm, NULL) == KLAB_OK;
+	struct dsim_rule *r = NULL;
 
-	for (int i = 0; i < DISK_SIM_FAIL_RULES; i++) {
-		struct dsim_rule *r = &d->rules[i];
-
-		if (r->times == 0)
-			continue;
-		if (r->path[0] != '\0' && (!normed || strcmp(r->path, norm) != 0))
-			continue;
-		r->times--;
-		d->stats.faults++;
-		return true;
-	}
-	if (!rng_chance(d, d->faults.fsync_eio))
+	if (d->rules_pending > 0)
+		r = rule_for(d, path_normalise(path, norm, NULL) == KLAB_OK ? norm : NULL);
+	if (r != NULL) {
+		if (--r->times == 0)
+			d->rules_pending--;
+	} else if (!rng_chance(d, d->faults.fsync_eio)) {
 		return false;
+	}
 	d->stats.faults++;
 	return true;
 }
@@ -1323,8 +1333,8 @@ static int
 sim_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr *e)
 {
 	struct dsim_loc l;
-	char **names;
-	size_t n;
+	char **names = NULL;
+	size_t n = 0;
 	int rc;
 
 	if ((rc = loc_find(disk_of(fs), path, "open directory", &l, e)) != KLAB_OK)
@@ -1437,6 +1447,7 @@ disk_sim_fail_fsync(struct disk_sim *d, const char *path, int times)
 			continue;
 		memcpy(d->rules[i].path, norm, sizeof(norm));
 		d->rules[i].times = times;
+		d->rules_pending++;
 		return KLAB_OK;
 	}
 	return KLAB_EFULL;
