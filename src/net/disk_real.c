@@ -6,7 +6,8 @@
  *   - O_NOFOLLOW on every open, and lstat() for stat: the last component
  *     of a path is never followed if it is a symbolic link (fs.h rule 6).
  *   - errno becomes klab's codes at this edge: ENOENT -> KLAB_ENOTFOUND,
- *     ENOSPC/EDQUOT -> KLAB_ENOSPC, EEXIST -> KLAB_ESTATE, ELOOP (a link)
+ *     ENOSPC/EDQUOT -> KLAB_ENOSPC, EEXIST and ENOTEMPTY (rmdir of a
+ *     directory that still has entries) -> KLAB_ESTATE, ELOOP (a link)
  *     -> KLAB_EINVAL, ENOMEM -> KLAB_ENOMEM, anything else -> KLAB_EIO;
  *     the sentence in the kerr keeps the system's own words.
  */
@@ -34,7 +35,8 @@ code_of(int err)
 	case ENOENT: return KLAB_ENOTFOUND;
 	case ENOSPC:
 	case EDQUOT: return KLAB_ENOSPC;
-	case EEXIST: return KLAB_ESTATE;
+	case EEXIST:
+	case ENOTEMPTY: return KLAB_ESTATE;
 	case ELOOP: return KLAB_EINVAL;
 	case ENOMEM: return KLAB_ENOMEM;
 	}
