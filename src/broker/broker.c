@@ -260,14 +260,14 @@ static broker_handler
 handler_for(int16_t key)
 {
 	switch (key) {
-	case 0: return handle_produce;
-	case 1: return handle_fetch;
-	case 2: return handle_list_offsets;
-	case 3: return handle_metadata;
-	case 10: return handle_find_coordinator;
-	case 18: return handle_api_versions;
-	case 19: return handle_create_topics;
-	case 20: return handle_delete_topics;
+	case KAPI_PRODUCE: return handle_produce;
+	case KAPI_FETCH: return handle_fetch;
+	case KAPI_LIST_OFFSETS: return handle_list_offsets;
+	case KAPI_METADATA: return handle_metadata;
+	case KAPI_FIND_COORDINATOR: return handle_find_coordinator;
+	case KAPI_API_VERSIONS: return handle_api_versions;
+	case KAPI_CREATE_TOPICS: return handle_create_topics;
+	case KAPI_DELETE_TOPICS: return handle_delete_topics;
 	default: return NULL;
 	}
 }
@@ -276,7 +276,7 @@ handler_for(int16_t key)
 static void
 api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request_header *h)
 {
-	const struct api_desc *api = proto_api(18);
+	const struct api_desc *api = proto_api(KAPI_API_VERSIONS);
 	struct broker_req r = { .b = b, .h = h };
 	struct pvalue *resp = pvalue_new(api->response);
 
@@ -289,14 +289,14 @@ api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request
 	for (int32_t i = 0; i < pvalue_count(pvalue_array(resp, "api_keys")); i++) {
 		struct pvalue *k = pvalue_at(pvalue_array(resp, "api_keys"), i);
 
-		if (pvalue_get_int(k, "api_key") == 18) {
+		if (pvalue_get_int(k, "api_key") == KAPI_API_VERSIONS) {
 			int64_t lo = pvalue_get_int(k, "min_version"),
 				hi = pvalue_get_int(k, "max_version");
 
 			if (pvalue_array_resize(pvalue_array(resp, "api_keys"), 1) != KLAB_OK)
 				break;
 			k = pvalue_at(pvalue_array(resp, "api_keys"), 0);
-			pvalue_set_int(k, "api_key", 18);
+			pvalue_set_int(k, "api_key", KAPI_API_VERSIONS);
 			pvalue_set_int(k, "min_version", lo);
 			pvalue_set_int(k, "max_version", hi);
 			break;
@@ -445,7 +445,7 @@ check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 		return "unknown API key";
 	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
 		return NULL;
-	if (h->api_key == 18 && h->api_version > (*api)->max_version) {
+	if (h->api_key == KAPI_API_VERSIONS && h->api_version > (*api)->max_version) {
 		api_versions_unsupported(b, c, h);
 		*answered = true;
 		return NULL;

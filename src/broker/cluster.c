@@ -291,7 +291,8 @@ cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len)
 	api = proto_api(key);
 	if (api != NULL &&
 	    proto_decode(api->response, version, frame + 8, len - 8, &resp) == KLAB_OK)
-		log_peer_answer(b, b->cfg.members[i].id, resp, key == 19 ? "topics" : "responses");
+		log_peer_answer(b, b->cfg.members[i].id, resp,
+				key == KAPI_CREATE_TOPICS ? "topics" : "responses");
 	else
 		broker_log(b, "broker %d: a malformed answer from broker %d", b->cfg.broker_id,
 			   b->cfg.members[i].id);

@@ -103,7 +103,7 @@ handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalu
 static void
 tell_create(struct broker_req *r, const struct topic *t)
 {
-	const struct api_desc *api = proto_api(19);
+	const struct api_desc *api = proto_api(KAPI_CREATE_TOPICS);
 	struct pvalue *req = pvalue_new(api->request);
 	struct pvalue *ts, *ti, *as, *cs;
 
@@ -135,7 +135,7 @@ tell_create(struct broker_req *r, const struct topic *t)
 		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
 	}
 	pvalue_set_int(req, "timeout_ms", 30000);
-	cluster_tell_peers(r->b, 19, api->max_version, req);
+	cluster_tell_peers(r->b, KAPI_CREATE_TOPICS, api->max_version, req);
 out:
 	pvalue_free(req);
 }
@@ -850,7 +850,7 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 static void
 tell_deleted(struct broker_req *r, const struct pvalue *resp)
 {
-	const struct api_desc *api = proto_api(20);
+	const struct api_desc *api = proto_api(KAPI_DELETE_TOPICS);
 	const struct pvalue *out = pvalue_array(resp, "responses");
 	struct pvalue *req = pvalue_new(api->request), *names;
 	int32_t k = 0;
@@ -873,7 +873,7 @@ tell_deleted(struct broker_req *r, const struct pvalue *resp)
 			pvalue_at(names, k++)->s.len = len;
 		}
 		pvalue_set_int(req, "timeout_ms", 30000);
-		cluster_tell_peers(r->b, 20, api->max_version, req);
+		cluster_tell_peers(r->b, KAPI_DELETE_TOPICS, api->max_version, req);
 	}
 	pvalue_free(req);
 }

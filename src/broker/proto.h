@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/api.h"
 #include "core/buf.h"
 
 /* ---- tables -------------------------------------------------------------- */
