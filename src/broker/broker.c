@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
+
 void
 broker_log(struct broker *b, const char *fmt, ...)
 {
@@ -549,8 +551,10 @@ drain(struct broker *b, conn_id c, struct buf *q, bool *appended)
 		size_t flen = 4 + (size_t)be32_read(q->data + pos);
 		struct broker_parked *np = find_parked(b, c);
 
-		if (flen > q->len - pos)
-			break;	  /* cannot happen: the runtime hands over whole frames */
+		KLAB_ASSERT(flen <= q->len - pos,
+			    "a queued frame of %zu bytes at %zu of %zu: "
+			    "only whole frames are queued",
+			    flen, pos, q->len);
 		if (np != NULL) { /* a queued Fetch waits in turn: the rest queue behind it */
 			buf_put(&np->queued, q->data + pos, q->len - pos);
 			return;

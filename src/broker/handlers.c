@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
+
 static const uint8_t no_bytes[1];
 
 /* The name of a string field as a NUL-terminated copy, or NULL. */
@@ -430,7 +432,13 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 	for (pos = 0; pos < (size_t)len && err == KERR_NONE;) {
 		size_t blen = 12 + be32_read(copy + pos + 8);
 		struct log_append_info info;
-		int rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
+		int rc;
+
+		KLAB_ASSERT(blen <= (size_t)len - pos,
+			    "a batch of %zu bytes at %zu of %d: batch sizes were checked to tile "
+			    "the records field",
+			    blen, pos, (int)len);
+		rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
 
 		if (rc != KLAB_OK) {
 			err = append_error(rc);
