@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "log/batch.h"
 
 static const uint8_t no_bytes[1];
 
@@ -398,27 +399,29 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 	}
-	if (records == NULL || len < 61) {
+	if (records == NULL || len < BATCH_HEADER_SIZE) {
 		*msg = "the records field holds no record batch";
 		return KERR_CORRUPT_MESSAGE;
 	}
 	while (pos < (size_t)len) { /* sizes first: nothing is written if they do not tile */
 		int32_t blen;
 
-		if ((size_t)len - pos < 61) {
+		if ((size_t)len - pos < BATCH_HEADER_SIZE) {
 			*msg = "a record batch is truncated";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		blen = (int32_t)be32_read(records + pos + 8);
-		if (blen < 49 || (size_t)blen > (size_t)len - pos - 12) {
+		blen = (int32_t)be32_read(records + pos + BATCH_LENGTH_OFFSET);
+		if (blen < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+		    (size_t)blen > (size_t)len - pos - BATCH_LOG_OVERHEAD) {
 			*msg = "a record batch length does not match the records field";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		if (records[pos + 16] != 2) { /* v0-v2 clients send magic 0/1 message sets */
+		/* v0-v2 clients send magic 0/1 message sets */
+		if (records[pos + BATCH_MAGIC_OFFSET] != BATCH_MAGIC) {
 			*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 		}
-		pos += 12 + (size_t)blen;
+		pos += BATCH_LOG_OVERHEAD + (size_t)blen;
 		nbatches++;
 	}
 	if (nbatches > 1) { /* Kafka: ProduceRequest.validateRecords */
@@ -430,7 +433,7 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		return KERR_UNKNOWN_SERVER_ERROR;
 	memcpy(copy, records, (size_t)len); /* log_append rewrites baseOffset */
 	for (pos = 0; pos < (size_t)len && err == KERR_NONE;) {
-		size_t blen = 12 + be32_read(copy + pos + 8);
+		size_t blen = BATCH_LOG_OVERHEAD + be32_read(copy + pos + BATCH_LENGTH_OFFSET);
 		struct log_append_info info;
 		int rc;
 

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
+#include "log/batch.h"
+
 static const uint8_t no_bytes[1];
 
 /* The name of a string field as a NUL-terminated copy, or NULL. */
@@ -103,7 +106,7 @@ handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalu
 static void
 tell_create(struct broker_req *r, const struct topic *t)
 {
-	const struct api_desc *api = proto_api(19);
+	const struct api_desc *api = proto_api(KAPI_CREATE_TOPICS);
 	struct pvalue *req = pvalue_new(api->request);
 	struct pvalue *ts, *ti, *as, *cs;
 
@@ -135,7 +138,7 @@ tell_create(struct broker_req *r, const struct topic *t)
 		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
 	}
 	pvalue_set_int(req, "timeout_ms", 30000);
-	cluster_tell_peers(r->b, 19, api->max_version, req);
+	cluster_tell_peers(r->b, KAPI_CREATE_TOPICS, api->max_version, req);
 out:
 	pvalue_free(req);
 }
@@ -347,27 +350,29 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 	}
-	if (records == NULL || len < 61) {
+	if (records == NULL || len < BATCH_HEADER_SIZE) {
 		*msg = "the records field holds no record batch";
 		return KERR_CORRUPT_MESSAGE;
 	}
 	while (pos < (size_t)len) { /* sizes first: nothing is written if they do not tile */
 		int32_t blen;
 
-		if ((size_t)len - pos < 61) {
+		if ((size_t)len - pos < BATCH_HEADER_SIZE) {
 			*msg = "a record batch is truncated";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		blen = (int32_t)be32_read(records + pos + 8);
-		if (blen < 49 || (size_t)blen > (size_t)len - pos - 12) {
+		blen = (int32_t)be32_read(records + pos + BATCH_LENGTH_OFFSET);
+		if (blen < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+		    (size_t)blen > (size_t)len - pos - BATCH_LOG_OVERHEAD) {
 			*msg = "a record batch length does not match the records field";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		if (records[pos + 16] != 2) { /* v0-v2 clients send magic 0/1 message sets */
+		/* v0-v2 clients send magic 0/1 message sets */
+		if (records[pos + BATCH_MAGIC_OFFSET] != BATCH_MAGIC) {
 			*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 		}
-		pos += 12 + (size_t)blen;
+		pos += BATCH_LOG_OVERHEAD + (size_t)blen;
 		nbatches++;
 	}
 	if (nbatches > 1) { /* Kafka: ProduceRequest.validateRecords */
@@ -379,9 +384,15 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		return KERR_UNKNOWN_SERVER_ERROR;
 	memcpy(copy, records, (size_t)len); /* log_append rewrites baseOffset */
 	for (pos = 0; pos < (size_t)len && err == KERR_NONE;) {
-		size_t blen = 12 + be32_read(copy + pos + 8);
+		size_t blen = BATCH_LOG_OVERHEAD + be32_read(copy + pos + BATCH_LENGTH_OFFSET);
 		struct log_append_info info;
-		int rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
+		int rc;
+
+		KLAB_ASSERT(blen <= (size_t)len - pos,
+			    "a batch of %zu bytes at %zu of %d: batch sizes were checked to tile "
+			    "the records field",
+			    blen, pos, (int)len);
+		rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
 
 		if (rc != KLAB_OK) {
 			err = append_error(rc);
@@ -773,7 +784,7 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 static void
 tell_deleted(struct broker_req *r, const struct pvalue *resp)
 {
-	const struct api_desc *api = proto_api(20);
+	const struct api_desc *api = proto_api(KAPI_DELETE_TOPICS);
 	const struct pvalue *out = pvalue_array(resp, "responses");
 	struct pvalue *req = pvalue_new(api->request), *names;
 	int32_t k = 0;
@@ -796,7 +807,7 @@ tell_deleted(struct broker_req *r, const struct pvalue *resp)
 			pvalue_at(names, k++)->s.len = len;
 		}
 		pvalue_set_int(req, "timeout_ms", 30000);
-		cluster_tell_peers(r->b, 20, api->max_version, req);
+		cluster_tell_peers(r->b, KAPI_DELETE_TOPICS, api->max_version, req);
 	}
 	pvalue_free(req);
 }
