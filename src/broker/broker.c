@@ -421,12 +421,6 @@ send_response(struct broker *b, conn_id c)
 }
 
 /*
- * Handle one request frame on c.  may_park: a Fetch may wait (false once
- * its max_wait_ms has passed).  *appended is set when records went in.
- * PARKED: the Fetch waits and no response was sent; the caller decides
- * whether that means a new purgatory entry (park()).
- */
-/*
  * The header of a frame, checked: the API and its handler, or why the
  * connection must close (an ApiVersions above klab's range is answered
  * here, as Kafka does, and *answered is set).
@@ -478,6 +472,12 @@ answer(struct broker *b, conn_id c, const struct api_desc *api,
 	return rc == KLAB_OK;
 }
 
+/*
+ * Handle one request frame on c.  may_park: a Fetch may wait (false once
+ * its max_wait_ms has passed).  *appended is set when records went in.
+ * PARKED: the Fetch waits and no response was sent; the caller decides
+ * whether that means a new purgatory entry (park()).
+ */
 static enum outcome
 handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool may_park,
 	   bool *appended, int64_t *park_ms)

@@ -8,9 +8,13 @@
  * lives in a topic store (topic.h) opened on start and closed on stop (a
  * clean shutdown writes the logs' clean-shutdown marker).
  *
- * It is the only broker of its cluster: Metadata names it as the only
- * broker, the controller and the leader of every partition, with
- * replicas = isr = [broker.id].  Replication arrives in chapter 5.
+ * It is one broker of a static cluster (cluster.c: cluster.brokers lists
+ * every member, and the list never changes; without it, a cluster of
+ * one).  Metadata from any broker names every member; each partition has
+ * one replica, on the broker it was placed on, which leads it, with
+ * replicas = isr = [leader]; the broker that answers names itself the
+ * controller.  A request for a partition another broker holds is answered
+ * NOT_LEADER_OR_FOLLOWER.  Replication arrives in chapter 5.
  *
  * Bad input never crashes it: a frame whose header cannot be parsed, an
  * unknown API key, a version outside klab's range (other than ApiVersions,

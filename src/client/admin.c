@@ -1,8 +1,9 @@
 /*
  * admin.c - CreateTopics, DeleteTopics and Metadata as admin calls
  * (admin.h; chapter 3 §4).  Kafka sends topic changes to the controller;
- * with one broker that is the broker itself, but the routing is already
- * the one chapter 5's cluster needs.
+ * in chapter 3's static cluster that is whichever broker answered the
+ * last Metadata (it passes the change on to the others), but the routing
+ * is already the one chapter 5's controller needs.
  */
 #include "client/admin.h"
 

@@ -333,8 +333,10 @@ append_error(int rc)
 }
 
 /*
- * Append every batch of records[0..len) (v3+ sends one; more are accepted)
- * after checking that their sizes tile the field exactly.
+ * Append the record batch of records[0..len): Produce v3 and later carry
+ * exactly one per partition (Kafka's ProduceRequest.validateRecords), so
+ * a field whose batch sizes tile it but hold more than one is refused
+ * with INVALID_RECORD, as is one whose sizes do not tile it.
  */
 static int16_t
 produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, int32_t len,
