@@ -36,6 +36,9 @@ broker_init(struct broker *b, const struct broker_config *cfg)
 	memset(b, 0, sizeof(*b));
 	b->cfg = *cfg;
 	buf_init(&b->out);
+	b->meta.ops = cfg->metadata_ops != NULL ? cfg->metadata_ops : &cluster_metadata_ops;
+	b->meta.b = b;
+	b->meta.state = cfg->metadata_state;
 }
 
 static void free_parked(struct broker *b, bool cancel);
@@ -49,14 +52,14 @@ broker_free(struct broker *b)
 	b->store = NULL;
 	buf_free(&b->out);
 	proto_splices_free(&b->splices);
-	cluster_free(b);
+	b->meta.ops->stop(&b->meta);
 }
 
 void
 broker_crash(struct broker *b)
 {
-	free_parked(b, false); /* its timers die with it */
-	cluster_free(b);       /* and its connections */
+	free_parked(b, false);	     /* its timers die with it */
+	b->meta.ops->stop(&b->meta); /* and its connections */
 	if (b->store != NULL)
 		topics_crash(b->store);
 	b->store = NULL;
@@ -247,6 +250,7 @@ broker_start(struct node *n)
 		snprintf(b->cfg.advertised_host, sizeof(b->cfg.advertised_host), "%s",
 			 b->cfg.listen_host[0] ? b->cfg.listen_host : "localhost");
 	schedule_maintenance(b, props);
+	b->meta.ops->start(&b->meta);
 }
 
 static void
@@ -606,10 +610,8 @@ broker_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 	bool appended = false;
 
 	b->node = n;
-	if (cluster_is_link(b, c)) { /* an answer from another broker */
-		cluster_frame(b, c, frame, len);
+	if (b->meta.ops->frame(&b->meta, c, frame, len)) /* on the metadata source's connection */
 		return;
-	}
 	if ((p = find_parked(b, c)) != NULL) { /* one request at a time per connection */
 		if (p->queued.len + len > QUEUED_MAX) {
 			unpark(b, p, true);
@@ -641,6 +643,7 @@ broker_timer(struct node *n, timer_id t)
 			wake(b, t);
 			return;
 		}
+	b->meta.ops->timer(&b->meta, t);
 }
 
 static void
@@ -650,10 +653,8 @@ broker_closed(struct node *n, conn_id c)
 	struct broker_parked *p;
 
 	b->node = n;
-	if (cluster_is_link(b, c)) {
-		cluster_closed(b, c);
+	if (b->meta.ops->closed(&b->meta, c))
 		return;
-	}
 	if ((p = find_parked(b, c)) != NULL) {
 		unpark(b, p, true);
 		parked_free(p);
@@ -666,7 +667,7 @@ broker_connected(struct node *n, conn_id c, bool ok)
 	struct broker *b = B(n);
 
 	b->node = n;
-	cluster_connected(b, c, ok);
+	b->meta.ops->connected(&b->meta, c, ok);
 }
 
 static void
@@ -687,7 +688,7 @@ broker_stop(struct node *n)
 
 	b->node = n;
 	free_parked(b, true);
-	cluster_free(b);
+	b->meta.ops->stop(&b->meta);
 	if (b->maintenance_timer > 0)
 		n->rt->ops->cancel_timer(n->rt, b->maintenance_timer);
 	b->maintenance_timer = 0;

@@ -37,12 +37,12 @@ static const struct field_arg {
 	const char *fn;
 	int arg;
 } FIELD_ARGS[] = {
-	{ "pvalue_get", 1 },	   { "pvalue_get_int", 1 }, { "pvalue_set_int", 1 },
-	{ "pvalue_get_bytes", 1 }, { "pvalue_set_str", 1 }, { "pvalue_set_bytes", 1 },
-	{ "pvalue_set_file", 1 },  { "pvalue_array", 1 },   { "str_field", 2 },
-	{ "copy_str", 1 },	   { "copy_str", 3 },	    { "set_int32_list", 1 },
-	{ "log_peer_answer", 3 },  { "topic_result", 1 },   { "topic_parts", 1 },
-	{ "topic_parts", 2 },	   { "topic_parts", 3 },
+	{ "pvalue_get", 1 },	   { "pvalue_get_int", 1 },  { "pvalue_set_int", 1 },
+	{ "pvalue_get_bytes", 1 }, { "pvalue_set_str", 1 },  { "pvalue_set_bytes", 1 },
+	{ "pvalue_set_file", 1 },  { "pvalue_array", 1 },    { "str_field", 2 },
+	{ "copy_str", 1 },	   { "copy_str", 3 },	     { "set_int32_list", 1 },
+	{ "set_int32_array", 1 },  { "log_peer_answer", 3 }, { "topic_result", 1 },
+	{ "topic_parts", 1 },	   { "topic_parts", 2 },     { "topic_parts", 3 },
 };
 
 /* ---- the names the tables know -------------------------------------------- */
