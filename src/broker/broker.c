@@ -5,6 +5,17 @@
  * One frame is one request.  The broker answers it before it looks at the
  * next, so responses leave each connection in request order, as Kafka's
  * one-request-at-a-time-per-connection rule requires.
+ *
+ * Invariants (broker_check_invariants):
+ *   1. The purgatory holds at most one Fetch per connection.
+ *   2. A waiting Fetch's connection is open: not one the broker closed
+ *      (a connection the peer closes takes its Fetch out, broker_closed).
+ *   3. Each waiting Fetch keeps one whole request frame and its timer;
+ *      what queued behind it is whole frames, at most QUEUED_MAX bytes.
+ *   4. A Fetch waits only while the store is open, and fetches_parked
+ *      counts at least the Fetches waiting now.
+ *   5. The maintenance timer runs only with an interval.
+ *   6. The metadata source keeps its own (metadata.h, invariant 7).
  */
 #include "broker/broker.h"
 
@@ -256,6 +267,7 @@ broker_start(struct node *n)
 static void
 close_bad(struct broker *b, conn_id c, const char *why)
 {
+	b->closed_recent[b->closed_bad % BROKER_CLOSED_RECENT] = c;
 	b->closed_bad++;
 	broker_log(b, "broker %d: closing connection %lld: %s", b->cfg.broker_id, (long long)c,
 		   why);
@@ -696,6 +708,85 @@ broker_stop(struct node *n)
 		topics_close(b->store);
 		b->store = NULL;
 	}
+}
+
+/* ---- invariants ---------------------------------------------------------------- */
+
+/* Do p[0..len) hold whole size-prefixed frames, end to end? */
+static bool
+whole_frames(const uint8_t *p, size_t len)
+{
+	size_t pos = 0;
+
+	while (len - pos >= 4 && 4 + (size_t)be32_read(p + pos) <= len - pos)
+		pos += 4 + (size_t)be32_read(p + pos);
+	return pos == len;
+}
+
+static bool
+closed_by_broker(const struct broker *b, conn_id c)
+{
+	uint64_t n = b->closed_bad < BROKER_CLOSED_RECENT ? b->closed_bad : BROKER_CLOSED_RECENT;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (b->closed_recent[i] == c)
+			return true;
+	return false;
+}
+
+/* Invariants 1-3 for one waiting Fetch. */
+static int
+check_parked(const struct broker *b, const struct broker_parked *p, struct kerr *e)
+{
+	int id = b->cfg.broker_id;
+
+	for (const struct broker_parked *q = p->next; q != NULL; q = q->next)
+		if (q->conn == p->conn)
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: invariant 1: two Fetches wait on connection %lld", id,
+				(long long)p->conn);
+	if (p->conn <= 0 || closed_by_broker(b, p->conn))
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 2: a Fetch waits on connection %lld, which "
+				"the broker closed",
+				id, (long long)p->conn);
+	if (p->frame == NULL || p->len < 4 || !whole_frames(p->frame, p->len) || p->timer == 0)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 3: the Fetch waiting on connection %lld "
+				"lost its frame or its timer",
+				id, (long long)p->conn);
+	if (p->queued.len > QUEUED_MAX || !whole_frames(p->queued.data, p->queued.len))
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 3: %zu bytes queued behind the Fetch on "
+				"connection %lld are not whole frames within %u bytes",
+				id, p->queued.len, (long long)p->conn, QUEUED_MAX);
+	return KLAB_OK;
+}
+
+int
+broker_check_invariants(struct broker *b, struct kerr *e)
+{
+	uint64_t waiting = 0;
+	int rc;
+
+	for (const struct broker_parked *p = b->parked; p != NULL; p = p->next, waiting++)
+		if ((rc = check_parked(b, p, e)) != KLAB_OK)
+			return rc;
+	if (waiting > 0 && b->store == NULL)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 4: Fetches wait with the store closed",
+				b->cfg.broker_id);
+	if (waiting > b->fetches_parked)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 4: %llu Fetches wait, %llu ever parked",
+				b->cfg.broker_id, (unsigned long long)waiting,
+				(unsigned long long)b->fetches_parked);
+	if (b->maintenance_timer != 0 && b->maintenance_ms <= 0)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 5: maintenance runs without an interval",
+				b->cfg.broker_id);
+	return b->meta.ops->check_invariants(&b->meta, e);
 }
 
 const struct node_ops broker_node_ops = {

@@ -47,6 +47,7 @@
 #define BROKER_CLUSTER_ID_MAX 64
 #define BROKER_MEMBERS_MAX 16
 #define BROKER_PEER_INFLIGHT 64
+#define BROKER_CLOSED_RECENT 16 /* connections it closed, remembered for its invariants */
 /* The client id of broker-to-broker requests: "klab-broker-<id>". */
 #define BROKER_PEER_CLIENT_ID "klab-broker-"
 
@@ -133,6 +134,8 @@ struct broker {
 	struct proto_splices splices; /* its Fetch records left in files */
 	uint64_t requests;	      /* handled, for tests and traces */
 	uint64_t closed_bad;	      /* connections closed for bad input */
+	/* The last connections it closed (closed_bad of them in all), by closed_bad % N. */
+	conn_id closed_recent[BROKER_CLOSED_RECENT];
 	/*
 	 * The purgatory: Fetches waiting for min_bytes or max_wait_ms, one
 	 * per connection at most (a connection waits while its Fetch does,
@@ -164,6 +167,13 @@ void broker_init(struct broker *b, const struct broker_config *cfg);
 void broker_free(struct broker *b);
 /* What a crash leaves: the store closed without flushing (topics_crash). */
 void broker_crash(struct broker *b);
+
+/*
+ * Check the broker's invariants (broker.c, top comment) and its metadata
+ * source's: KLAB_OK, or KLAB_ESTATE with a sentence naming the broken one
+ * in *e.  Changes nothing; tests call it after every simulated step.
+ */
+int broker_check_invariants(struct broker *b, struct kerr *e);
 
 /* ---- inside the broker (broker.c and handlers.c) ------------------------ */
 

@@ -565,6 +565,46 @@ static_settles_later(struct metadata_source *m)
 	return m->b->cfg.nmembers > 1;
 }
 
+/* ---- the static cluster's own rules ---------------------------------------------- */
+
+/*
+ * Links: in flight only on an up link, never more than BROKER_PEER_INFLIGHT;
+ * requests wait only on a link that has (or is opening) a connection; no
+ * two links share one; no link to this broker itself.
+ */
+static int
+static_check_invariants(struct metadata_source *m, struct kerr *e)
+{
+	const struct broker *b = m->b;
+	int id = b->cfg.broker_id;
+
+	for (int i = 0; i < b->cfg.nmembers; i++) {
+		const struct broker_link *l = &b->links[i];
+
+		if (l->ninflight < 0 || l->ninflight > BROKER_PEER_INFLIGHT ||
+		    (l->ninflight > 0 && !l->up) || (l->up && l->conn == 0))
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: link to broker %d: %d in flight, %s, connection "
+				"%lld",
+				id, b->cfg.members[i].id, l->ninflight, l->up ? "up" : "down",
+				(long long)l->conn);
+		if (l->pending.len > 0 && l->conn == 0)
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: requests for broker %d wait without a connection", id,
+				b->cfg.members[i].id);
+		if (l->conn != 0 && b->cfg.members[i].id == id)
+			return kerr_set(e, KLAB_ESTATE, "broker %d: a link to itself", id);
+		for (int j = i + 1; j < b->cfg.nmembers; j++)
+			if (l->conn != 0 && b->links[j].conn == l->conn)
+				return kerr_set(e, KLAB_ESTATE,
+						"broker %d: two links share connection %lld", id,
+						(long long)l->conn);
+	}
+	return KLAB_OK;
+}
+
 const struct metadata_ops cluster_metadata_ops = {
 	.name = "static cluster",
 	.start = static_start,
@@ -583,4 +623,5 @@ const struct metadata_ops cluster_metadata_ops = {
 	.create_topic = static_create_topic,
 	.delete_topics = static_delete_topics,
 	.settles_later = static_settles_later,
+	.check_invariants = static_check_invariants,
 };

@@ -52,6 +52,9 @@
  *   6. Nothing the source is told by the network is trusted: a malformed
  *      answer from a peer or the coordinator is logged and dropped, never
  *      an assert.
+ *   7. check_invariants checks the source's own rules without changing
+ *      anything (broker_check_invariants calls it; the simulator's tests
+ *      after every step).
  */
 #ifndef KLAB_BROKER_METADATA_H
 #define KLAB_BROKER_METADATA_H
@@ -134,6 +137,9 @@ struct metadata_ops {
 			      const char *const *names, int32_t n, int16_t *errors);
 	/* Does a change made here reach the other brokers only later? */
 	bool (*settles_later)(struct metadata_source *m);
+
+	/* ---- its own rules (invariant 7): KLAB_OK, or KLAB_ESTATE and e's sentence ---- */
+	int (*check_invariants)(struct metadata_source *m, struct kerr *e);
 };
 
 struct metadata_source {

@@ -109,6 +109,12 @@ invariants(void *arg, struct sim *s, struct kerr *e)
 	const char *why;
 
 	(void)s;
+	for (int i = 0; i < NB; i++) {
+		int rc = broker_check_invariants(&w->b[i], e);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
 	if (!w->clients)
 		return KLAB_OK;
 	if ((why = kproducer_check_invariants(&w->prod)) != NULL ||
