@@ -5,6 +5,17 @@
  * One frame is one request.  The broker answers it before it looks at the
  * next, so responses leave each connection in request order, as Kafka's
  * one-request-at-a-time-per-connection rule requires.
+ *
+ * Invariants (broker_check_invariants):
+ *   1. The purgatory holds at most one Fetch per connection.
+ *   2. A waiting Fetch's connection is open: not one the broker closed
+ *      (a connection the peer closes takes its Fetch out, broker_closed).
+ *   3. Each waiting Fetch keeps one whole request frame and its timer;
+ *      what queued behind it is whole frames, at most QUEUED_MAX bytes.
+ *   4. A Fetch waits only while the store is open, and fetches_parked
+ *      counts at least the Fetches waiting now.
+ *   5. The maintenance timer runs only with an interval.
+ *   6. The metadata source keeps its own (metadata.h, invariant 7).
  */
 #include "broker/broker.h"
 
@@ -12,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/assert.h"
 
 void
 broker_log(struct broker *b, const char *fmt, ...)
@@ -34,6 +47,9 @@ broker_init(struct broker *b, const struct broker_config *cfg)
 	memset(b, 0, sizeof(*b));
 	b->cfg = *cfg;
 	buf_init(&b->out);
+	b->meta.ops = cfg->metadata_ops != NULL ? cfg->metadata_ops : &cluster_metadata_ops;
+	b->meta.b = b;
+	b->meta.state = cfg->metadata_state;
 }
 
 static void free_parked(struct broker *b, bool cancel);
@@ -47,14 +63,14 @@ broker_free(struct broker *b)
 	b->store = NULL;
 	buf_free(&b->out);
 	proto_splices_free(&b->splices);
-	cluster_free(b);
+	b->meta.ops->stop(&b->meta);
 }
 
 void
 broker_crash(struct broker *b)
 {
-	free_parked(b, false); /* its timers die with it */
-	cluster_free(b);       /* and its connections */
+	free_parked(b, false);	     /* its timers die with it */
+	b->meta.ops->stop(&b->meta); /* and its connections */
 	if (b->store != NULL)
 		topics_crash(b->store);
 	b->store = NULL;
@@ -245,11 +261,13 @@ broker_start(struct node *n)
 		snprintf(b->cfg.advertised_host, sizeof(b->cfg.advertised_host), "%s",
 			 b->cfg.listen_host[0] ? b->cfg.listen_host : "localhost");
 	schedule_maintenance(b, props);
+	b->meta.ops->start(&b->meta);
 }
 
 static void
 close_bad(struct broker *b, conn_id c, const char *why)
 {
+	b->closed_recent[b->closed_bad % BROKER_CLOSED_RECENT] = c;
 	b->closed_bad++;
 	broker_log(b, "broker %d: closing connection %lld: %s", b->cfg.broker_id, (long long)c,
 		   why);
@@ -260,14 +278,14 @@ static broker_handler
 handler_for(int16_t key)
 {
 	switch (key) {
-	case 0: return handle_produce;
-	case 1: return handle_fetch;
-	case 2: return handle_list_offsets;
-	case 3: return handle_metadata;
-	case 10: return handle_find_coordinator;
-	case 18: return handle_api_versions;
-	case 19: return handle_create_topics;
-	case 20: return handle_delete_topics;
+	case KAPI_PRODUCE: return handle_produce;
+	case KAPI_FETCH: return handle_fetch;
+	case KAPI_LIST_OFFSETS: return handle_list_offsets;
+	case KAPI_METADATA: return handle_metadata;
+	case KAPI_FIND_COORDINATOR: return handle_find_coordinator;
+	case KAPI_API_VERSIONS: return handle_api_versions;
+	case KAPI_CREATE_TOPICS: return handle_create_topics;
+	case KAPI_DELETE_TOPICS: return handle_delete_topics;
 	default: return NULL;
 	}
 }
@@ -276,7 +294,7 @@ handler_for(int16_t key)
 static void
 api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request_header *h)
 {
-	const struct api_desc *api = proto_api(18);
+	const struct api_desc *api = proto_api(KAPI_API_VERSIONS);
 	struct broker_req r = { .b = b, .h = h };
 	struct pvalue *resp = pvalue_new(api->response);
 
@@ -289,14 +307,14 @@ api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request
 	for (int32_t i = 0; i < pvalue_count(pvalue_array(resp, "api_keys")); i++) {
 		struct pvalue *k = pvalue_at(pvalue_array(resp, "api_keys"), i);
 
-		if (pvalue_get_int(k, "api_key") == 18) {
+		if (pvalue_get_int(k, "api_key") == KAPI_API_VERSIONS) {
 			int64_t lo = pvalue_get_int(k, "min_version"),
 				hi = pvalue_get_int(k, "max_version");
 
 			if (pvalue_array_resize(pvalue_array(resp, "api_keys"), 1) != KLAB_OK)
 				break;
 			k = pvalue_at(pvalue_array(resp, "api_keys"), 0);
-			pvalue_set_int(k, "api_key", 18);
+			pvalue_set_int(k, "api_key", KAPI_API_VERSIONS);
 			pvalue_set_int(k, "min_version", lo);
 			pvalue_set_int(k, "max_version", hi);
 			break;
@@ -419,12 +437,6 @@ send_response(struct broker *b, conn_id c)
 }
 
 /*
- * Handle one request frame on c.  may_park: a Fetch may wait (false once
- * its max_wait_ms has passed).  *appended is set when records went in.
- * PARKED: the Fetch waits and no response was sent; the caller decides
- * whether that means a new purgatory entry (park()).
- */
-/*
  * The header of a frame, checked: the API and its handler, or why the
  * connection must close (an ApiVersions above klab's range is answered
  * here, as Kafka does, and *answered is set).
@@ -445,7 +457,7 @@ check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 		return "unknown API key";
 	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
 		return NULL;
-	if (h->api_key == 18 && h->api_version > (*api)->max_version) {
+	if (h->api_key == KAPI_API_VERSIONS && h->api_version > (*api)->max_version) {
 		api_versions_unsupported(b, c, h);
 		*answered = true;
 		return NULL;
@@ -476,6 +488,12 @@ answer(struct broker *b, conn_id c, const struct api_desc *api,
 	return rc == KLAB_OK;
 }
 
+/*
+ * Handle one request frame on c.  may_park: a Fetch may wait (false once
+ * its max_wait_ms has passed).  *appended is set when records went in.
+ * PARKED: the Fetch waits and no response was sent; the caller decides
+ * whether that means a new purgatory entry (park()).
+ */
 static enum outcome
 handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool may_park,
 	   bool *appended, int64_t *park_ms)
@@ -549,8 +567,10 @@ drain(struct broker *b, conn_id c, struct buf *q, bool *appended)
 		size_t flen = 4 + (size_t)be32_read(q->data + pos);
 		struct broker_parked *np = find_parked(b, c);
 
-		if (flen > q->len - pos)
-			break;	  /* cannot happen: the runtime hands over whole frames */
+		KLAB_ASSERT(flen <= q->len - pos,
+			    "a queued frame of %zu bytes at %zu of %zu: "
+			    "only whole frames are queued",
+			    flen, pos, q->len);
 		if (np != NULL) { /* a queued Fetch waits in turn: the rest queue behind it */
 			buf_put(&np->queued, q->data + pos, q->len - pos);
 			return;
@@ -602,10 +622,8 @@ broker_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 	bool appended = false;
 
 	b->node = n;
-	if (cluster_is_link(b, c)) { /* an answer from another broker */
-		cluster_frame(b, c, frame, len);
+	if (b->meta.ops->frame(&b->meta, c, frame, len)) /* on the metadata source's connection */
 		return;
-	}
 	if ((p = find_parked(b, c)) != NULL) { /* one request at a time per connection */
 		if (p->queued.len + len > QUEUED_MAX) {
 			unpark(b, p, true);
@@ -637,6 +655,7 @@ broker_timer(struct node *n, timer_id t)
 			wake(b, t);
 			return;
 		}
+	b->meta.ops->timer(&b->meta, t);
 }
 
 static void
@@ -646,10 +665,8 @@ broker_closed(struct node *n, conn_id c)
 	struct broker_parked *p;
 
 	b->node = n;
-	if (cluster_is_link(b, c)) {
-		cluster_closed(b, c);
+	if (b->meta.ops->closed(&b->meta, c))
 		return;
-	}
 	if ((p = find_parked(b, c)) != NULL) {
 		unpark(b, p, true);
 		parked_free(p);
@@ -662,7 +679,7 @@ broker_connected(struct node *n, conn_id c, bool ok)
 	struct broker *b = B(n);
 
 	b->node = n;
-	cluster_connected(b, c, ok);
+	b->meta.ops->connected(&b->meta, c, ok);
 }
 
 static void
@@ -683,7 +700,7 @@ broker_stop(struct node *n)
 
 	b->node = n;
 	free_parked(b, true);
-	cluster_free(b);
+	b->meta.ops->stop(&b->meta);
 	if (b->maintenance_timer > 0)
 		n->rt->ops->cancel_timer(n->rt, b->maintenance_timer);
 	b->maintenance_timer = 0;
@@ -691,6 +708,85 @@ broker_stop(struct node *n)
 		topics_close(b->store);
 		b->store = NULL;
 	}
+}
+
+/* ---- invariants ---------------------------------------------------------------- */
+
+/* Do p[0..len) hold whole size-prefixed frames, end to end? */
+static bool
+whole_frames(const uint8_t *p, size_t len)
+{
+	size_t pos = 0;
+
+	while (len - pos >= 4 && 4 + (size_t)be32_read(p + pos) <= len - pos)
+		pos += 4 + (size_t)be32_read(p + pos);
+	return pos == len;
+}
+
+static bool
+closed_by_broker(const struct broker *b, conn_id c)
+{
+	uint64_t n = b->closed_bad < BROKER_CLOSED_RECENT ? b->closed_bad : BROKER_CLOSED_RECENT;
+
+	for (uint64_t i = 0; i < n; i++)
+		if (b->closed_recent[i] == c)
+			return true;
+	return false;
+}
+
+/* Invariants 1-3 for one waiting Fetch. */
+static int
+check_parked(const struct broker *b, const struct broker_parked *p, struct kerr *e)
+{
+	int id = b->cfg.broker_id;
+
+	for (const struct broker_parked *q = p->next; q != NULL; q = q->next)
+		if (q->conn == p->conn)
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: invariant 1: two Fetches wait on connection %lld", id,
+				(long long)p->conn);
+	if (p->conn <= 0 || closed_by_broker(b, p->conn))
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 2: a Fetch waits on connection %lld, which "
+				"the broker closed",
+				id, (long long)p->conn);
+	if (p->frame == NULL || p->len < 4 || !whole_frames(p->frame, p->len) || p->timer == 0)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 3: the Fetch waiting on connection %lld "
+				"lost its frame or its timer",
+				id, (long long)p->conn);
+	if (p->queued.len > QUEUED_MAX || !whole_frames(p->queued.data, p->queued.len))
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 3: %zu bytes queued behind the Fetch on "
+				"connection %lld are not whole frames within %u bytes",
+				id, p->queued.len, (long long)p->conn, QUEUED_MAX);
+	return KLAB_OK;
+}
+
+int
+broker_check_invariants(struct broker *b, struct kerr *e)
+{
+	uint64_t waiting = 0;
+	int rc;
+
+	for (const struct broker_parked *p = b->parked; p != NULL; p = p->next, waiting++)
+		if ((rc = check_parked(b, p, e)) != KLAB_OK)
+			return rc;
+	if (waiting > 0 && b->store == NULL)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 4: Fetches wait with the store closed",
+				b->cfg.broker_id);
+	if (waiting > b->fetches_parked)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 4: %llu Fetches wait, %llu ever parked",
+				b->cfg.broker_id, (unsigned long long)waiting,
+				(unsigned long long)b->fetches_parked);
+	if (b->maintenance_timer != 0 && b->maintenance_ms <= 0)
+		return kerr_set(e, KLAB_ESTATE,
+				"broker %d: invariant 5: maintenance runs without an interval",
+				b->cfg.broker_id);
+	return b->meta.ops->check_invariants(&b->meta, e);
 }
 
 const struct node_ops broker_node_ops = {

@@ -8,9 +8,14 @@
  * lives in a topic store (topic.h) opened on start and closed on stop (a
  * clean shutdown writes the logs' clean-shutdown marker).
  *
- * It is the only broker of its cluster: Metadata names it as the only
- * broker, the controller and the leader of every partition, with
- * replicas = isr = [broker.id].  Replication arrives in chapter 5.
+ * What it knows about its cluster it asks of its metadata source
+ * (metadata.h, b->meta); in chapter 3 that is a static cluster (cluster.c:
+ * cluster.brokers lists every member, and the list never changes; without
+ * it, a cluster of one).  Metadata from any broker names every member;
+ * each partition has one replica, on the broker it was placed on, which
+ * leads it, with replicas = isr = [leader]; the broker that answers names
+ * itself the controller.  A request for a partition another broker holds is answered
+ * NOT_LEADER_OR_FOLLOWER.  Replication arrives in chapter 5.
  *
  * Bad input never crashes it: a frame whose header cannot be parsed, an
  * unknown API key, a version outside klab's range (other than ApiVersions,
@@ -30,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "broker/metadata.h"
 #include "broker/proto.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -41,6 +47,7 @@
 #define BROKER_CLUSTER_ID_MAX 64
 #define BROKER_MEMBERS_MAX 64
 #define BROKER_PEER_INFLIGHT 64
+#define BROKER_CLOSED_RECENT 16 /* connections it closed, remembered for its invariants */
 /* The client id of broker-to-broker requests: "klab-broker-<id>". */
 #define BROKER_PEER_CLIENT_ID "klab-broker-"
 
@@ -90,6 +97,9 @@ struct broker_config {
 	/* cluster.brokers, this broker included; 0 members: a cluster of one. */
 	struct broker_member members[BROKER_MEMBERS_MAX];
 	int nmembers;
+	/* Where cluster metadata comes from (metadata.h); NULL: the static cluster. */
+	const struct metadata_ops *metadata_ops;
+	void *metadata_state;			  /* handed to it as metadata_source.state */
 	void (*log)(void *arg, const char *line); /* NULL: stderr */
 	void *log_arg;
 	void (*on_fail)(void *arg); /* on_start failed (main stops the runtime) */
@@ -97,7 +107,7 @@ struct broker_config {
 };
 
 /*
- * A link to another broker of the cluster (cluster.c): connected on first
+ * A link of the static cluster (cluster.c) to another broker: connected on first
  * use; requests wait in `pending` until it is up.  Responses come back in
  * request order, so `inflight` remembers what each was.
  */
@@ -124,6 +134,8 @@ struct broker {
 	struct proto_splices splices; /* its Fetch records left in files */
 	uint64_t requests;	      /* handled, for tests and traces */
 	uint64_t closed_bad;	      /* connections closed for bad input */
+	/* The last connections it closed (closed_bad of them in all), by closed_bad % N. */
+	conn_id closed_recent[BROKER_CLOSED_RECENT];
 	/*
 	 * The purgatory: Fetches waiting for min_bytes or max_wait_ms, one
 	 * per connection at most (a connection waits while its Fetch does,
@@ -139,7 +151,9 @@ struct broker {
 	timer_id maintenance_timer;
 	int64_t maintenance_ms;
 	uint64_t maintenance_runs; /* for tests */
-	/* Links to the other brokers, by index into cfg.members. */
+	/* Everything about the cluster is asked of it (metadata.h). */
+	struct metadata_source meta;
+	/* The static cluster's links to the other brokers, by index into cfg.members. */
 	struct broker_link links[BROKER_MEMBERS_MAX];
 	int32_t peer_corr;
 };
@@ -153,6 +167,13 @@ void broker_init(struct broker *b, const struct broker_config *cfg);
 void broker_free(struct broker *b);
 /* What a crash leaves: the store closed without flushing (topics_crash). */
 void broker_crash(struct broker *b);
+
+/*
+ * Check the broker's invariants (broker.c, top comment) and its metadata
+ * source's: KLAB_OK, or KLAB_ESTATE with a sentence naming the broken one
+ * in *e.  Changes nothing; tests call it after every simulated step.
+ */
+int broker_check_invariants(struct broker *b, struct kerr *e);
 
 /* ---- inside the broker (broker.c and handlers.c) ------------------------ */
 
@@ -194,7 +215,12 @@ int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct p
 int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 
-/* ---- the static cluster (cluster.c) -------------------------------------- */
+/*
+ * ---- the static cluster (cluster.c) --------------------------------------
+ *
+ * Its metadata source is cluster_metadata_ops (metadata.h); besides it,
+ * the parsing of cluster.brokers and Kafka's placement.
+ */
 
 /*
  * Parse "1@host:port,2@host:port" into members (sorted by id).  Errors
@@ -212,29 +238,6 @@ int cluster_parse(const char *text, struct broker_member *members, int *n, struc
  */
 int cluster_place(const int32_t *ids, int n, int32_t partitions, int16_t rf, int start, int shift,
 		  int32_t *out);
-
-/* This broker's cluster ids, sorted (just its own id without a cluster list). */
-int cluster_ids(const struct broker *b, int32_t *ids);
-
-/* Is conn one of this broker's links to another broker? */
-bool cluster_is_link(const struct broker *b, conn_id c);
-
-/*
- * Send a request to every other broker (client id klab-broker-<id>), once:
- * a broker that cannot be reached does not get it later.  Static
- * membership has no log of changes to replay; chapter 4's coordinator has.
- */
-void cluster_tell_peers(struct broker *b, int16_t api_key, int16_t version,
-			const struct pvalue *body);
-
-/* Was this request sent by another broker of the cluster? */
-bool cluster_from_peer(const struct proto_request_header *h);
-
-/* The node events of links (called by broker.c). */
-void cluster_connected(struct broker *b, conn_id c, bool ok);
-void cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len);
-void cluster_closed(struct broker *b, conn_id c);
-void cluster_free(struct broker *b);
 
 /* A line for the broker's log. */
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

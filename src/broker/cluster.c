@@ -1,5 +1,6 @@
 /*
- * cluster.c - a static cluster of brokers (chapter 3, part 2).
+ * cluster.c - a static cluster of brokers (chapter 3, part 2), the
+ * broker's first metadata source (metadata.h: cluster_metadata_ops).
  *
  * Every broker's configuration lists the whole cluster:
  *
@@ -20,6 +21,13 @@
  * to catch up from, no one who knows who is alive, and two brokers can
  * create the same topic differently at the same time.  Chapter 3's lesson
  * shows the disagreement; chapter 4's coordinator is the cure.
+ *
+ * The broker asks all of this through the ops of metadata.h and never
+ * calls in here directly: who the members are (static_brokers), where a
+ * partition lives (its own topic store, which holds every topic's
+ * placement), and how a change reaches the others (static_create_topic,
+ * static_delete_topics).  Chapter 5 puts the coordinator-backed
+ * controller behind the same ops.
  *
  * Links: a broker connects to a peer on first use and keeps the
  * connection.  Requests wait in the link's `pending` buffer until it is
@@ -93,7 +101,8 @@ cluster_parse(const char *text, struct broker_member *members, int *n, struct ke
 	return KLAB_OK;
 }
 
-int
+/* This broker's cluster ids, sorted (just its own id without a cluster list). */
+static int
 cluster_ids(const struct broker *b, int32_t *ids)
 {
 	if (b->cfg.nmembers == 0) {
@@ -143,14 +152,9 @@ link_of(const struct broker *b, conn_id c)
 	return -1;
 }
 
-bool
-cluster_is_link(const struct broker *b, conn_id c)
-{
-	return link_of(b, c) >= 0;
-}
-
-bool
-cluster_from_peer(const struct proto_request_header *h)
+/* Was this request sent by another broker of the cluster? */
+static bool
+from_peer(const struct proto_request_header *h)
 {
 	size_t n = sizeof(BROKER_PEER_CLIENT_ID) - 1;
 
@@ -203,8 +207,13 @@ link_flush(struct broker *b, int i)
 	l->pending.len -= pos;
 }
 
-void
-cluster_tell_peers(struct broker *b, int16_t api_key, int16_t version, const struct pvalue *body)
+/*
+ * Send a request to every other broker (client id klab-broker-<id>), once:
+ * a broker that cannot be reached does not get it later.  Static
+ * membership has no log of changes to replay; chapter 4's coordinator has.
+ */
+static void
+tell_peers(struct broker *b, int16_t api_key, int16_t version, const struct pvalue *body)
 {
 	char client_id[32];
 	struct proto_request_header h = { .api_key = api_key, .api_version = version };
@@ -233,19 +242,21 @@ cluster_tell_peers(struct broker *b, int16_t api_key, int16_t version, const str
 	}
 }
 
-void
-cluster_connected(struct broker *b, conn_id c, bool ok)
+static bool
+static_connected(struct metadata_source *m, conn_id c, bool ok)
 {
+	struct broker *b = m->b;
 	int i = link_of(b, c);
 
 	if (i < 0)
-		return;
+		return false;
 	if (!ok) {
 		link_reset(b, i, "could not connect");
-		return;
+		return true;
 	}
 	b->links[i].up = true;
 	link_flush(b, i);
+	return true;
 }
 
 /* The names and errors of a CreateTopics or DeleteTopics response, logged. */
@@ -267,9 +278,11 @@ log_peer_answer(struct broker *b, int32_t peer, const struct pvalue *resp, const
 	}
 }
 
-void
-cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len)
+/* An answer from another broker to a change this one passed on. */
+static bool
+static_frame(struct metadata_source *m, conn_id c, const uint8_t *frame, size_t len)
 {
+	struct broker *b = m->b;
 	int i = link_of(b, c);
 	struct broker_link *l;
 	const struct api_desc *api;
@@ -277,12 +290,12 @@ cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len)
 	int16_t key, version;
 
 	if (i < 0)
-		return;
+		return false;
 	l = &b->links[i];
 	if (l->ninflight == 0 || len < 8) {
 		broker_log(b, "broker %d: an unexpected frame from broker %d", b->cfg.broker_id,
 			   b->cfg.members[i].id);
-		return;
+		return true;
 	}
 	key = l->inflight[0].api_key;
 	version = l->inflight[0].version;
@@ -291,26 +304,32 @@ cluster_frame(struct broker *b, conn_id c, const uint8_t *frame, size_t len)
 	api = proto_api(key);
 	if (api != NULL &&
 	    proto_decode(api->response, version, frame + 8, len - 8, &resp) == KLAB_OK)
-		log_peer_answer(b, b->cfg.members[i].id, resp, key == 19 ? "topics" : "responses");
+		log_peer_answer(b, b->cfg.members[i].id, resp,
+				key == KAPI_CREATE_TOPICS ? "topics" : "responses");
 	else
 		broker_log(b, "broker %d: a malformed answer from broker %d", b->cfg.broker_id,
 			   b->cfg.members[i].id);
 	pvalue_free(resp);
 	link_flush(b, i);
+	return true;
 }
 
-void
-cluster_closed(struct broker *b, conn_id c)
+static bool
+static_closed(struct metadata_source *m, conn_id c)
 {
-	int i = link_of(b, c);
+	int i = link_of(m->b, c);
 
 	if (i >= 0)
-		link_reset(b, i, "closed");
+		link_reset(m->b, i, "closed");
+	return i >= 0;
 }
 
-void
-cluster_free(struct broker *b)
+/* Drop the links: their connections die with the broker's stop or crash. */
+static void
+static_stop(struct metadata_source *m)
 {
+	struct broker *b = m->b;
+
 	for (int i = 0; i < BROKER_MEMBERS_MAX; i++) {
 		buf_free(&b->links[i].pending);
 		b->links[i].conn = 0;
@@ -318,3 +337,291 @@ cluster_free(struct broker *b)
 		b->links[i].ninflight = 0;
 	}
 }
+
+/* Nothing to do: the member list is in the configuration, links open on first use. */
+static void
+static_start(struct metadata_source *m)
+{
+	(void)m;
+}
+
+static bool
+static_timer(struct metadata_source *m, timer_id t)
+{
+	(void)m;
+	(void)t;
+	return false; /* the static cluster sets none */
+}
+
+/* ---- who is in the cluster ---------------------------------------------------- */
+
+static int
+static_brokers(struct metadata_source *m, struct metadata_broker *out, int cap)
+{
+	const struct broker *b = m->b;
+	int n = b->cfg.nmembers > 0 ? b->cfg.nmembers : 1;
+
+	if (n > cap)
+		n = cap;
+	for (int i = 0; i < n; i++) {
+		const struct broker_member *mb = b->cfg.nmembers > 0 ? &b->cfg.members[i] : NULL;
+		bool self = mb == NULL || mb->id == b->cfg.broker_id;
+
+		out[i].id = self ? b->cfg.broker_id : mb->id;
+		out[i].host = self ? b->cfg.advertised_host : mb->host;
+		out[i].port = self ? b->cfg.advertised_port : mb->port;
+	}
+	return n;
+}
+
+static const char *
+static_cluster_id(struct metadata_source *m)
+{
+	return m->b->cfg.cluster_id[0] ? m->b->cfg.cluster_id : NULL;
+}
+
+/* No controller in a static cluster: whoever takes a change makes it. */
+static int32_t
+static_controller(struct metadata_source *m)
+{
+	return m->b->cfg.broker_id;
+}
+
+/* ---- where each partition lives: the broker's own topic store ----------------- */
+
+static int32_t
+static_topic_count(struct metadata_source *m)
+{
+	return (int32_t)m->b->store->n;
+}
+
+static const char *
+static_topic_name(struct metadata_source *m, int32_t i)
+{
+	return m->b->store->topics[i]->name;
+}
+
+static int32_t
+static_partitions(struct metadata_source *m, const char *topic)
+{
+	const struct topic *t = topic == NULL ? NULL : topics_find(m->b->store, topic);
+
+	return t == NULL ? -1 : t->partitions;
+}
+
+/*
+ * One replica per partition, on the broker the topic's placement names
+ * (a topic without a placement: this broker), which leads it and is its
+ * whole ISR.  The epoch is known only where the partition's log is.
+ */
+static int
+static_partition(struct metadata_source *m, const char *topic, int32_t p,
+		 struct metadata_partition *out)
+{
+	const struct topic *t = topic == NULL ? NULL : topics_find(m->b->store, topic);
+
+	if (t == NULL || p < 0 || p >= t->partitions)
+		return KLAB_ENOTFOUND;
+	out->leader = topic_leader(t, p) >= 0 ? topic_leader(t, p) : m->b->cfg.broker_id;
+	out->leader_epoch = t->logs[p] != NULL ? t->logs[p]->leader_epoch : -1;
+	out->replicas[0] = out->isr[0] = out->leader;
+	out->nreplicas = out->nisr = 1;
+	return KLAB_OK;
+}
+
+/* ---- how a change reaches the others: the same request, to every peer ---------- */
+
+/* Tell the other brokers about a topic this one created, placement spelled out. */
+static void
+tell_create(struct broker *b, const struct topic *t)
+{
+	const struct api_desc *api = proto_api(KAPI_CREATE_TOPICS);
+	struct pvalue *req = pvalue_new(api->request);
+	struct pvalue *ts, *ti, *as, *cs;
+
+	if (req == NULL)
+		return;
+	ts = pvalue_array(req, "topics");
+	if (pvalue_array_resize(ts, 1) != KLAB_OK)
+		goto out;
+	ti = pvalue_at(ts, 0);
+	pvalue_set_str(ti, "name", t->name);
+	pvalue_set_int(ti, "num_partitions", -1);
+	pvalue_set_int(ti, "replication_factor", -1);
+	as = pvalue_array(ti, "assignments");
+	cs = pvalue_array(ti, "configs");
+	if (pvalue_array_resize(as, t->partitions) != KLAB_OK ||
+	    pvalue_array_resize(cs, (int32_t)t->overrides.n) != KLAB_OK)
+		goto out;
+	for (int32_t p = 0; p < t->partitions; p++) {
+		struct pvalue *ids = pvalue_array(pvalue_at(as, p), "broker_ids");
+
+		pvalue_set_int(pvalue_at(as, p), "partition_index", p);
+		if (pvalue_array_resize(ids, t->replication_factor) != KLAB_OK)
+			goto out;
+		for (int16_t k = 0; k < t->replication_factor; k++)
+			pvalue_at(ids, k)->i = t->replicas[p * t->replication_factor + k];
+	}
+	for (size_t k = 0; k < t->overrides.n; k++) {
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "name", t->overrides.entries[k].key);
+		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
+	}
+	pvalue_set_int(req, "timeout_ms", 30000);
+	tell_peers(b, KAPI_CREATE_TOPICS, api->max_version, req);
+out:
+	pvalue_free(req);
+}
+
+/*
+ * Create the topic here with its partitions placed as t->assignment says
+ * (one leader per partition), or, when it is NULL, spread over the cluster
+ * the way Kafka does (a random start broker and shift); then, unless
+ * another broker asked, pass it on.
+ */
+static int
+static_create_topic(struct metadata_source *m, const struct proto_request_header *h,
+		    const struct metadata_new_topic *t, int64_t now_ms, struct kerr *e)
+{
+	struct broker *b = m->b;
+	int32_t ids[BROKER_MEMBERS_MAX], *placed;
+	int n = cluster_ids(b, ids), rc;
+	struct rt *rt = b->node->rt;
+
+	if (t->partitions <= 0 || t->partitions > TOPIC_PARTITIONS_MAX)
+		return kerr_set(e, KLAB_EINVAL, "%d partitions", (int)t->partitions);
+	if ((placed = malloc((size_t)t->partitions * sizeof(*placed))) == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if (t->assignment != NULL)
+		memcpy(placed, t->assignment, (size_t)t->partitions * sizeof(*placed));
+	else
+		cluster_place(ids, n, t->partitions, 1, (int)(rt->ops->random(rt) % (uint64_t)n),
+			      (int)(rt->ops->random(rt) % (uint64_t)n), placed);
+	rc = topics_create_placed(b->store, t->name, t->partitions, 1, placed, t->configs, now_ms,
+				  e);
+	free(placed);
+	if (rc == KLAB_OK && !from_peer(h) && b->cfg.nmembers > 1)
+		tell_create(b, topics_find(b->store, t->name));
+	return rc;
+}
+
+/*
+ * Pass the topics this broker deleted on to the others; what it could not
+ * delete (a topic it does not know) is not its to pass on.
+ */
+static void
+tell_deleted(struct broker *b, const char *const *names, int32_t n, const int16_t *errors)
+{
+	const struct api_desc *api = proto_api(KAPI_DELETE_TOPICS);
+	struct pvalue *req = pvalue_new(api->request), *out;
+	int32_t k = 0;
+
+	if (req == NULL)
+		return;
+	out = pvalue_array(req, "topic_names");
+	for (int32_t i = 0; i < n; i++)
+		k += errors[i] == KERR_NONE;
+	if (k > 0 && pvalue_array_resize(out, k) == KLAB_OK) {
+		k = 0;
+		for (int32_t i = 0; i < n; i++) {
+			if (errors[i] != KERR_NONE)
+				continue;
+			pvalue_at(out, k)->s.p = (const uint8_t *)names[i];
+			pvalue_at(out, k++)->s.len = (int32_t)strlen(names[i]);
+		}
+		pvalue_set_int(req, "timeout_ms", 30000);
+		tell_peers(b, KAPI_DELETE_TOPICS, api->max_version, req);
+	}
+	pvalue_free(req);
+}
+
+static void
+static_delete_topics(struct metadata_source *m, const struct proto_request_header *h,
+		     const char *const *names, int32_t n, int16_t *errors)
+{
+	struct broker *b = m->b;
+
+	for (int32_t i = 0; i < n; i++) {
+		struct kerr e = { 0 };
+
+		errors[i] = KERR_NONE;
+		if (topics_find(b->store, names[i]) == NULL) {
+			errors[i] = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+		} else if (topics_delete(b->store, names[i], &e) != KLAB_OK) {
+			broker_log(b, "broker %d: deleting '%s': %s", b->cfg.broker_id, names[i],
+				   kerr_msg(&e));
+			errors[i] = KERR_UNKNOWN_SERVER_ERROR;
+		} else {
+			broker_log(b, "broker %d: deleted topic '%s'", b->cfg.broker_id, names[i]);
+		}
+	}
+	if (!from_peer(h) && b->cfg.nmembers > 1)
+		tell_deleted(b, names, n, errors);
+}
+
+/* The other brokers are only being told: they know once their copy arrives. */
+static bool
+static_settles_later(struct metadata_source *m)
+{
+	return m->b->cfg.nmembers > 1;
+}
+
+/* ---- the static cluster's own rules ---------------------------------------------- */
+
+/*
+ * Links: in flight only on an up link, never more than BROKER_PEER_INFLIGHT;
+ * requests wait only on a link that has (or is opening) a connection; no
+ * two links share one; no link to this broker itself.
+ */
+static int
+static_check_invariants(struct metadata_source *m, struct kerr *e)
+{
+	const struct broker *b = m->b;
+	int id = b->cfg.broker_id;
+
+	for (int i = 0; i < b->cfg.nmembers; i++) {
+		const struct broker_link *l = &b->links[i];
+
+		if (l->ninflight < 0 || l->ninflight > BROKER_PEER_INFLIGHT ||
+		    (l->ninflight > 0 && !l->up) || (l->up && l->conn == 0))
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: link to broker %d: %d in flight, %s, connection "
+				"%lld",
+				id, b->cfg.members[i].id, l->ninflight, l->up ? "up" : "down",
+				(long long)l->conn);
+		if (l->pending.len > 0 && l->conn == 0)
+			return kerr_set(
+				e, KLAB_ESTATE,
+				"broker %d: requests for broker %d wait without a connection", id,
+				b->cfg.members[i].id);
+		if (l->conn != 0 && b->cfg.members[i].id == id)
+			return kerr_set(e, KLAB_ESTATE, "broker %d: a link to itself", id);
+		for (int j = i + 1; j < b->cfg.nmembers; j++)
+			if (l->conn != 0 && b->links[j].conn == l->conn)
+				return kerr_set(e, KLAB_ESTATE,
+						"broker %d: two links share connection %lld", id,
+						(long long)l->conn);
+	}
+	return KLAB_OK;
+}
+
+const struct metadata_ops cluster_metadata_ops = {
+	.name = "static cluster",
+	.start = static_start,
+	.stop = static_stop,
+	.connected = static_connected,
+	.frame = static_frame,
+	.closed = static_closed,
+	.timer = static_timer,
+	.brokers = static_brokers,
+	.cluster_id = static_cluster_id,
+	.controller = static_controller,
+	.topic_count = static_topic_count,
+	.topic_name = static_topic_name,
+	.partitions = static_partitions,
+	.partition = static_partition,
+	.create_topic = static_create_topic,
+	.delete_topics = static_delete_topics,
+	.settles_later = static_settles_later,
+	.check_invariants = static_check_invariants,
+};

@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/assert.h"
+#include "log/batch.h"
+
 static const uint8_t no_bytes[1];
 
 /* The name of a string field as a NUL-terminated copy, or NULL. */
@@ -55,22 +58,31 @@ find_log(struct broker *b, const char *topic, int32_t partition, struct topic **
 static int16_t
 partition_error(struct broker *b, const char *topic, int32_t partition)
 {
-	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
+	struct metadata_source *m = &b->meta;
+	int32_t n = topic == NULL ? -1 : m->ops->partitions(m, topic);
 
-	if (t == NULL || partition < 0 || partition >= t->partitions)
+	if (partition < 0 || partition >= n)
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	return KERR_NOT_LEADER_OR_FOLLOWER;
+}
+
+/* Make integer array field `name` hold v[0..n). */
+static int
+set_int32_array(struct pvalue *st, const char *name, const int32_t *v, int n)
+{
+	struct pvalue *a = pvalue_array(st, name);
+
+	if (pvalue_array_resize(a, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int i = 0; i < n; i++)
+		pvalue_at(a, i)->i = v[i];
+	return KLAB_OK;
 }
 
 static int
 set_int32_list(struct pvalue *st, const char *name, int32_t v)
 {
-	struct pvalue *a = pvalue_array(st, name);
-
-	if (pvalue_array_resize(a, 1) != KLAB_OK)
-		return KLAB_ENOMEM;
-	pvalue_at(a, 0)->i = v;
-	return KLAB_OK;
+	return set_int32_array(st, name, &v, 1);
 }
 
 /* ---- ApiVersions (18) ------------------------------------------------------ */
@@ -99,108 +111,55 @@ handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalu
 
 /* ---- creating topics in a cluster ------------------------------------------------ */
 
-/* Tell the other brokers about a topic this one created (cluster.c). */
-static void
-tell_create(struct broker_req *r, const struct topic *t)
-{
-	const struct api_desc *api = proto_api(19);
-	struct pvalue *req = pvalue_new(api->request);
-	struct pvalue *ts, *ti, *as, *cs;
-
-	if (req == NULL)
-		return;
-	ts = pvalue_array(req, "topics");
-	if (pvalue_array_resize(ts, 1) != KLAB_OK)
-		goto out;
-	ti = pvalue_at(ts, 0);
-	pvalue_set_str(ti, "name", t->name);
-	pvalue_set_int(ti, "num_partitions", -1);
-	pvalue_set_int(ti, "replication_factor", -1);
-	as = pvalue_array(ti, "assignments");
-	cs = pvalue_array(ti, "configs");
-	if (pvalue_array_resize(as, t->partitions) != KLAB_OK ||
-	    pvalue_array_resize(cs, (int32_t)t->overrides.n) != KLAB_OK)
-		goto out;
-	for (int32_t p = 0; p < t->partitions; p++) {
-		struct pvalue *ids = pvalue_array(pvalue_at(as, p), "broker_ids");
-
-		pvalue_set_int(pvalue_at(as, p), "partition_index", p);
-		if (pvalue_array_resize(ids, t->replication_factor) != KLAB_OK)
-			goto out;
-		for (int16_t k = 0; k < t->replication_factor; k++)
-			pvalue_at(ids, k)->i = t->replicas[p * t->replication_factor + k];
-	}
-	for (size_t k = 0; k < t->overrides.n; k++) {
-		pvalue_set_str(pvalue_at(cs, (int32_t)k), "name", t->overrides.entries[k].key);
-		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
-	}
-	pvalue_set_int(req, "timeout_ms", 30000);
-	cluster_tell_peers(r->b, 19, api->max_version, req);
-out:
-	pvalue_free(req);
-}
-
 /*
  * Create topic name with `partitions` partitions placed as `assignment`
- * says (one leader per partition), or, when it is NULL, spread over the
- * cluster the way Kafka does (a random start broker and shift).  A topic
- * created at a client's request is passed on to the other brokers.
+ * says (one leader per partition), or, when it is NULL, where the
+ * metadata source places them.  The source makes the change for the
+ * whole cluster (metadata.h, invariant 5).
  */
 static int
 create_placed(struct broker_req *r, const char *name, int32_t partitions, const int32_t *assignment,
 	      const struct config *ov, struct kerr *e)
 {
-	struct broker *b = r->b;
-	int32_t ids[BROKER_MEMBERS_MAX], *placed;
-	int n = cluster_ids(b, ids), rc;
-	struct rt *rt = b->node->rt;
+	struct metadata_source *m = &r->b->meta;
+	const struct metadata_new_topic t = { name, partitions, assignment, ov };
 
-	if (partitions <= 0 || partitions > TOPIC_PARTITIONS_MAX)
-		return kerr_set(e, KLAB_EINVAL, "%d partitions", (int)partitions);
-	if ((placed = malloc((size_t)partitions * sizeof(*placed))) == NULL)
-		return kerr_set(e, KLAB_ENOMEM, "out of memory");
-	if (assignment != NULL)
-		memcpy(placed, assignment, (size_t)partitions * sizeof(*placed));
-	else
-		cluster_place(ids, n, partitions, 1, (int)(rt->ops->random(rt) % (uint64_t)n),
-			      (int)(rt->ops->random(rt) % (uint64_t)n), placed);
-	rc = topics_create_placed(b->store, name, partitions, 1, placed, ov, r->now_ms, e);
-	free(placed);
-	if (rc == KLAB_OK && !cluster_from_peer(r->h) && b->cfg.nmembers > 1)
-		tell_create(r, topics_find(b->store, name));
-	return rc;
+	return m->ops->create_topic(m, r->h, &t, r->now_ms, e);
 }
 
 /* ---- Metadata (3) ------------------------------------------------------------ */
 
+/* A topic's entry; `partitions` < 0: the topic has none to list (an error). */
 static int
-metadata_topic(struct broker_req *r, struct pvalue *el, struct topic *t, const char *name,
+metadata_topic(struct broker_req *r, struct pvalue *el, const char *name, int32_t partitions,
 	       int16_t error)
 {
 	pvalue_set_str(el, "name", name);
 	pvalue_set_int(el, "error_code", error);
 	pvalue_set_int(el, "is_internal", 0);
-	if (t == NULL)
+	if (partitions < 0)
 		return KLAB_OK;
 	/* LAB 3 BEGIN meta_partitions: one entry per partition: index, leader, epoch, replicas, isr
 	 * skeleton: (void)r; return KLAB_OK;
 	 */
+	struct metadata_source *m = &r->b->meta;
 	struct pvalue *parts = pvalue_array(el, "partitions");
 
-	if (pvalue_array_resize(parts, t->partitions) != KLAB_OK)
+	if (pvalue_array_resize(parts, partitions) != KLAB_OK)
 		return KLAB_ENOMEM;
-	for (int32_t p = 0; p < t->partitions; p++) {
+	for (int32_t p = 0; p < partitions; p++) {
 		struct pvalue *pe = pvalue_at(parts, p);
-		/* placed in a cluster, or (an unplaced topic) on this broker */
-		int32_t leader = topic_leader(t, p) >= 0 ? topic_leader(t, p) : r->b->cfg.broker_id;
-		int32_t epoch = t->logs[p] != NULL ? t->logs[p]->leader_epoch : 0;
+		struct metadata_partition mp;
 
-		pvalue_set_int(pe, "error_code", KERR_NONE);
+		if (m->ops->partition(m, name, p, &mp) != KLAB_OK)
+			mp = (struct metadata_partition){ .leader = -1, .leader_epoch = -1 };
+		pvalue_set_int(pe, "error_code",
+			       mp.leader >= 0 ? KERR_NONE : KERR_LEADER_NOT_AVAILABLE);
 		pvalue_set_int(pe, "partition_index", p);
-		pvalue_set_int(pe, "leader_id", leader);
-		pvalue_set_int(pe, "leader_epoch", epoch < 0 ? 0 : epoch);
-		if (set_int32_list(pe, "replica_nodes", leader) != KLAB_OK ||
-		    set_int32_list(pe, "isr_nodes", leader) != KLAB_OK)
+		pvalue_set_int(pe, "leader_id", mp.leader);
+		pvalue_set_int(pe, "leader_epoch", mp.leader_epoch < 0 ? 0 : mp.leader_epoch);
+		if (set_int32_array(pe, "replica_nodes", mp.replicas, mp.nreplicas) != KLAB_OK ||
+		    set_int32_array(pe, "isr_nodes", mp.isr, mp.nisr) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
@@ -217,23 +176,19 @@ metadata_brokers(struct broker_req *r, struct pvalue *resp)
 	/* LAB 3 BEGIN meta_brokers: the brokers list (every member; this one as it advertises itself), the cluster id, the controller
 	 * skeleton: (void)b; (void)brokers;
 	 */
-	int32_t n = b->cfg.nmembers > 0 ? b->cfg.nmembers : 1;
+	struct metadata_source *m = &b->meta;
+	struct metadata_broker members[BROKER_MEMBERS_MAX];
+	int n = m->ops->brokers(m, members, BROKER_MEMBERS_MAX);
 
 	if (pvalue_array_resize(brokers, n) != KLAB_OK)
 		return KLAB_ENOMEM;
-	for (int32_t i = 0; i < n; i++) {
-		const struct broker_member *m = b->cfg.nmembers > 0 ? &b->cfg.members[i] : NULL;
-		bool self = m == NULL || m->id == b->cfg.broker_id;
-
-		pvalue_set_int(pvalue_at(brokers, i), "node_id", self ? b->cfg.broker_id : m->id);
-		pvalue_set_str(pvalue_at(brokers, i), "host",
-			       self ? b->cfg.advertised_host : m->host);
-		pvalue_set_int(pvalue_at(brokers, i), "port",
-			       self ? b->cfg.advertised_port : m->port);
+	for (int i = 0; i < n; i++) {
+		pvalue_set_int(pvalue_at(brokers, i), "node_id", members[i].id);
+		pvalue_set_str(pvalue_at(brokers, i), "host", members[i].host);
+		pvalue_set_int(pvalue_at(brokers, i), "port", members[i].port);
 	}
-	pvalue_set_str(resp, "cluster_id", b->cfg.cluster_id[0] ? b->cfg.cluster_id : NULL);
-	/* No controller in a static cluster: whoever takes a change makes it. */
-	pvalue_set_int(resp, "controller_id", b->cfg.broker_id);
+	pvalue_set_str(resp, "cluster_id", m->ops->cluster_id(m));
+	pvalue_set_int(resp, "controller_id", m->ops->controller(m));
 	/* LAB 3 END meta_brokers */
 	return KLAB_OK;
 }
@@ -244,6 +199,7 @@ metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *t
 	       bool auto_create)
 {
 	struct broker *b = r->b;
+	struct metadata_source *m = &b->meta;
 	int32_t n = pvalue_count(want);
 
 	if (pvalue_array_resize(topics, n) != KLAB_OK)
@@ -251,21 +207,21 @@ metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *t
 	for (int32_t i = 0; i < n; i++) {
 		char *name = str_field(r, pvalue_at(want, i), "name");
 		struct pvalue *el = pvalue_at(topics, i);
-		struct topic *t;
+		int32_t np;
 		struct kerr e = { 0 };
 		int16_t err = KERR_NONE;
 
 		if (name == NULL)
 			return KLAB_ENOMEM;
-		t = topics_find(b->store, name);
+		np = m->ops->partitions(m, name);
 		/* LAB 3 BEGIN meta_topic_error: a named topic that is missing: invalid, unknown or auto-created
 		 * skeleton: (void)e; (void)auto_create; err = KERR_NONE;
 		 */
-		if (t == NULL && topic_name_validate(name, NULL, &e) != KLAB_OK) {
+		if (np < 0 && topic_name_validate(name, NULL, &e) != KLAB_OK) {
 			err = KERR_INVALID_TOPIC_EXCEPTION;
-		} else if (t == NULL && !auto_create) {
+		} else if (np < 0 && !auto_create) {
 			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		} else if (t == NULL) {
+		} else if (np < 0) {
 			if (create_placed(r, name, b->store->default_partitions, NULL, NULL, &e) !=
 			    KLAB_OK) {
 				broker_log(b, "broker %d: auto-creating '%s': %s", b->cfg.broker_id,
@@ -274,14 +230,14 @@ metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *t
 			} else {
 				broker_log(b, "broker %d: auto-created topic '%s'",
 					   b->cfg.broker_id, name);
-				t = topics_find(b->store, name);
+				np = m->ops->partitions(m, name);
 				/* the other brokers are only being told: ask again shortly */
-				if (b->cfg.nmembers > 1)
+				if (m->ops->settles_later(m))
 					err = KERR_LEADER_NOT_AVAILABLE;
 			}
 		}
 		/* LAB 3 END meta_topic_error */
-		if (metadata_topic(r, el, err == KERR_NONE ? t : NULL, name, err) != KLAB_OK)
+		if (metadata_topic(r, el, name, err == KERR_NONE ? np : -1, err) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
@@ -291,10 +247,11 @@ int
 handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
 	struct broker *b = r->b;
+	struct metadata_source *m = &b->meta;
 	const struct pvalue *want = pvalue_array(req, "topics");
 	bool all = want->null || (r->h->api_version == 0 && pvalue_count(want) == 0);
 	struct pvalue *topics = pvalue_array(resp, "topics");
-	int32_t n = (int32_t)b->store->n;
+	int32_t n = m->ops->topic_count(m);
 
 	if (metadata_brokers(r, resp) != KLAB_OK)
 		return KLAB_ENOMEM;
@@ -305,9 +262,10 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	if (pvalue_array_resize(topics, n) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t i = 0; i < n; i++) {
-		struct topic *t = b->store->topics[i];
+		const char *name = m->ops->topic_name(m, i);
 
-		if (metadata_topic(r, pvalue_at(topics, i), t, t->name, KERR_NONE) != KLAB_OK)
+		if (metadata_topic(r, pvalue_at(topics, i), name, m->ops->partitions(m, name),
+				   KERR_NONE) != KLAB_OK)
 			return KLAB_ENOMEM;
 	}
 	return KLAB_OK;
@@ -379,8 +337,10 @@ append_error(int rc)
 }
 
 /*
- * Append every batch of records[0..len) (v3+ sends one; more are accepted)
- * after checking that their sizes tile the field exactly.
+ * Append the record batch of records[0..len): Produce v3 and later carry
+ * exactly one per partition (Kafka's ProduceRequest.validateRecords), so
+ * a field whose batch sizes tile it but hold more than one is refused
+ * with INVALID_RECORD, as is one whose sizes do not tile it.
  */
 static int16_t
 produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, int32_t len,
@@ -396,27 +356,29 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 		return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 	}
-	if (records == NULL || len < 61) {
+	if (records == NULL || len < BATCH_HEADER_SIZE) {
 		*msg = "the records field holds no record batch";
 		return KERR_CORRUPT_MESSAGE;
 	}
 	while (pos < (size_t)len) { /* sizes first: nothing is written if they do not tile */
 		int32_t blen;
 
-		if ((size_t)len - pos < 61) {
+		if ((size_t)len - pos < BATCH_HEADER_SIZE) {
 			*msg = "a record batch is truncated";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		blen = (int32_t)be32_read(records + pos + 8);
-		if (blen < 49 || (size_t)blen > (size_t)len - pos - 12) {
+		blen = (int32_t)be32_read(records + pos + BATCH_LENGTH_OFFSET);
+		if (blen < BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD ||
+		    (size_t)blen > (size_t)len - pos - BATCH_LOG_OVERHEAD) {
 			*msg = "a record batch length does not match the records field";
 			return KERR_CORRUPT_MESSAGE;
 		}
-		if (records[pos + 16] != 2) { /* v0-v2 clients send magic 0/1 message sets */
+		/* v0-v2 clients send magic 0/1 message sets */
+		if (records[pos + BATCH_MAGIC_OFFSET] != BATCH_MAGIC) {
 			*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
 		}
-		pos += 12 + (size_t)blen;
+		pos += BATCH_LOG_OVERHEAD + (size_t)blen;
 		nbatches++;
 	}
 	if (nbatches > 1) { /* Kafka: ProduceRequest.validateRecords */
@@ -428,9 +390,15 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		return KERR_UNKNOWN_SERVER_ERROR;
 	memcpy(copy, records, (size_t)len); /* log_append rewrites baseOffset */
 	for (pos = 0; pos < (size_t)len && err == KERR_NONE;) {
-		size_t blen = 12 + be32_read(copy + pos + 8);
+		size_t blen = BATCH_LOG_OVERHEAD + be32_read(copy + pos + BATCH_LENGTH_OFFSET);
 		struct log_append_info info;
-		int rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
+		int rc;
+
+		KLAB_ASSERT(blen <= (size_t)len - pos,
+			    "a batch of %zu bytes at %zu of %d: batch sizes were checked to tile "
+			    "the records field",
+			    blen, pos, (int)len);
+		rc = log_append(l, copy + pos, blen, r->now_ms, &info, &e);
 
 		if (rc != KLAB_OK) {
 			err = append_error(rc);
@@ -655,13 +623,14 @@ handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalu
 /* ---- CreateTopics (19) ----------------------------------------------------------------- */
 
 static bool
-is_member(const struct broker *b, int32_t id)
+is_member(struct broker *b, int32_t id)
 {
-	int32_t ids[BROKER_MEMBERS_MAX];
-	int n = cluster_ids(b, ids);
+	struct metadata_source *m = &b->meta;
+	struct metadata_broker members[BROKER_MEMBERS_MAX];
+	int n = m->ops->brokers(m, members, BROKER_MEMBERS_MAX);
 
 	for (int i = 0; i < n; i++)
-		if (ids[i] == id)
+		if (members[i].id == id)
 			return true;
 	return false;
 }
@@ -737,7 +706,7 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 		*msg = breq_printf(r, "%s", kerr_msg(&e));
 		return KERR_INVALID_TOPIC_EXCEPTION;
 	}
-	if (topics_find(r->b->store, name) != NULL) {
+	if (r->b->meta.ops->partitions(&r->b->meta, name) >= 0) {
 		*msg = breq_printf(r, "Topic '%s' already exists.", name);
 		return KERR_TOPIC_ALREADY_EXISTS;
 	}
@@ -843,75 +812,29 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 
 /* ---- DeleteTopics (20) ------------------------------------------------------------------ */
 
-/*
- * Pass the topics this broker deleted on to the others; what it could not
- * delete (a topic it does not know) is not its to pass on.
- */
-static void
-tell_deleted(struct broker_req *r, const struct pvalue *resp)
-{
-	const struct api_desc *api = proto_api(20);
-	const struct pvalue *out = pvalue_array(resp, "responses");
-	struct pvalue *req = pvalue_new(api->request), *names;
-	int32_t k = 0;
-
-	if (req == NULL)
-		return;
-	names = pvalue_array(req, "topic_names");
-	for (int32_t i = 0; i < pvalue_count(out); i++)
-		k += pvalue_get_int(pvalue_at(out, i), "error_code") == KERR_NONE;
-	if (k > 0 && pvalue_array_resize(names, k) == KLAB_OK) {
-		k = 0;
-		for (int32_t i = 0; i < pvalue_count(out); i++) {
-			const struct pvalue *o = pvalue_at(out, i);
-			int32_t len;
-			const uint8_t *p = pvalue_get_bytes(o, "name", &len);
-
-			if (pvalue_get_int(o, "error_code") != KERR_NONE)
-				continue;
-			pvalue_at(names, k)->s.p = p;
-			pvalue_at(names, k++)->s.len = len;
-		}
-		pvalue_set_int(req, "timeout_ms", 30000);
-		cluster_tell_peers(r->b, 20, api->max_version, req);
-	}
-	pvalue_free(req);
-}
-
+/* The metadata source deletes them in the cluster (metadata.h, invariant 5). */
 int
 handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
-	const struct pvalue *names = pvalue_array(req, "topic_names");
+	struct metadata_source *m = &r->b->meta;
+	const struct pvalue *in = pvalue_array(req, "topic_names");
 	struct pvalue *out = pvalue_array(resp, "responses");
-	int32_t n = pvalue_count(names);
+	int32_t n = pvalue_count(in);
+	const char **names = breq_alloc(r, (size_t)n * sizeof(*names));
+	int16_t *errors = breq_alloc(r, (size_t)n * sizeof(*errors));
 
-	if (pvalue_array_resize(out, n) != KLAB_OK)
+	if (names == NULL || errors == NULL || pvalue_array_resize(out, n) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t i = 0; i < n; i++) {
-		const struct pvalue *nv = pvalue_at(names, i);
-		char *name = breq_strndup(r, nv->s.p, nv->s.len);
-		struct pvalue *o = pvalue_at(out, i);
-		struct kerr e = { 0 };
-		int16_t err = KERR_NONE;
-		int rc;
+		const struct pvalue *nv = pvalue_at(in, i);
 
-		if (name == NULL)
+		if ((names[i] = breq_strndup(r, nv->s.p, nv->s.len)) == NULL)
 			return KLAB_ENOMEM;
-		pvalue_set_str(o, "name", name);
-		if (topics_find(r->b->store, name) == NULL) {
-			err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
-		} else if ((rc = topics_delete(r->b->store, name, &e)) != KLAB_OK) {
-			broker_log(r->b, "broker %d: deleting '%s': %s", r->b->cfg.broker_id, name,
-				   kerr_msg(&e));
-			err = KERR_UNKNOWN_SERVER_ERROR;
-		} else {
-			broker_log(r->b, "broker %d: deleted topic '%s'", r->b->cfg.broker_id,
-				   name);
-		}
-		pvalue_set_int(o, "error_code", err);
 	}
-	/* a client's deletion goes to the other brokers too (cluster.c) */
-	if (!cluster_from_peer(r->h) && r->b->cfg.nmembers > 1)
-		tell_deleted(r, resp);
+	m->ops->delete_topics(m, r->h, names, n, errors);
+	for (int32_t i = 0; i < n; i++) {
+		pvalue_set_str(pvalue_at(out, i), "name", names[i]);
+		pvalue_set_int(pvalue_at(out, i), "error_code", errors[i]);
+	}
 	return KLAB_OK;
 }

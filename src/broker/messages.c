@@ -425,16 +425,19 @@ static const struct api_desc apis[] = {
 	 * broker's Produce range includes v0 (rdkafka_msgset_writer.c); it then
 	 * sends v7 with magic 2, and a v0-v2 request (magic 0/1) is answered
 	 * UNSUPPORTED_FOR_MESSAGE_FORMAT. */
-	{ 0, "Produce", 0, 8, &produce_request, &produce_response },
-	{ 1, "Fetch", 4, 11, &fetch_request, &fetch_response },
-	{ 2, "ListOffsets", 0, 5, &list_offsets_request, &list_offsets_response },
-	{ 3, "Metadata", 0, 8, &metadata_request, &metadata_response },
+	{ KAPI_PRODUCE, "Produce", 0, 8, &produce_request, &produce_response },
+	{ KAPI_FETCH, "Fetch", 4, 11, &fetch_request, &fetch_response },
+	{ KAPI_LIST_OFFSETS, "ListOffsets", 0, 5, &list_offsets_request, &list_offsets_response },
+	{ KAPI_METADATA, "Metadata", 0, 8, &metadata_request, &metadata_response },
 	/* FindCoordinator v0 in the list is what makes librdkafka enable lz4
 	 * (its feature map ties LZ4 to FindCoordinator, rdkafka_feature.c). */
-	{ 10, "FindCoordinator", 0, 2, &find_coordinator_request, &find_coordinator_response },
-	{ 18, "ApiVersions", 0, 2, &api_versions_request, &api_versions_response },
-	{ 19, "CreateTopics", 0, 4, &create_topics_request, &create_topics_response },
-	{ 20, "DeleteTopics", 0, 3, &delete_topics_request, &delete_topics_response },
+	{ KAPI_FIND_COORDINATOR, "FindCoordinator", 0, 2, &find_coordinator_request,
+	  &find_coordinator_response },
+	{ KAPI_API_VERSIONS, "ApiVersions", 0, 2, &api_versions_request, &api_versions_response },
+	{ KAPI_CREATE_TOPICS, "CreateTopics", 0, 4, &create_topics_request,
+	  &create_topics_response },
+	{ KAPI_DELETE_TOPICS, "DeleteTopics", 0, 3, &delete_topics_request,
+	  &delete_topics_response },
 };
 #define NAPIS (sizeof(apis) / sizeof(apis[0]))
 

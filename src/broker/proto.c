@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/assert.h"
 #include "core/err.h"
 
 /* ---- types --------------------------------------------------------------- */
@@ -206,22 +207,36 @@ pvalue_get(const struct pvalue *st, const char *name)
 	return NULL;
 }
 
-/* The named child, asserting it exists: a wrong name is a programmer error. */
+/*
+ * The named child, which must exist: a wrong name is a programmer error,
+ * and one that must stop even the -DNDEBUG build, which would otherwise
+ * read or write through NULL (tests/ch3/test_proto_names.c finds most
+ * before they run).
+ */
 static struct pvalue *
 must_get(const struct pvalue *st, const char *name)
 {
-	struct pvalue *v = pvalue_get(st, name);
+	struct pvalue *v;
 
-	assert(v != NULL && "no such field in the schema");
+	KLAB_ASSERT(st != NULL && st->type == PT_STRUCT, "field '%s' looked up in a non-struct",
+		    name);
+	v = pvalue_get(st, name);
+	KLAB_ASSERT(v != NULL, "schema %s has no field '%s' (field names: messages.c)",
+		    st->a.schema->name, name);
 	return v;
 }
+
+/* The node a typed accessor reads or writes must have the type it expects. */
+#define MUST_BE(cond, st, name)                                                               \
+	KLAB_ASSERT(cond, "field '%s' of %s is not of the type the accessor handles", (name), \
+		    (st)->a.schema->name)
 
 int64_t
 pvalue_get_int(const struct pvalue *st, const char *name)
 {
 	const struct pvalue *v = must_get(st, name);
 
-	assert(!has_kids(v->type) && !is_slice(v->type));
+	MUST_BE(!has_kids(v->type) && !is_slice(v->type), st, name);
 	return v->i;
 }
 
@@ -230,7 +245,7 @@ pvalue_set_int(struct pvalue *st, const char *name, int64_t i)
 {
 	struct pvalue *v = must_get(st, name);
 
-	assert(!has_kids(v->type) && !is_slice(v->type));
+	MUST_BE(!has_kids(v->type) && !is_slice(v->type), st, name);
 	v->i = i;
 }
 
@@ -239,7 +254,7 @@ pvalue_get_bytes(const struct pvalue *st, const char *name, int32_t *len)
 {
 	const struct pvalue *v = must_get(st, name);
 
-	assert(is_slice(v->type) && !v->in_file);
+	MUST_BE(is_slice(v->type) && !v->in_file, st, name);
 	*len = v->null ? -1 : v->s.len;
 	if (v->null)
 		return NULL;
@@ -251,7 +266,8 @@ pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len
 {
 	struct pvalue *v = must_get(st, name);
 
-	assert(is_slice(v->type) && (p == NULL || len >= 0));
+	MUST_BE(is_slice(v->type), st, name);
+	KLAB_ASSERT(p == NULL || len >= 0, "field '%s': a negative length %d", name, (int)len);
 	v->null = p == NULL;
 	v->in_file = false;
 	v->s.p = p;
@@ -263,7 +279,8 @@ pvalue_set_file(struct pvalue *st, const char *name, int fd, int64_t off, int32_
 {
 	struct pvalue *v = must_get(st, name);
 
-	assert(v->type == PT_RECORDS && fd >= 0 && off >= 0 && len >= 0);
+	MUST_BE(v->type == PT_RECORDS, st, name);
+	KLAB_ASSERT(fd >= 0 && off >= 0 && len >= 0, "field '%s': bad file region", name);
 	v->null = false;
 	v->in_file = true;
 	v->s.p = NULL;
@@ -277,7 +294,7 @@ pvalue_set_str(struct pvalue *st, const char *name, const char *s)
 {
 	size_t n = s != NULL ? strlen(s) : 0;
 
-	assert(n <= INT16_MAX);
+	KLAB_ASSERT(n <= INT16_MAX, "field '%s': a string of %zu bytes", name, n);
 	pvalue_set_bytes(st, name, s, (int32_t)n);
 }
 
@@ -286,7 +303,7 @@ pvalue_array(const struct pvalue *st, const char *name)
 {
 	struct pvalue *v = must_get(st, name);
 
-	assert(is_array(v->type));
+	MUST_BE(is_array(v->type), st, name);
 	return v;
 }
 
@@ -300,7 +317,8 @@ pvalue_count(const struct pvalue *arr)
 struct pvalue *
 pvalue_at(const struct pvalue *arr, int32_t i)
 {
-	assert(is_array(arr->type) && i >= 0 && i < arr->a.n);
+	KLAB_ASSERT(is_array(arr->type) && i >= 0 && i < arr->a.n, "element %d of an array of %d",
+		    (int)i, (int)arr->a.n);
 	return &arr->a.v[i];
 }
 

@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/api.h"
 #include "core/buf.h"
 
 /* ---- tables -------------------------------------------------------------- */
@@ -142,7 +143,10 @@ void pvalue_free(struct pvalue *v);
  */
 struct pvalue *pvalue_get(const struct pvalue *st, const char *name);
 
-/* Typed access by name; an unknown name or a wrong type is an assert. */
+/*
+ * Typed access by name.  An unknown name or a wrong type is a programmer
+ * error that stops the process in every build (KLAB_ASSERT, core/assert.h).
+ */
 int64_t pvalue_get_int(const struct pvalue *st, const char *name);
 void pvalue_set_int(struct pvalue *st, const char *name, int64_t v);
 

@@ -60,7 +60,8 @@ describe_request(struct proto_tracer *t, uint64_t link, const uint8_t *frame, si
 	    (api = proto_api(h.api_key)) == NULL || proto_request_decode(&h, body, &req) != KLAB_OK)
 		return false;
 	proto_trace(out, cap, api, false, h.api_version, h.correlation_id, req);
-	answered = !(h.api_key == 0 && pvalue_get_int(req, "acks") == 0); /* acks=0: none */
+	answered =
+		!(h.api_key == KAPI_PRODUCE && pvalue_get_int(req, "acks") == 0); /* acks=0: none */
 	pvalue_free(req);
 	if (answered) {
 		t->pending[t->next].link = link;

@@ -1,17 +1,14 @@
 /*
  * admin.c - CreateTopics, DeleteTopics and Metadata as admin calls
  * (admin.h; chapter 3 §4).  Kafka sends topic changes to the controller;
- * with one broker that is the broker itself, but the routing is already
- * the one chapter 5's cluster needs.
+ * in chapter 3's static cluster that is whichever broker answered the
+ * last Metadata (it passes the change on to the others), but the routing
+ * is already the one chapter 5's controller needs.
  */
 #include "client/admin.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define API_METADATA 3
-#define API_CREATE_TOPICS 19
-#define API_DELETE_TOPICS 20
 
 /* The controller when the metadata named it, else any broker. */
 static int32_t
@@ -27,7 +24,7 @@ static int
 send(struct kclient *kc, int16_t api, int16_t max_version, struct pvalue *body, kclient_cb cb,
      void *arg)
 {
-	int32_t node = api == API_METADATA ? KCLIENT_ANY : controller(kc);
+	int32_t node = api == KAPI_METADATA ? KCLIENT_ANY : controller(kc);
 
 	return kclient_request(kc, node, api, max_version, body, false, cb, arg);
 }
@@ -37,7 +34,7 @@ kadmin_create_topic(struct kclient *kc, const char *topic, int32_t partitions,
 		    int16_t replication_factor, const struct kadmin_config *configs,
 		    int32_t nconfigs, int32_t timeout_ms, kclient_cb cb, void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_CREATE_TOPICS)->request), *t, *cf;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_CREATE_TOPICS)->request), *t, *cf;
 
 	if (body == NULL || pvalue_array_resize(pvalue_array(body, "topics"), 1) != KLAB_OK)
 		goto fail;
@@ -53,7 +50,7 @@ kadmin_create_topic(struct kclient *kc, const char *topic, int32_t partitions,
 		pvalue_set_str(pvalue_at(cf, i), "value", configs[i].value);
 	}
 	pvalue_set_int(body, "timeout_ms", timeout_ms);
-	return send(kc, API_CREATE_TOPICS, 4, body, cb, arg);
+	return send(kc, KAPI_CREATE_TOPICS, 4, body, cb, arg);
 fail:
 	pvalue_free(body);
 	return KLAB_ENOMEM;
@@ -63,7 +60,7 @@ int
 kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, kclient_cb cb,
 		    void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_DELETE_TOPICS)->request), *names;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_DELETE_TOPICS)->request), *names;
 
 	if (body == NULL)
 		return KLAB_ENOMEM;
@@ -75,13 +72,13 @@ kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, k
 	pvalue_at(names, 0)->s.p = (const uint8_t *)topic;
 	pvalue_at(names, 0)->s.len = (int32_t)strlen(topic);
 	pvalue_set_int(body, "timeout_ms", timeout_ms);
-	return send(kc, API_DELETE_TOPICS, 3, body, cb, arg);
+	return send(kc, KAPI_DELETE_TOPICS, 3, body, cb, arg);
 }
 
 int
 kadmin_metadata(struct kclient *kc, const char *topic, kclient_cb cb, void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_METADATA)->request), *arr;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_METADATA)->request), *arr;
 
 	if (body == NULL)
 		return KLAB_ENOMEM;
@@ -95,5 +92,5 @@ kadmin_metadata(struct kclient *kc, const char *topic, kclient_cb cb, void *arg)
 		return KLAB_ENOMEM;
 	}
 	pvalue_set_int(body, "allow_auto_topic_creation", 0);
-	return send(kc, API_METADATA, 8, body, cb, arg);
+	return send(kc, KAPI_METADATA, 8, body, cb, arg);
 }

@@ -28,8 +28,6 @@
 
 #include "log/compress.h"
 
-#define API_FETCH 1
-#define API_LIST_OFFSETS 2
 #define FETCH_MAX_VERSION 11
 #define LIST_OFFSETS_MAX_VERSION 5
 #define DECOMPRESS_MAX_BYTES (64u << 20)
@@ -299,7 +297,7 @@ on_list_offsets(struct kclient *kc, void *arg, int err, int16_t v, const struct 
 static void
 send_list_offsets(struct kconsumer *c, int32_t leader, int64_t now)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_LIST_OFFSETS)->request), *t, *parts;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_LIST_OFFSETS)->request), *t, *parts;
 	int32_t n = 0, k = 0, *asked;
 
 	for (int32_t i = 0; i < c->nparts; i++) {
@@ -331,8 +329,8 @@ send_list_offsets(struct kconsumer *c, int32_t leader, int64_t now)
 	}
 	asked[0] = k;
 	c->list_offsets++;
-	if (kclient_request(&c->kc, leader, API_LIST_OFFSETS, LIST_OFFSETS_MAX_VERSION, body, false,
-			    on_list_offsets, asked) != KLAB_OK) {
+	if (kclient_request(&c->kc, leader, KAPI_LIST_OFFSETS, LIST_OFFSETS_MAX_VERSION, body,
+			    false, on_list_offsets, asked) != KLAB_OK) {
 		for (int32_t i = 0; i < k; i++) {
 			struct kcons_part *p = part(c, asked[1 + i]);
 
@@ -494,7 +492,7 @@ fetch_due(struct kconsumer *c, const struct kcons_part *p, int32_t leader, int64
 static void
 send_fetch(struct kconsumer *c, int32_t leader, int64_t now)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_FETCH)->request), *t, *parts;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_FETCH)->request), *t, *parts;
 	struct fetch_req *fr = NULL;
 	int32_t n = 0;
 
@@ -529,7 +527,7 @@ send_fetch(struct kconsumer *c, int32_t leader, int64_t now)
 		fr->asked[fr->n].partition = p->partition;
 		fr->asked[fr->n++].position = p->position;
 	}
-	if (kclient_request(&c->kc, leader, API_FETCH, FETCH_MAX_VERSION, body, false, on_fetch,
+	if (kclient_request(&c->kc, leader, KAPI_FETCH, FETCH_MAX_VERSION, body, false, on_fetch,
 			    fr) != KLAB_OK) {
 		for (int32_t i = 0; i < fr->n; i++) {
 			struct kcons_part *p = part(c, fr->asked[i].partition);

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_PRODUCE 0
 #define PRODUCE_MAX_VERSION 8
 
 struct kp_waiting {
@@ -593,7 +592,7 @@ topic_index(const char **names, int32_t n, const char *topic)
 static struct pvalue *
 produce_body(struct kproducer *p, const struct kp_req *req)
 {
-	struct pvalue *body = pvalue_new(proto_api(API_PRODUCE)->request), *topics, *t, *pp;
+	struct pvalue *body = pvalue_new(proto_api(KAPI_PRODUCE)->request), *topics, *t, *pp;
 	const char **names = calloc(req->n, sizeof(*names));
 	int32_t *counts = calloc(req->n, sizeof(*counts)), nt = 0, j;
 
@@ -664,7 +663,7 @@ send_to_leader(struct kproducer *p, int32_t leader, int64_t now)
 	for (size_t i = 0; i < req->n; i++)
 		batch_by_id(p, req->ids[i])->inflight = true;
 	p->produce_requests++;
-	rc = kclient_request(&p->kc, leader, API_PRODUCE, PRODUCE_MAX_VERSION, body,
+	rc = kclient_request(&p->kc, leader, KAPI_PRODUCE, PRODUCE_MAX_VERSION, body,
 			     p->cfg.acks == 0, on_produce, req);
 	if (rc != KLAB_OK) { /* body is freed; the batches go again later */
 		for (size_t i = 0; i < req->n; i++) {

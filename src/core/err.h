@@ -3,7 +3,9 @@
  *
  * Every function that can fail for an operational reason (a bad file, a bad
  * frame, a full disk) returns an int: KLAB_OK (0) on success, or one of the
- * negative codes below.  Programmer errors are assert()s, not codes.
+ * negative codes below.  Programmer errors are assert()s, not codes; a
+ * broken invariant that guards data (an offset, a size, a field name) is a
+ * KLAB_ASSERT (core/assert.h), which -DNDEBUG does not remove.
  *
  * Where a caller needs to tell a person *what* went wrong (which config key,
  * which file, which byte), the function also takes a `struct kerr *` and

@@ -35,6 +35,8 @@
 
 #define BATCH_LOG_OVERHEAD 12 /* baseOffset + batchLength */
 #define BATCH_HEADER_SIZE 61  /* bytes before the first record */
+#define BATCH_LENGTH_OFFSET 8 /* batchLength int32 */
+#define BATCH_MAGIC_OFFSET 16
 #define BATCH_CRC_OFFSET 17
 #define BATCH_ATTR_OFFSET 21 /* first byte the CRC covers */
 #define BATCH_MAGIC 2

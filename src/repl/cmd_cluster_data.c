@@ -111,12 +111,13 @@ cl_cmd_metadata(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	/* a connection that dropped meanwhile (a cut that timed out) is tried once more */
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if ((body = pvalue_new(proto_api(3)->request)) == NULL)
+		if ((body = pvalue_new(proto_api(KAPI_METADATA)->request)) == NULL)
 			return repl_error(r, "out of memory");
 		pvalue_array_set_null(pvalue_array(body, "topics"));
 		pvalue_set_int(body, "allow_auto_topic_creation", 0);
 		cl_begin_wait(c);
-		rc = kclient_request(&c->admin, (int32_t)id, 3, 8, body, false, cl_admin_answer, c);
+		rc = kclient_request(&c->admin, (int32_t)id, KAPI_METADATA, 8, body, false,
+				     cl_admin_answer, c);
 		if (rc == KLAB_ENOTFOUND)
 			return repl_error(r, "the metadata names no broker %lld", (long long)id);
 		if (rc != KLAB_OK)

@@ -178,14 +178,14 @@ request(int16_t key)
 static void
 create_topic(struct world *w, const char *name, int32_t partitions)
 {
-	struct pvalue *req = request(19), *resp, *t;
+	struct pvalue *req = request(KAPI_CREATE_TOPICS), *resp, *t;
 
 	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
 	t = pvalue_at(pvalue_array(req, "topics"), 0);
 	pvalue_set_str(t, "name", name);
 	pvalue_set_int(t, "num_partitions", partitions);
 	pvalue_set_int(t, "replication_factor", 1);
-	resp = rpc(w, 19, 3, req);
+	resp = rpc(w, KAPI_CREATE_TOPICS, 3, req);
 	assert_non_null(resp);
 	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
 			 0);
@@ -197,7 +197,7 @@ create_topic(struct world *w, const char *name, int32_t partitions)
 static struct pvalue *
 produce_req(const char *topic, int32_t partition, int16_t acks, const void *rec, int32_t len)
 {
-	struct pvalue *req = request(0), *t, *p;
+	struct pvalue *req = request(KAPI_PRODUCE), *t, *p;
 
 	pvalue_set_int(req, "acks", acks);
 	pvalue_set_int(req, "timeout_ms", 1000);
@@ -231,7 +231,7 @@ produce(struct world *w, int16_t v, const char *topic, int32_t part, int nrec, i
 	buf_init(&b);
 	tu_batch_make(&b, nrec, ts0, 10, (uint32_t)nrec);
 	req = produce_req(topic, part, 1, b.data, (int32_t)b.len);
-	resp = rpc(w, 0, v, req);
+	resp = rpc(w, KAPI_PRODUCE, v, req);
 	assert_non_null(resp);
 	err = pvalue_get_int(produce_part(resp), "error_code");
 	if (base != NULL)
@@ -245,7 +245,7 @@ produce(struct world *w, int16_t v, const char *topic, int32_t part, int nrec, i
 static struct pvalue *
 fetch_req(const char *topic, int32_t partition, int64_t offset, int32_t max_bytes)
 {
-	struct pvalue *req = request(1), *t, *p;
+	struct pvalue *req = request(KAPI_FETCH), *t, *p;
 
 	pvalue_set_int(req, "max_wait_ms", 0);
 	pvalue_set_int(req, "min_bytes", 1);
@@ -272,7 +272,7 @@ fetch_part(struct pvalue *resp)
 static struct pvalue *
 list_offsets_req(const char *topic, int32_t partition, int64_t ts)
 {
-	struct pvalue *req = request(2), *t, *p;
+	struct pvalue *req = request(KAPI_LIST_OFFSETS), *t, *p;
 
 	pvalue_set_int(req, "replica_id", -1);
 	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
@@ -288,7 +288,7 @@ list_offsets_req(const char *topic, int32_t partition, int64_t ts)
 static struct pvalue *
 metadata_req(const char *topic, bool auto_create)
 {
-	struct pvalue *req = request(3);
+	struct pvalue *req = request(KAPI_METADATA);
 
 	pvalue_set_int(req, "allow_auto_topic_creation", auto_create);
 	if (topic == NULL) {
@@ -309,7 +309,8 @@ test_ch3_broker_api_versions(void **state)
 	struct world *w = world_new(true, NULL);
 
 	for (int16_t v = 0; v <= 2; v++) {
-		struct pvalue *req = request(18), *resp = rpc(w, 18, v, req), *keys;
+		struct pvalue *req = request(KAPI_API_VERSIONS),
+			      *resp = rpc(w, KAPI_API_VERSIONS, v, req), *keys;
 		bool produce = false, fetch = false;
 
 		assert_non_null(resp);
@@ -320,9 +321,9 @@ test_ch3_broker_api_versions(void **state)
 			struct pvalue *k = pvalue_at(keys, i);
 			int64_t key = pvalue_get_int(k, "api_key");
 
-			produce |= key == 0 && pvalue_get_int(k, "min_version") == 0 &&
+			produce |= key == KAPI_PRODUCE && pvalue_get_int(k, "min_version") == 0 &&
 				   pvalue_get_int(k, "max_version") == 8;
-			fetch |= key == 1 && pvalue_get_int(k, "min_version") == 4 &&
+			fetch |= key == KAPI_FETCH && pvalue_get_int(k, "min_version") == 4 &&
 				 pvalue_get_int(k, "max_version") == 11;
 		}
 		assert_true(produce && fetch);
@@ -340,11 +341,11 @@ test_ch3_broker_find_coordinator_not_available(void **state)
 	struct world *w = world_new(true, NULL);
 
 	for (int16_t v = 0; v <= 2; v++) {
-		struct pvalue *req = request(10), *resp;
+		struct pvalue *req = request(KAPI_FIND_COORDINATOR), *resp;
 		int32_t len;
 
 		pvalue_set_str(req, "key", "my-group");
-		resp = rpc(w, 10, v, req);
+		resp = rpc(w, KAPI_FIND_COORDINATOR, v, req);
 		assert_non_null(resp);
 		assert_int_equal(pvalue_get_int(resp, "error_code"),
 				 15); /* COORDINATOR_NOT_AVAILABLE */
@@ -381,7 +382,7 @@ test_ch3_broker_trace_decodes_requests_and_responses(void **state)
 	sim_set_trace(&w->sim, trace_line, lines);
 	sim_set_describe(&w->sim, proto_tracer_describe, &tracer);
 	req = metadata_req("traced", true);
-	resp = rpc(w, 3, 4, req);
+	resp = rpc(w, KAPI_METADATA, 4, req);
 	assert_non_null(resp);
 	pvalue_free(resp);
 	pvalue_free(req);
@@ -416,7 +417,8 @@ test_ch3_broker_api_versions_v3_unsupported(void **state)
 	assert_int_equal(send_raw(w, frame, sizeof(frame)), 1);
 	f = &w->client.frames[w->client.nframes - 1];
 	assert_int_equal(be32_read(f->data + 4), 42);
-	assert_int_equal(proto_decode(proto_api(18)->response, 0, f->data + 8, f->len - 8, &resp),
+	assert_int_equal(proto_decode(proto_api(KAPI_API_VERSIONS)->response, 0, f->data + 8,
+				      f->len - 8, &resp),
 			 KLAB_OK);
 	assert_int_equal(pvalue_get_int(resp, "error_code"), KERR_UNSUPPORTED_VERSION);
 	/* Kafka lists only ApiVersions' own range (ApiVersionsRequest.getErrorResponse) */
@@ -464,14 +466,14 @@ test_ch3_broker_metadata(void **state)
 
 	create_topic(w, "orders", 3);
 	for (int16_t v = 0; v <= 8; v++) {
-		struct pvalue *req = request(3), *resp, *b;
+		struct pvalue *req = request(KAPI_METADATA), *resp, *b;
 		int32_t len;
 
 		if (v == 0)
 			pvalue_array_resize(pvalue_array(req, "topics"), 0); /* v0: empty = all */
 		else
 			pvalue_array_set_null(pvalue_array(req, "topics"));
-		resp = rpc(w, 3, v, req);
+		resp = rpc(w, KAPI_METADATA, v, req);
 		assert_non_null(resp);
 		b = pvalue_array(resp, "brokers");
 		assert_int_equal(pvalue_count(b), 1);
@@ -491,7 +493,7 @@ test_ch3_broker_metadata(void **state)
 		/* auto-creation: one broker, so the topic is there at once */
 		snprintf(name, sizeof(name), "auto-%d", v);
 		req = metadata_req(name, true);
-		resp = rpc(w, 3, v, req);
+		resp = rpc(w, KAPI_METADATA, v, req);
 		assert_non_null(resp);
 		check_topic_meta(pvalue_at(pvalue_array(resp, "topics"), 0), name, 2);
 		pvalue_free(resp);
@@ -499,7 +501,8 @@ test_ch3_broker_metadata(void **state)
 	}
 	/* v4+: allow_auto_topic_creation=false */
 	{
-		struct pvalue *req = metadata_req("nope", false), *resp = rpc(w, 3, 4, req);
+		struct pvalue *req = metadata_req("nope", false),
+			      *resp = rpc(w, KAPI_METADATA, 4, req);
 
 		assert_int_equal(
 			pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
@@ -507,15 +510,15 @@ test_ch3_broker_metadata(void **state)
 		pvalue_free(resp);
 		pvalue_free(req);
 		req = metadata_req("bad/name", true);
-		resp = rpc(w, 3, 4, req);
+		resp = rpc(w, KAPI_METADATA, 4, req);
 		assert_int_equal(
 			pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
 			KERR_INVALID_TOPIC_EXCEPTION);
 		pvalue_free(resp);
 		pvalue_free(req);
 		/* v1+: an empty list means no topics */
-		req = request(3);
-		resp = rpc(w, 3, 1, req);
+		req = request(KAPI_METADATA);
+		resp = rpc(w, KAPI_METADATA, 1, req);
 		assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 0);
 		pvalue_free(resp);
 		pvalue_free(req);
@@ -529,7 +532,7 @@ test_ch3_broker_metadata_auto_create_disabled(void **state)
 {
 	(void)state;
 	struct world *w = world_new(false, NULL);
-	struct pvalue *req = metadata_req("t", true), *resp = rpc(w, 3, 8, req);
+	struct pvalue *req = metadata_req("t", true), *resp = rpc(w, KAPI_METADATA, 8, req);
 
 	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
 			 KERR_UNKNOWN_TOPIC_OR_PARTITION);
@@ -577,7 +580,7 @@ test_ch3_broker_produce_acks0_no_response(void **state)
 	for (int16_t v = 3; v <= 8; v++) {
 		struct pvalue *req = produce_req("a0", 0, 0, b.data, (int32_t)b.len);
 
-		assert_null(rpc(w, 0, v, req)); /* nothing comes back */
+		assert_null(rpc(w, KAPI_PRODUCE, v, req)); /* nothing comes back */
 		pvalue_free(req);
 	}
 	assert_true(w->client.connected);
@@ -585,14 +588,14 @@ test_ch3_broker_produce_acks0_no_response(void **state)
 	/* acks=-1 (all) answers like acks=1 on one broker; acks=2 is invalid */
 	{
 		struct pvalue *req = produce_req("a0", 0, -1, b.data, (int32_t)b.len);
-		struct pvalue *resp = rpc(w, 0, 7, req);
+		struct pvalue *resp = rpc(w, KAPI_PRODUCE, 7, req);
 
 		assert_int_equal(pvalue_get_int(produce_part(resp), "error_code"), 0);
 		assert_int_equal(pvalue_get_int(produce_part(resp), "base_offset"), 24);
 		pvalue_free(resp);
 		pvalue_free(req);
 		req = produce_req("a0", 0, 2, b.data, (int32_t)b.len);
-		resp = rpc(w, 0, 7, req);
+		resp = rpc(w, KAPI_PRODUCE, 7, req);
 		assert_int_equal(pvalue_get_int(produce_part(resp), "error_code"),
 				 KERR_INVALID_REQUIRED_ACKS);
 		pvalue_free(resp);
@@ -619,27 +622,27 @@ test_ch3_broker_produce_bad_batches(void **state)
 	tu_batch_make(&b, 2, 0, 10, 1);
 	b.data[b.len - 3] ^= 0x40;
 	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len);
-	resp = rpc(w, 0, 8, req);
+	resp = rpc(w, KAPI_PRODUCE, 8, req);
 	errs[0] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
 	/* above message.max.bytes=200 */
 	tu_batch_make(&b, 10, 0, 100, 1);
 	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len);
-	resp = rpc(w, 0, 8, req);
+	resp = rpc(w, KAPI_PRODUCE, 8, req);
 	errs[1] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
 	/* a batch length that overruns the field */
 	tu_batch_make(&b, 2, 0, 10, 1);
 	req = produce_req("bad", 0, 1, b.data, (int32_t)b.len - 5);
-	resp = rpc(w, 0, 8, req);
+	resp = rpc(w, KAPI_PRODUCE, 8, req);
 	errs[2] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
 	/* null records */
 	req = produce_req("bad", 0, 1, NULL, 0);
-	resp = rpc(w, 0, 5, req);
+	resp = rpc(w, KAPI_PRODUCE, 5, req);
 	errs[3] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
@@ -652,14 +655,14 @@ test_ch3_broker_produce_bad_batches(void **state)
 	tu_batch_make(&b, 1, 0, 10, 2);
 	buf_put(&two, b.data, b.len);
 	req = produce_req("bad", 0, 1, two.data, (int32_t)two.len);
-	resp = rpc(w, 0, 8, req);
+	resp = rpc(w, KAPI_PRODUCE, 8, req);
 	errs[4] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
 	buf_free(&two);
 	/* Produce v2 with a small magic-1 message set: the format, not corruption */
 	req = produce_req("bad", 0, 1, magic1, (int32_t)sizeof(magic1));
-	resp = rpc(w, 0, 2, req);
+	resp = rpc(w, KAPI_PRODUCE, 2, req);
 	errs[5] = pvalue_get_int(produce_part(resp), "error_code");
 	pvalue_free(resp);
 	pvalue_free(req);
@@ -690,7 +693,7 @@ test_ch3_broker_fetch(void **state)
 		int32_t len;
 		int64_t next = 3;
 
-		resp = rpc(w, 1, v, req);
+		resp = rpc(w, KAPI_FETCH, v, req);
 		assert_non_null(resp);
 		p = fetch_part(resp);
 		assert_int_equal(pvalue_get_int(p, "error_code"), 0);
@@ -706,7 +709,7 @@ test_ch3_broker_fetch(void **state)
 
 		/* at the log end: no records, no error */
 		req = fetch_req("f", 0, 12, 1 << 20);
-		resp = rpc(w, 1, v, req);
+		resp = rpc(w, KAPI_FETCH, v, req);
 		p = fetch_part(resp);
 		assert_int_equal(pvalue_get_int(p, "error_code"), 0);
 		pvalue_get_bytes(p, "records", &len);
@@ -716,7 +719,7 @@ test_ch3_broker_fetch(void **state)
 
 		/* past it */
 		req = fetch_req("f", 0, 13, 1 << 20);
-		resp = rpc(w, 1, v, req);
+		resp = rpc(w, KAPI_FETCH, v, req);
 		assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"),
 				 KERR_OFFSET_OUT_OF_RANGE);
 		pvalue_free(resp);
@@ -724,7 +727,7 @@ test_ch3_broker_fetch(void **state)
 
 		/* unknown partition */
 		req = fetch_req("f", 5, 0, 1 << 20);
-		resp = rpc(w, 1, v, req);
+		resp = rpc(w, KAPI_FETCH, v, req);
 		assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"),
 				 KERR_UNKNOWN_TOPIC_OR_PARTITION);
 		pvalue_free(resp);
@@ -732,7 +735,7 @@ test_ch3_broker_fetch(void **state)
 	}
 	/* max_bytes 1: still one whole batch (KIP-74) */
 	{
-		struct pvalue *req = fetch_req("f", 0, 0, 1), *resp = rpc(w, 1, 11, req);
+		struct pvalue *req = fetch_req("f", 0, 0, 1), *resp = rpc(w, KAPI_FETCH, 11, req);
 		const uint8_t *rec;
 		int32_t len;
 		int64_t next = 0;
@@ -763,7 +766,7 @@ test_ch3_broker_list_offsets(void **state)
 
 		for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
 			struct pvalue *req = list_offsets_req("lo", 0, ts[i]);
-			struct pvalue *resp = rpc(w, 2, v, req), *p;
+			struct pvalue *resp = rpc(w, KAPI_LIST_OFFSETS, v, req), *p;
 
 			assert_non_null(resp);
 			p = pvalue_at(pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0),
@@ -789,7 +792,8 @@ test_ch3_broker_list_offsets(void **state)
 		}
 	}
 	{
-		struct pvalue *req = list_offsets_req("zz", 0, -1), *resp = rpc(w, 2, 2, req);
+		struct pvalue *req = list_offsets_req("zz", 0, -1),
+			      *resp = rpc(w, KAPI_LIST_OFFSETS, 2, req);
 		struct pvalue *p = pvalue_at(
 			pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0), "partitions"), 0);
 
@@ -807,7 +811,7 @@ static int64_t
 create(struct world *w, int16_t v, const char *name, int32_t np, int16_t rf, bool validate,
        const char *cfg_key, const char *cfg_val)
 {
-	struct pvalue *req = request(19), *resp, *t;
+	struct pvalue *req = request(KAPI_CREATE_TOPICS), *resp, *t;
 	int64_t err;
 
 	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
@@ -823,7 +827,7 @@ create(struct world *w, int16_t v, const char *name, int32_t np, int16_t rf, boo
 		pvalue_set_str(pvalue_at(c, 0), "value", cfg_val);
 	}
 	pvalue_set_int(req, "validate_only", validate);
-	resp = rpc(w, 19, v, req);
+	resp = rpc(w, KAPI_CREATE_TOPICS, v, req);
 	assert_non_null(resp);
 	assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 1);
 	err = pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code");
@@ -877,7 +881,7 @@ test_ch3_broker_delete_topics(void **state)
 	struct world *w = world_new(true, NULL);
 
 	for (int16_t v = 0; v <= 3; v++) {
-		struct pvalue *req = request(20), *resp, *names, *r;
+		struct pvalue *req = request(KAPI_DELETE_TOPICS), *resp, *names, *r;
 		char name[32];
 
 		snprintf(name, sizeof(name), "d%d", v);
@@ -890,7 +894,7 @@ test_ch3_broker_delete_topics(void **state)
 		pvalue_at(names, 1)->s.p = (const uint8_t *)"ghost";
 		pvalue_at(names, 1)->s.len = 5;
 		pvalue_set_int(req, "timeout_ms", 1000);
-		resp = rpc(w, 20, v, req);
+		resp = rpc(w, KAPI_DELETE_TOPICS, v, req);
 		assert_non_null(resp);
 		r = pvalue_array(resp, "responses");
 		assert_int_equal(pvalue_count(r), 2);
@@ -961,7 +965,10 @@ test_ch3_broker_bad_frames(void **state)
 	buf_init(&b);
 	for (int i = 0; i < 300; i++) {
 		size_t n = 8 + tu_rng_below(&rng, 120);
-		static const int16_t keys[] = { 0, 1, 2, 3, 18, 19, 20 };
+		static const int16_t keys[] = { KAPI_PRODUCE,	   KAPI_FETCH,
+						KAPI_LIST_OFFSETS, KAPI_METADATA,
+						KAPI_API_VERSIONS, KAPI_CREATE_TOPICS,
+						KAPI_DELETE_TOPICS };
 		const struct api_desc *api = proto_api(keys[tu_rng_below(&rng, 7)]);
 		int closed = w->client.closed;
 
@@ -1037,7 +1044,7 @@ test_ch3_broker_fetch_oversized_batch_only_first_partition(void **state)
 	pvalue_set_int(pvalue_at(parts, 1), "partition", 1);
 	pvalue_set_int(pvalue_at(parts, 1), "fetch_offset", 0);
 	pvalue_set_int(pvalue_at(parts, 1), "partition_max_bytes", 10);
-	resp = rpc(w, 1, 11, req);
+	resp = rpc(w, KAPI_FETCH, 11, req);
 	assert_non_null(resp);
 	parts = pvalue_array(pvalue_at(pvalue_array(resp, "responses"), 0), "partitions");
 	pvalue_get_bytes(pvalue_at(parts, 0), "records", &len0);
@@ -1056,7 +1063,7 @@ test_ch3_broker_fetch_long_poll(void **state)
 {
 	(void)state;
 	struct world *w = world_new(true, NULL);
-	struct pvalue *fetch, *resp, *api = request(18);
+	struct pvalue *fetch, *resp, *api = request(KAPI_API_VERSIONS);
 	conn_id c1;
 	size_t before;
 	int64_t t0;
@@ -1074,8 +1081,8 @@ test_ch3_broker_fetch_long_poll(void **state)
 	pvalue_set_int(fetch, "max_wait_ms", 500);
 	before = w->client.nframes;
 	t0 = sim_now(&w->sim);
-	send_on(w, c1, 1, 11, fetch, 100);
-	send_on(w, c1, 18, 2, api, 101); /* queues behind the waiting Fetch */
+	send_on(w, c1, KAPI_FETCH, 11, fetch, 100);
+	send_on(w, c1, KAPI_API_VERSIONS, 2, api, 101); /* queues behind the waiting Fetch */
 	sim_run_for(&w->sim, 400);
 	assert_int_equal(w->client.nframes, before);
 	assert_int_equal(w->broker.fetches_parked, 1);
@@ -1084,8 +1091,9 @@ test_ch3_broker_fetch_long_poll(void **state)
 	assert_true(sim_now(&w->sim) - t0 >= 500);
 	assert_int_equal(be32_read(frame_at(w, before)->data + 4), 100); /* in request order */
 	assert_int_equal(be32_read(frame_at(w, before + 1)->data + 4), 101);
-	assert_int_equal(proto_decode(proto_api(1)->response, 11, frame_at(w, before)->data + 8,
-				      frame_at(w, before)->len - 8, &resp),
+	assert_int_equal(proto_decode(proto_api(KAPI_FETCH)->response, 11,
+				      frame_at(w, before)->data + 8, frame_at(w, before)->len - 8,
+				      &resp),
 			 KLAB_OK);
 	assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"), 0);
 	pvalue_get_bytes(fetch_part(resp), "records", &len);
@@ -1095,7 +1103,7 @@ test_ch3_broker_fetch_long_poll(void **state)
 	/* 2. a produce on another connection answers the waiting Fetch at once */
 	before = w->client.nframes;
 	t0 = sim_now(&w->sim);
-	send_on(w, c1, 1, 11, fetch, 102);
+	send_on(w, c1, KAPI_FETCH, 11, fetch, 102);
 	sim_run_for(&w->sim, 100);
 	assert_int_equal(w->client.nframes, before);
 	buf_init(&b);
@@ -1103,7 +1111,7 @@ test_ch3_broker_fetch_long_poll(void **state)
 	{
 		struct pvalue *req = produce_req("lp", 0, 1, b.data, (int32_t)b.len);
 
-		send_on(w, w->client.conn, 0, 8, req, 103);
+		send_on(w, w->client.conn, KAPI_PRODUCE, 8, req, 103);
 		pvalue_free(req);
 	}
 	sim_run_for(&w->sim, 100);
@@ -1116,9 +1124,9 @@ test_ch3_broker_fetch_long_poll(void **state)
 
 		if (be32_read(f->data + 4) != 102)
 			continue;
-		assert_int_equal(
-			proto_decode(proto_api(1)->response, 11, f->data + 8, f->len - 8, &resp),
-			KLAB_OK);
+		assert_int_equal(proto_decode(proto_api(KAPI_FETCH)->response, 11, f->data + 8,
+					      f->len - 8, &resp),
+				 KLAB_OK);
 		rec = pvalue_get_bytes(fetch_part(resp), "records", &len);
 		assert_int_equal(tu_check_batches(rec, (size_t)len, &next), 1);
 		assert_int_equal(next, 5);
@@ -1129,7 +1137,7 @@ test_ch3_broker_fetch_long_poll(void **state)
 		pvalue_at(pvalue_array(pvalue_at(pvalue_array(fetch, "topics"), 0), "partitions"),
 			  0),
 		"fetch_offset", 5);
-	send_on(w, c1, 1, 11, fetch, 104);
+	send_on(w, c1, KAPI_FETCH, 11, fetch, 104);
 	sim_run_for(&w->sim, 50);
 	assert_non_null(w->broker.parked);
 	crt(w)->ops->close(crt(w), c1);

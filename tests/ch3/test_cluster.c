@@ -109,6 +109,12 @@ invariants(void *arg, struct sim *s, struct kerr *e)
 	const char *why;
 
 	(void)s;
+	for (int i = 0; i < NB; i++) {
+		int rc = broker_check_invariants(&w->b[i], e);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
 	if (!w->clients)
 		return KLAB_OK;
 	if ((why = kproducer_check_invariants(&w->prod)) != NULL ||
@@ -148,7 +154,8 @@ count_not_leader(struct world *w, const char *what, const uint8_t *frame, size_t
 
 	if (p == NULL || strstr(p, " response ") == NULL || sscanf(p, "Produce v%d", &v) != 1 ||
 	    len < 8 ||
-	    proto_decode(proto_api(0)->response, (int16_t)v, frame + 8, len - 8, &resp) != KLAB_OK)
+	    proto_decode(proto_api(KAPI_PRODUCE)->response, (int16_t)v, frame + 8, len - 8,
+			 &resp) != KLAB_OK)
 		return;
 	ts = pvalue_array(resp, "responses");
 	for (int32_t i = 0; i < pvalue_count(ts); i++) {
@@ -489,7 +496,7 @@ metadata_from(struct world *w, int32_t id, const char *topic, bool allow_auto_cr
 	struct answer a = { 0 };
 
 	for (int attempt = 0; attempt < 3; attempt++) {
-		struct pvalue *body = pvalue_new(proto_api(3)->request);
+		struct pvalue *body = pvalue_new(proto_api(KAPI_METADATA)->request);
 		struct pvalue *ts;
 
 		assert_non_null(body);
@@ -499,8 +506,8 @@ metadata_from(struct world *w, int32_t id, const char *topic, bool allow_auto_cr
 		pvalue_set_int(body, "allow_auto_topic_creation", allow_auto_create);
 		memset(&a, 0, sizeof(a));
 		a.topic = topic;
-		CHECK(kclient_request(&w->prod.kc, id, 3, 8, body, false, on_answer, &a) ==
-		      KLAB_OK);
+		CHECK(kclient_request(&w->prod.kc, id, KAPI_METADATA, 8, body, false, on_answer,
+				      &a) == KLAB_OK);
 		RUN_UNTIL(w, a.calls > 0, 5000);
 		CHECK(a.calls == 1);
 		if (a.err == KLAB_OK)
@@ -542,7 +549,7 @@ create_topic(struct world *w, const char *name, int32_t partitions)
 static void
 create_assigned(struct world *w, const char *name, int32_t partitions, const int32_t *leaders)
 {
-	const struct api_desc *api = proto_api(19);
+	const struct api_desc *api = proto_api(KAPI_CREATE_TOPICS);
 	struct pvalue *body = pvalue_new(api->request);
 	struct pvalue *ti, *as;
 	struct answer a = { 0 };

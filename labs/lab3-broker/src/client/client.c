@@ -28,8 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define API_VERSIONS 18
-#define API_METADATA 3
 #define METADATA_MAX_VERSION 8
 
 /* ---- small helpers ---------------------------------------------------------------- */
@@ -426,8 +424,8 @@ on_connected(struct node *n, conn_id c, bool ok)
 	s->failed_ms = -1;
 	s->state = KC_VERSIONS;
 	s->versions_corr = ++kc->next_corr;
-	body = pvalue_new(proto_api(API_VERSIONS)->request);
-	if (body == NULL || send_frame(kc, slot, API_VERSIONS, 0, s->versions_corr, body) != 0)
+	body = pvalue_new(proto_api(KAPI_API_VERSIONS)->request);
+	if (body == NULL || send_frame(kc, slot, KAPI_API_VERSIONS, 0, s->versions_corr, body) != 0)
 		slot_close(kc, slot, true);
 	pvalue_free(body);
 }
@@ -439,7 +437,7 @@ on_versions(struct kclient *kc, int slot, const uint8_t *body, size_t len)
 	struct pvalue *resp = NULL;
 	struct pvalue *keys;
 
-	if (proto_decode(proto_api(API_VERSIONS)->response, 0, body, len, &resp) != KLAB_OK ||
+	if (proto_decode(proto_api(KAPI_API_VERSIONS)->response, 0, body, len, &resp) != KLAB_OK ||
 	    pvalue_get_int(resp, "error_code") != 0) {
 		pvalue_free(resp);
 		slot_close(kc, slot, true);
@@ -706,7 +704,7 @@ kclient_refresh_metadata(struct kclient *kc)
 		return;
 	}
 	kc->metadata_ms = now;
-	if ((body = pvalue_new(proto_api(API_METADATA)->request)) == NULL)
+	if ((body = pvalue_new(proto_api(KAPI_METADATA)->request)) == NULL)
 		return;
 	arr = pvalue_array(body, "topics");
 	for (int i = 0; i < kc->ntopics; i++)
@@ -720,7 +718,7 @@ kclient_refresh_metadata(struct kclient *kc)
 				pvalue_set_str(pvalue_at(arr, n++), "name", kc->topics[i].name);
 	}
 	pvalue_set_int(body, "allow_auto_topic_creation", kc->cfg.allow_auto_create);
-	if (kclient_request(kc, KCLIENT_ANY, API_METADATA, METADATA_MAX_VERSION, body, false,
+	if (kclient_request(kc, KCLIENT_ANY, KAPI_METADATA, METADATA_MAX_VERSION, body, false,
 			    on_metadata, NULL) == KLAB_OK)
 		kc->metadata_inflight = true;
 }
