@@ -140,6 +140,7 @@ test-interop: deps-test build/san/ch2/klab build/san/ch3/klab
 
 check:
 	@tools/check-layers.sh
+	@tools/check-io.sh
 	@tools/check-format.sh
 
 # Every stage also compiles with clang (the opt build above uses $(CC)).
@@ -176,7 +177,7 @@ GRADE_SRCS := $(foreach f,$(STAGE$(GRADE_STAGE)_SRCS),$(if $(filter $(f),$(GRADE
 build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/test: tests/labs/lab$(GRADE_LAB)/test_lab$(GRADE_LAB).c \
 		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $^ -o $@ $(TEST_LIBS)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $(filter %.c %.o,$^) -o $@ $(TEST_LIBS)
 endif
 labs:
 	@tools/labgen.sh write

@@ -71,8 +71,7 @@ broker_crash(struct broker *b)
 {
 	free_parked(b, false);	     /* its timers die with it */
 	b->meta.ops->stop(&b->meta); /* and its connections */
-	if (b->store != NULL)
-		topics_crash(b->store);
+	topics_release(b->store);    /* no I/O: the disk decides what survived */
 	b->store = NULL;
 }
 
@@ -228,7 +227,8 @@ broker_start(struct node *n)
 	if (props == NULL)
 		props = &empty;
 	if (b->store == NULL) {
-		rc = topics_open_as(&b->store, dir, props, b->cfg.broker_id, now, &b->error);
+		rc = topics_open_as(&b->store, n->rt->ops->disk(n->rt), dir, props,
+				    b->cfg.broker_id, now, &b->error);
 		if (rc != KLAB_OK) {
 			b->store = NULL;
 			b->failed = true;
@@ -413,7 +413,7 @@ send_response(struct broker *b, conn_id c)
 {
 	struct rt *rt = b->node->rt;
 	struct proto_splices *sp = &b->splices;
-	struct rt_part one = { .bytes = b->out.data, .len = b->out.len, .fd = -1 };
+	struct rt_part one = { .bytes = b->out.data, .len = b->out.len, .file = NULL };
 	struct rt_part *parts = &one;
 	size_t at = 0;
 	int rc;
@@ -423,12 +423,12 @@ send_response(struct broker *b, conn_id c)
 		return;
 	}
 	for (size_t i = 0; i < sp->n; i++) {
-		parts[i] = (struct rt_part){ b->out.data + at, sp->v[i].at - at, sp->v[i].fd,
+		parts[i] = (struct rt_part){ b->out.data + at, sp->v[i].at - at, sp->v[i].file,
 					     sp->v[i].file_off, sp->v[i].len };
 		at = sp->v[i].at;
 	}
 	if (sp->n > 0)
-		parts[sp->n] = (struct rt_part){ b->out.data + at, b->out.len - at, -1, 0, 0 };
+		parts[sp->n] = (struct rt_part){ b->out.data + at, b->out.len - at, NULL, 0, 0 };
 	rc = rt->ops->send_parts(rt, c, parts, sp->n + 1);
 	if (parts != &one)
 		free(parts);

@@ -516,7 +516,7 @@ fetch_one(struct broker_req *r, void *arg, const char *name, const struct pvalue
 	if (rc == KLAB_OK && st->total > 0 && region.len > (size_t)pmax)
 		return KLAB_OK;
 	if (rc == KLAB_OK && region.len > 0 && region.len <= INT32_MAX) {
-		pvalue_set_file(po, "records", region.fd, region.pos, (int32_t)region.len);
+		pvalue_set_file(po, "records", region.file, region.pos, (int32_t)region.len);
 		st->total += (int64_t)region.len;
 		return KLAB_OK;
 	}

@@ -275,17 +275,17 @@ pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_t len
 }
 
 void
-pvalue_set_file(struct pvalue *st, const char *name, int fd, int64_t off, int32_t len)
+pvalue_set_file(struct pvalue *st, const char *name, struct fs_file *file, int64_t off, int32_t len)
 {
 	struct pvalue *v = must_get(st, name);
 
 	MUST_BE(v->type == PT_RECORDS, st, name);
-	KLAB_ASSERT(fd >= 0 && off >= 0 && len >= 0, "field '%s': bad file region", name);
+	KLAB_ASSERT(file != NULL && off >= 0 && len >= 0, "field '%s': bad file region", name);
 	v->null = false;
 	v->in_file = true;
 	v->s.p = NULL;
 	v->s.len = len;
-	v->s.fd = fd;
+	v->s.file = file;
 	v->s.file_off = off;
 }
 
@@ -523,19 +523,14 @@ static int
 encode_file(const struct pvalue *val, struct enc *e)
 {
 	struct proto_splices *sp = e->sp;
-	size_t n = (size_t)val->s.len, got = 0;
+	size_t n = (size_t)val->s.len;
 
 	if (sp == NULL) {
 		if (!buf_reserve(e->b, n))
 			return KLAB_ENOMEM;
-		while (got < n) {
-			ssize_t r = pread(val->s.fd, e->b->data + e->b->len + got, n - got,
-					  (off_t)(val->s.file_off + (int64_t)got));
-
-			if (r <= 0)
-				return KLAB_EIO;
-			got += (size_t)r;
-		}
+		if (fs_pread_all(val->s.file, e->b->data + e->b->len, n, (uint64_t)val->s.file_off,
+				 NULL) != KLAB_OK)
+			return KLAB_EIO;
 		e->b->len += n;
 		return KLAB_OK;
 	}
@@ -548,7 +543,7 @@ encode_file(const struct pvalue *val, struct enc *e)
 		sp->v = v;
 		sp->cap = cap;
 	}
-	sp->v[sp->n++] = (struct proto_splice){ e->b->len, val->s.fd, val->s.file_off, n };
+	sp->v[sp->n++] = (struct proto_splice){ e->b->len, val->s.file, val->s.file_off, n };
 	sp->bytes += n;
 	return KLAB_OK;
 }

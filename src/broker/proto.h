@@ -45,6 +45,7 @@
 
 #include "broker/api.h"
 #include "core/buf.h"
+#include "core/fs.h"
 
 /* ---- tables -------------------------------------------------------------- */
 
@@ -114,15 +115,15 @@ bool pfield_present(const struct pfield *f, int16_t v);
 struct pvalue {
 	enum ptype type; /* PT_STRUCT for a struct node; an element's own type */
 	bool null;	 /* strings, bytes, arrays */
-	bool in_file;	 /* records: s.len bytes of file s.fd at s.file_off */
+	bool in_file;	 /* records: s.len bytes of file s.file at s.file_off */
 	union {
 		int64_t i; /* integers and bools */
 		struct {
 			const uint8_t *p;
 			int32_t len;
-			int fd;		  /* in_file only */
-			int64_t file_off; /* in_file only */
-		} s;			  /* strings, bytes, records */
+			struct fs_file *file; /* in_file only */
+			int64_t file_off;     /* in_file only */
+		} s;			      /* strings, bytes, records */
 		struct {
 			struct pvalue *v;
 			int32_t n;
@@ -164,7 +165,8 @@ void pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_
  * records, still in the segment file): proto_encode copies them,
  * proto_response_encode_spliced leaves them to be sent from the file.
  */
-void pvalue_set_file(struct pvalue *st, const char *name, int fd, int64_t off, int32_t len);
+void pvalue_set_file(struct pvalue *st, const char *name, struct fs_file *file, int64_t off,
+		     int32_t len);
 
 /* An array field (asserting the name), its length, and its element i. */
 struct pvalue *pvalue_array(const struct pvalue *st, const char *name);
@@ -269,7 +271,7 @@ int proto_response_encode(int32_t correlation_id, const struct pschema *s, int16
  */
 struct proto_splice {
 	size_t at; /* the file bytes go before out[at] */
-	int fd;
+	struct fs_file *file;
 	int64_t file_off;
 	size_t len;
 };

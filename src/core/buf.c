@@ -190,31 +190,3 @@ cur_get_be64(struct cursor *c)
 
 	return p ? be64_read(p) : 0;
 }
-
-int
-buf_read_file(struct buf *b, const char *path, size_t max)
-{
-	FILE *f = fopen(path, "rb");
-	size_t start = b->len, got;
-	char chunk[65536];
-	int rc = KLAB_OK;
-
-	if (f == NULL)
-		return KLAB_EIO;
-	while (rc == KLAB_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (got > max - (b->len - start))
-			rc = KLAB_ETOOLARGE;
-		else
-			buf_put(b, chunk, got);
-	}
-	if (rc == KLAB_OK && ferror(f))
-		rc = KLAB_EIO;
-	fclose(f);
-	if (rc == KLAB_OK && buf_reserve(b, 1))
-		b->data[b->len] = '\0';
-	if (rc == KLAB_OK && !buf_ok(b))
-		rc = KLAB_ENOMEM;
-	if (rc != KLAB_OK)
-		b->len = start;
-	return rc;
-}

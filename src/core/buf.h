@@ -51,13 +51,6 @@ void buf_put_be64(struct buf *b, uint64_t v);
 void buf_put_varint(struct buf *b, int32_t v);	/* zigzag */
 void buf_put_varlong(struct buf *b, int64_t v); /* zigzag */
 
-/*
- * Append the whole file at path (at most max bytes, else KLAB_ETOOLARGE)
- * and a NUL byte that b->len does not count, so text files read as C
- * strings.  KLAB_EIO (errno set) when the file cannot be read.
- */
-int buf_read_file(struct buf *b, const char *path, size_t max);
-
 /* Fixed-position helpers for patching or reading raw memory. */
 void be16_write(uint8_t *p, uint16_t v);
 void be32_write(uint8_t *p, uint32_t v);

@@ -12,6 +12,9 @@
  */
 #include "core/config.h"
 
+#include "core/buf.h"
+#include "core/fs.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -235,34 +238,24 @@ config_parse(struct config *c, const char *text, const char *source, struct kerr
 }
 
 int
-config_load_file(struct config *c, const char *path, struct kerr *e)
+config_load_file(struct config *c, struct fs *fs, const char *path, struct kerr *e)
 {
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	long size;
+	struct buf text;
 	int rc;
 
-	if (f == NULL)
-		return kerr_set(e, KLAB_EIO, "%s: cannot open: %s", path, strerror(errno));
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > (1L << 24) ||
-	    fseek(f, 0, SEEK_SET) != 0) {
-		fclose(f);
-		return kerr_set(e, KLAB_EIO, "%s: cannot read (or larger than 16 MiB)", path);
-	}
-	text = malloc((size_t)size + 1);
-	if (text == NULL || fread(text, 1, (size_t)size, f) != (size_t)size) {
-		free(text);
-		fclose(f);
-		return kerr_set(e, KLAB_EIO, "%s: cannot read", path);
-	}
-	fclose(f);
-	text[size] = '\0';
-	if (strlen(text) != (size_t)size) {
-		free(text);
-		return kerr_set(e, KLAB_ECONFIG, "%s: contains a NUL byte", path);
-	}
-	rc = config_parse(c, text, path, e);
-	free(text);
+	buf_init(&text);
+	rc = fs_read_file(fs, path, (size_t)1 << 24, &text, e);
+	if (rc == KLAB_ETOOLARGE)
+		rc = kerr_set(e, KLAB_EIO, "%s: cannot read (or larger than 16 MiB)", path);
+	else if (rc == KLAB_ENOTFOUND)
+		rc = kerr_set(e, KLAB_EIO, "%s: cannot open: No such file or directory", path);
+	else if (rc != KLAB_OK)
+		rc = KLAB_EIO; /* the disk's sentence names the file and the reason */
+	else if (strlen((const char *)text.data) != text.len)
+		rc = kerr_set(e, KLAB_ECONFIG, "%s: contains a NUL byte", path);
+	else
+		rc = config_parse(c, (const char *)text.data, path, e);
+	buf_free(&text);
 	return rc;
 }
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/fs.h"
 
 enum config_type {
 	CONFIG_INT,    /* 32-bit signed */
@@ -57,7 +58,7 @@ void config_free(struct config *c);
 
 /* Parse .properties text; later keys override earlier ones. */
 int config_parse(struct config *c, const char *text, const char *source, struct kerr *e);
-int config_load_file(struct config *c, const char *path, struct kerr *e);
+int config_load_file(struct config *c, struct fs *fs, const char *path, struct kerr *e);
 
 /* Set or replace one value (line 0). */
 int config_set(struct config *c, const char *key, const char *value);

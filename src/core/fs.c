@@ -273,3 +273,31 @@ fs_remove_dir(struct fs *fs, const char *path, struct kerr *e)
 	fs_dirname(path, parent, sizeof(parent));
 	return fs_fsync_dir(fs, parent, e);
 }
+
+static int
+remove_below(void *arg, const char *name)
+{
+	struct remove_walk *w = arg;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
+	w->rc = fs_remove_tree(w->fs, path, w->e);
+	return w->rc != KLAB_OK;
+}
+
+int
+fs_remove_tree(struct fs *fs, const char *path, struct kerr *e)
+{
+	struct remove_walk w = { fs, path, e, KLAB_OK };
+	enum fs_kind kind;
+	uint64_t size;
+	int rc = fs_stat(fs, path, &kind, &size, e);
+
+	if (rc != KLAB_OK || kind == FS_NONE)
+		return rc;
+	if (kind == FS_FILE)
+		return fs_unlink(fs, path, e);
+	if ((rc = fs_list(fs, path, remove_below, &w, e)) == KLAB_OK)
+		rc = w.rc;
+	return rc == KLAB_OK ? fs_rmdir(fs, path, e) : rc;
+}

@@ -162,4 +162,7 @@ void fs_dirname(const char *path, char *out, size_t n);
 /* Remove a directory and the files in it (one level, as a partition directory). */
 int fs_remove_dir(struct fs *fs, const char *path, struct kerr *e);
 
+/* Remove path and everything below it (a scratch directory); no fsync. */
+int fs_remove_tree(struct fs *fs, const char *path, struct kerr *e);
+
 #endif

@@ -15,12 +15,8 @@
 #include "log/index.h"
 
 #include <assert.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 
@@ -101,19 +97,20 @@ entries_sane(const struct index *ix)
 static int
 load(struct index *ix, struct kerr *e)
 {
-	struct stat st;
+	int64_t size = fs_size(ix->file, e);
+	int rc;
 
-	if (fstat(ix->fd, &st) != 0)
-		return kerr_set(e, KLAB_EIO, "%s: %s", ix->path, strerror(errno));
-	if (st.st_size % (off_t)ix->entry_size != 0 ||
-	    (size_t)st.st_size / ix->entry_size > ix->max_entries)
+	if (size < 0)
+		return (int)size;
+	if (size % (int64_t)ix->entry_size != 0 || (size_t)size / ix->entry_size > ix->max_entries)
 		return kerr_set(e, KLAB_ECORRUPT, "%s: size %lld is not a whole number of entries",
-				ix->path, (long long)st.st_size);
-	if (!reserve(ix, (size_t)st.st_size / ix->entry_size))
+				ix->path, (long long)size);
+	if (!reserve(ix, (size_t)size / ix->entry_size))
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
-	ix->n = ix->written = (size_t)st.st_size / ix->entry_size;
-	if (ix->n > 0 && pread(ix->fd, ix->mem, (size_t)st.st_size, 0) != st.st_size)
-		return kerr_set(e, KLAB_EIO, "%s: short read", ix->path);
+	ix->n = ix->written = (size_t)size / ix->entry_size;
+	if (ix->n > 0 && (rc = fs_pread_all(ix->file, ix->mem, (size_t)size, 0, e)) != KLAB_OK)
+		return rc == KLAB_ETRUNCATED ? kerr_set(e, KLAB_EIO, "%s: short read", ix->path)
+					     : rc;
 	for (size_t i = 0; i < ix->n; i++)
 		ix->keys[i] = raw_key(ix, ix->mem + i * ix->entry_size);
 	if (!entries_sane(ix)) {
@@ -124,24 +121,23 @@ load(struct index *ix, struct kerr *e)
 }
 
 int
-index_open(struct index *ix, enum index_kind kind, const char *path, int64_t base_offset,
-	   size_t max_bytes, struct kerr *e)
+index_open(struct index *ix, struct fs *fs, enum index_kind kind, const char *path,
+	   int64_t base_offset, size_t max_bytes, struct kerr *e)
 {
+	int rc;
+
 	memset(ix, 0, sizeof(*ix));
+	ix->fs = fs;
 	ix->kind = kind;
 	ix->entry_size = kind == INDEX_OFFSET ? OFFSET_INDEX_ENTRY : TIME_INDEX_ENTRY;
 	ix->base_offset = base_offset;
 	ix->max_entries = max_bytes / ix->entry_size;
-	ix->fd = -1;
 	ix->path = strdup(path);
 	if (ix->path == NULL || !reserve(ix, 64)) {
 		index_close(ix);
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
-	ix->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (ix->fd < 0) {
-		int rc = kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
-
+	if ((rc = fs_open(fs, path, FS_CREATE, &ix->file, e)) != KLAB_OK) {
 		index_close(ix);
 		return rc;
 	}
@@ -151,13 +147,11 @@ index_open(struct index *ix, enum index_kind kind, const char *path, int64_t bas
 void
 index_close(struct index *ix)
 {
-	if (ix->fd >= 0)
-		close(ix->fd);
+	fs_close(ix->file);
 	free(ix->path);
 	free(ix->mem);
 	free(ix->keys);
 	memset(ix, 0, sizeof(*ix));
-	ix->fd = -1;
 }
 
 /* Write the entries appended since the last write (invariant 1). */
@@ -165,9 +159,9 @@ static int
 write_pending(struct index *ix)
 {
 	size_t n = (ix->n - ix->written) * ix->entry_size;
-	off_t at = (off_t)(ix->written * ix->entry_size);
+	size_t at = ix->written * ix->entry_size;
 
-	if (n > 0 && pwrite(ix->fd, ix->mem + at, n, at) != (ssize_t)n)
+	if (n > 0 && fs_pwrite(ix->file, ix->mem + at, n, at, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	ix->written = ix->n;
 	return KLAB_OK;
@@ -178,7 +172,7 @@ index_sync(struct index *ix)
 {
 	if (write_pending(ix) != KLAB_OK)
 		return KLAB_EIO;
-	return fsync(ix->fd) == 0 ? KLAB_OK : KLAB_EIO;
+	return fs_fsync(ix->file, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 bool
@@ -194,14 +188,14 @@ trim_file(struct index *ix)
 	if (ix->written <= ix->n)
 		return KLAB_OK;
 	ix->written = ix->n;
-	return ftruncate(ix->fd, (off_t)(ix->n * ix->entry_size)) == 0 ? KLAB_OK : KLAB_EIO;
+	return fs_truncate(ix->file, ix->n * ix->entry_size, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 int
 index_reset(struct index *ix)
 {
 	ix->n = ix->written = 0;
-	return ftruncate(ix->fd, 0) == 0 ? KLAB_OK : KLAB_EIO;
+	return fs_truncate(ix->file, 0, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 int
@@ -215,7 +209,7 @@ index_truncate_to(struct index *ix, int64_t offset)
 int
 index_remove_file(struct index *ix)
 {
-	return unlink(ix->path) == 0 ? KLAB_OK : KLAB_EIO;
+	return fs_unlink(ix->fs, ix->path, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 static int

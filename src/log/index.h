@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/fs.h"
 
 #define OFFSET_INDEX_ENTRY 8
 #define TIME_INDEX_ENTRY 12
@@ -37,7 +38,8 @@ enum index_kind { INDEX_OFFSET, INDEX_TIME };
 
 struct index {
 	enum index_kind kind;
-	int fd;
+	struct fs *fs;
+	struct fs_file *file; /* NULL when closed */
 	char *path;
 	int64_t base_offset;
 	size_t entry_size;
@@ -61,8 +63,8 @@ struct index_entry {
  * whole number of entries, entries out of order or below base_offset); the
  * caller then rebuilds it with index_reset() and fresh appends.
  */
-int index_open(struct index *ix, enum index_kind kind, const char *path, int64_t base_offset,
-	       size_t max_bytes, struct kerr *e);
+int index_open(struct index *ix, struct fs *fs, enum index_kind kind, const char *path,
+	       int64_t base_offset, size_t max_bytes, struct kerr *e);
 void index_close(struct index *ix);
 int index_sync(struct index *ix);
 bool index_full(const struct index *ix);

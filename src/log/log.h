@@ -26,6 +26,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/fs.h"
 #include "log/segment.h"
 
 /* Kafka's broker-level log settings (KafkaConfig / LogConfig). */
@@ -60,6 +61,7 @@ struct log_open_report {
 };
 
 struct log {
+	struct fs *fs; /* the disk the log lives on */
 	char *dir;
 	struct log_config cfg;
 	struct segment **segs; /* ascending base offset; segs[nsegs-1] is active */
@@ -70,6 +72,8 @@ struct log {
 	int64_t unflushed_messages;
 	int64_t last_flush_ms;
 	int32_t leader_epoch;
+	bool dir_unsynced; /* a segment was created since the directory's last fsync */
+	bool failed;	   /* a flush failed: appends and flushes refused until reopened */
 	struct log_open_report report;
 };
 
@@ -102,7 +106,7 @@ struct log_retention_report {
  * checkpoint files (0 when unknown); clean says whether the directory's
  * clean-shutdown marker was present.
  */
-int log_open(struct log **out, const char *dir, const struct log_config *cfg,
+int log_open(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
 	     int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
 	     struct kerr *e);
 
@@ -132,10 +136,10 @@ int log_read(struct log *l, int64_t offset, size_t max_bytes, struct buf *out,
  * them, so no CRC is checked here: consumers check (librdkafka's
  * check.crcs).  len 0 at the log end; KLAB_ERANGE as log_read; a batch
  * header that cannot be read ends the region early (KLAB_ECORRUPT if it
- * is the first).  fd stays valid until the segment is deleted.
+ * is the first).  file stays valid until the segment is deleted.
  */
 struct log_region {
-	int fd;
+	struct fs_file *file; /* NULL when len is 0 */
 	int64_t pos;
 	size_t len;
 	int64_t first_offset; /* base offset of the first batch; -1 when len 0 */
@@ -168,10 +172,13 @@ struct segment *log_segment_for(const struct log *l, int64_t offset);
 int log_close(struct log *l);
 
 /*
- * Simulate a power cut: of the bytes written since the last flush, keep
- * some, tear the next batch in half and lose the rest; then free the log
- * without flushing.  Returns the number of bytes lost.
+ * Free the log without any I/O: nothing is flushed, written, truncated or
+ * deleted (error paths use it, and so does a simulated crash, whose disk
+ * then decides what survived).  NULL is allowed.
  */
-uint64_t log_crash(struct log *l);
+void log_release(struct log *l);
+
+/* Check invariants 1-3 of log.c; KLAB_OK or an error naming the rule. */
+int log_check_invariants(const struct log *l, struct kerr *e);
 
 #endif

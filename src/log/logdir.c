@@ -5,18 +5,20 @@
  * A checkpoint that cannot be read is not fatal: it only makes recovery do
  * more work (a recovery point of 0 validates everything; a missing log
  * start offset falls back to the first segment's base offset).
+ *
+ * The clean-shutdown marker is the one file whose *absence* matters: while
+ * it is there, the next open trusts every log without a scan.  So its
+ * removal at open is made durable (a directory fsync) before any log is
+ * written; otherwise a crash could bring the marker back and the next open
+ * would trust a torn tail.  Its creation at close comes after every log was
+ * flushed and is made durable the same way.
  */
 #include "log/logdir.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 
@@ -85,7 +87,7 @@ load_checkpoint(struct logdir *d, const char *file, struct checkpoint_entry **en
 
 	snprintf(path, sizeof(path), "%s/%s", d->path, file);
 	buf_init(&text);
-	if (buf_read_file(&text, path, 1u << 24) == KLAB_OK &&
+	if (fs_read_file(d->fs, path, 1u << 24, &text, NULL) == KLAB_OK &&
 	    checkpoint_parse((const char *)text.data, en, n, NULL) != KLAB_OK) {
 		*en = NULL; /* unreadable: recover as if it were absent */
 		*n = 0;
@@ -93,32 +95,44 @@ load_checkpoint(struct logdir *d, const char *file, struct checkpoint_entry **en
 	buf_free(&text);
 }
 
+/* Read and remove the marker, durably (see the top of this file). */
+static int
+take_marker(struct logdir *d, struct kerr *e)
+{
+	char marker[4096];
+	int rc;
+
+	snprintf(marker, sizeof(marker), "%s/%s", d->path, LOGDIR_CLEAN_MARKER);
+	d->was_clean = fs_exists(d->fs, marker);
+	if (!d->was_clean)
+		return KLAB_OK;
+	if ((rc = fs_unlink(d->fs, marker, e)) != KLAB_OK)
+		return rc;
+	return fs_fsync_dir(d->fs, d->path, e); /* from now on a crash is unclean */
+}
+
 int
-logdir_open(struct logdir **out, const char *path, struct kerr *e)
+logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e)
 {
 	struct logdir *d = calloc(1, sizeof(*d));
-	char marker[4096];
-	struct stat st;
+	int rc;
 
 	if (d == NULL || (d->path = strdup(path)) == NULL) {
 		free(d);
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
-	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-		int rc = kerr_set(e, KLAB_EIO, "mkdir %s: %s", path, strerror(errno));
-
-		free(d->path);
-		free(d);
-		return rc;
-	}
-	snprintf(marker, sizeof(marker), "%s/%s", path, LOGDIR_CLEAN_MARKER);
-	d->was_clean = stat(marker, &st) == 0;
+	d->fs = fs;
+	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK)
+		goto fail;
 	load_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, &d->recovery, &d->nrecovery);
 	load_checkpoint(d, LOGDIR_START_CHECKPOINT, &d->start, &d->nstart);
-	if (d->was_clean)
-		unlink(marker); /* from now on a crash is unclean */
+	if ((rc = take_marker(d, e)) != KLAB_OK)
+		goto fail;
 	*out = d;
 	return KLAB_OK;
+fail:
+	logdir_release(d);
+	return rc;
 }
 
 static int64_t
@@ -173,7 +187,7 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 		d->cap = cap;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);
-	rc = log_open(&l, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
+	rc = log_open(&l, d->fs, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
 		      checkpoint_lookup(d->start, d->nstart, name), d->was_clean, now_ms, e);
 	if (rc != KLAB_OK)
 		return rc;
@@ -184,30 +198,6 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 	d->logs[d->nlogs++].log = l;
 	*out = l;
 	return KLAB_OK;
-}
-
-/* Remove every file in dir, then dir (a partition directory is flat). */
-static int
-remove_dir(const char *dir)
-{
-	DIR *dp = opendir(dir);
-	struct dirent *de;
-	char path[4096 + 256];
-	int rc = KLAB_OK;
-
-	if (dp == NULL)
-		return errno == ENOENT ? KLAB_OK : KLAB_EIO;
-	while ((de = readdir(dp)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (unlink(path) != 0)
-			rc = KLAB_EIO;
-	}
-	closedir(dp);
-	if (rmdir(dir) != 0)
-		rc = KLAB_EIO;
-	return rc;
 }
 
 int
@@ -221,40 +211,39 @@ logdir_drop(struct logdir *d, const char *name)
 			break;
 	if (i == d->nlogs)
 		return KLAB_ENOTFOUND;
-	log_crash(d->logs[i].log); /* free without flushing: the data is going */
+	log_release(d->logs[i].log); /* no flush: the data is going */
 	free(d->logs[i].name);
 	d->logs[i] = d->logs[--d->nlogs];
 	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);
-	if (remove_dir(dir) != KLAB_OK)
+	if (fs_exists(d->fs, dir) && fs_remove_dir(d->fs, dir, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	return logdir_checkpoint(d);
 }
 
-/* Write "<dir>/<file>" through a temporary file and rename. */
+/* Replace "<dir>/<file>" atomically (fs_write_file_atomic). */
 static int
 write_checkpoint(const struct logdir *d, const char *file, bool recovery)
 {
-	char path[4096], tmp[4200];
-	FILE *f;
-	int ok;
+	char path[4096], line[512];
+	struct buf text;
+	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", d->path, file);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return KLAB_EIO;
-	fprintf(f, "0\n%zu\n", d->nlogs);
+	buf_init(&text);
+	snprintf(line, sizeof(line), "0\n%zu\n", d->nlogs);
+	buf_put(&text, line, strlen(line));
 	for (size_t i = 0; i < d->nlogs; i++) {
 		const char *name = d->logs[i].name, *dash = strrchr(name, '-');
 		const struct log *l = d->logs[i].log;
 
-		fprintf(f, "%.*s %s %" PRId64 "\n", (int)(dash - name), name, dash + 1,
-			recovery ? l->recovery_point : l->log_start_offset);
+		snprintf(line, sizeof(line), "%.*s %s %" PRId64 "\n", (int)(dash - name), name,
+			 dash + 1, recovery ? l->recovery_point : l->log_start_offset);
+		buf_put(&text, line, strlen(line));
 	}
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) != 0)
-		return KLAB_EIO;
-	return KLAB_OK;
+	snprintf(path, sizeof(path), "%s/%s", d->path, file);
+	rc = buf_ok(&text) ? fs_write_file_atomic(d->fs, path, text.data, text.len, NULL)
+			   : KLAB_ENOMEM;
+	buf_free(&text);
+	return rc == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 int
@@ -283,7 +272,7 @@ int
 logdir_close(struct logdir *d)
 {
 	char marker[4096];
-	int rc = KLAB_OK, fd;
+	int rc = KLAB_OK;
 
 	for (size_t i = 0; i < d->nlogs; i++)
 		if (log_flush(d->logs[i].log, d->logs[i].log->last_flush_ms) != KLAB_OK)
@@ -294,24 +283,18 @@ logdir_close(struct logdir *d)
 		if (log_close(d->logs[i].log) != KLAB_OK)
 			rc = KLAB_EIO;
 	snprintf(marker, sizeof(marker), "%s/%s", d->path, LOGDIR_CLEAN_MARKER);
-	if (rc == KLAB_OK) { /* only a stop that flushed everything is clean */
-		fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0 || fsync(fd) != 0)
-			rc = KLAB_EIO;
-		if (fd >= 0)
-			close(fd);
-	}
+	if (rc == KLAB_OK) /* only a stop that flushed everything is clean */
+		rc = fs_create_durable(d->fs, marker, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 	logdir_free(d);
 	return rc;
 }
 
-uint64_t
-logdir_crash(struct logdir *d)
+void
+logdir_release(struct logdir *d)
 {
-	uint64_t lost = 0;
-
+	if (d == NULL)
+		return;
 	for (size_t i = 0; i < d->nlogs; i++)
-		lost += log_crash(d->logs[i].log);
+		log_release(d->logs[i].log);
 	logdir_free(d);
-	return lost;
 }

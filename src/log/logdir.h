@@ -13,8 +13,9 @@
  * "topic partition offset" line per log.  It is replaced atomically
  * (write a .tmp, fsync, rename), so a crash leaves the old or the new one.
  *
- * On open the marker is read and deleted: if the process dies from here on
- * the next open will know the shutdown was unclean.
+ * On open the marker is read and deleted, and the deletion made durable:
+ * if the process dies from here on the next open will know the shutdown
+ * was unclean.
  */
 #ifndef KLAB_LOG_LOGDIR_H
 #define KLAB_LOG_LOGDIR_H
@@ -23,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/fs.h"
 #include "log/log.h"
 
 #define LOGDIR_CLEAN_MARKER ".kafka_cleanshutdown"
@@ -40,6 +42,7 @@ struct logdir_log {
 };
 
 struct logdir {
+	struct fs *fs;
 	char *path;
 	bool was_clean; /* the marker was there when we opened */
 	struct checkpoint_entry *recovery, *start;
@@ -48,7 +51,7 @@ struct logdir {
 	size_t nlogs, cap;
 };
 
-int logdir_open(struct logdir **out, const char *path, struct kerr *e);
+int logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e);
 
 /*
  * The log named name ("<topic>-<partition>"), opened (and recovered when
@@ -69,8 +72,12 @@ int logdir_checkpoint(struct logdir *d);
 /* Flush and close every log, write checkpoints and the clean marker, free. */
 int logdir_close(struct logdir *d);
 
-/* A power cut: every log crashes (log_crash), no marker is written. */
-uint64_t logdir_crash(struct logdir *d);
+/*
+ * Free every log and the directory without any I/O (log_release): no
+ * flush, no checkpoint, no marker.  A simulated crash uses it, and the
+ * simulated disk then decides what survived.  NULL is allowed.
+ */
+void logdir_release(struct logdir *d);
 
 /* Parse checkpoint text; KLAB_ECORRUPT (with a reason) when malformed. */
 int checkpoint_parse(const char *text, struct checkpoint_entry **out, size_t *n, struct kerr *e);

@@ -22,14 +22,10 @@
  */
 #include "log/segment.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 void
 segment_file_name(char *out, size_t n, const char *dir, int64_t base, const char *suffix)
@@ -54,13 +50,13 @@ open_indexes(struct segment *s, const char *dir, uint32_t max_bytes, struct kerr
 	int rc;
 
 	segment_file_name(path, sizeof(path), dir, s->base_offset, ".index");
-	rc = index_open(&s->oi, INDEX_OFFSET, path, s->base_offset, max_bytes, e);
+	rc = index_open(&s->oi, s->fs, INDEX_OFFSET, path, s->base_offset, max_bytes, e);
 	if (rc == KLAB_ECORRUPT)
 		s->index_suspect = true;
 	else if (rc != KLAB_OK)
 		return rc;
 	segment_file_name(path, sizeof(path), dir, s->base_offset, ".timeindex");
-	rc = index_open(&s->ti, INDEX_TIME, path, s->base_offset, max_bytes, e);
+	rc = index_open(&s->ti, s->fs, INDEX_TIME, path, s->base_offset, max_bytes, e);
 	if (rc == KLAB_ECORRUPT)
 		s->index_suspect = true;
 	else if (rc != KLAB_OK)
@@ -69,17 +65,18 @@ open_indexes(struct segment *s, const char *dir, uint32_t max_bytes, struct kerr
 }
 
 int
-segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index_interval_bytes,
-	     uint32_t index_max_bytes, int64_t now_ms, struct kerr *e)
+segment_open(struct segment **out, struct fs *fs, const char *dir, int64_t base,
+	     uint32_t index_interval_bytes, uint32_t index_max_bytes, int64_t now_ms,
+	     struct kerr *e)
 {
 	struct segment *s = calloc(1, sizeof(*s));
 	char path[4096];
-	struct stat st;
+	int64_t size;
 	int rc = KLAB_ENOMEM;
 
 	if (s == NULL)
 		return kerr_set(e, rc, "out of memory");
-	s->fd = s->oi.fd = s->ti.fd = -1;
+	s->fs = fs;
 	s->base_offset = base;
 	s->created_ms = now_ms;
 	s->index_interval_bytes = index_interval_bytes;
@@ -87,14 +84,15 @@ segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index
 	segment_file_name(path, sizeof(path), dir, base, ".log");
 	if ((s->log_path = strdup(path)) == NULL)
 		goto fail;
-	s->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (s->fd < 0 || fstat(s->fd, &st) != 0) {
-		rc = kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
+	if ((rc = fs_open(fs, path, FS_CREATE, &s->file, e)) != KLAB_OK)
+		goto fail;
+	if ((size = fs_size(s->file, e)) < 0) {
+		rc = (int)size;
 		goto fail;
 	}
-	s->size = (uint64_t)st.st_size;
+	s->size = (uint64_t)size;
 	segment_file_name(path, sizeof(path), dir, base, ".index");
-	if (s->size > 0 && stat(path, &st) != 0)
+	if (s->size > 0 && !fs_exists(fs, path))
 		s->index_suspect = true; /* a lost index is rebuilt, as Kafka does */
 	if ((rc = open_indexes(s, dir, index_max_bytes, e)) != KLAB_OK)
 		goto fail;
@@ -110,8 +108,7 @@ segment_close(struct segment *s)
 {
 	if (s == NULL)
 		return;
-	if (s->fd >= 0)
-		close(s->fd);
+	fs_close(s->file);
 	index_close(&s->oi);
 	index_close(&s->ti);
 	free(s->log_path);
@@ -123,8 +120,8 @@ segment_delete(struct segment *s)
 {
 	int rc = KLAB_OK;
 
-	if (unlink(s->log_path) != 0 || index_remove_file(&s->oi) != KLAB_OK ||
-	    index_remove_file(&s->ti) != KLAB_OK)
+	if (fs_unlink(s->fs, s->log_path, NULL) != KLAB_OK ||
+	    index_remove_file(&s->oi) != KLAB_OK || index_remove_file(&s->ti) != KLAB_OK)
 		rc = KLAB_EIO;
 	segment_close(s);
 	return rc;
@@ -133,11 +130,11 @@ segment_delete(struct segment *s)
 int
 segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n)
 {
-	ssize_t got;
+	int64_t got;
 
 	if (pos > s->size || n > s->size - pos)
 		return KLAB_ETRUNCATED;
-	got = pread(s->fd, dst, n, (off_t)pos);
+	got = fs_pread(s->file, dst, n, pos, NULL);
 	if (got < 0)
 		return KLAB_EIO;
 	return (size_t)got == n ? KLAB_OK : KLAB_ETRUNCATED;
@@ -192,16 +189,14 @@ int
 segment_append(struct segment *s, const uint8_t *p, size_t len, const struct batch_header *h)
 {
 	uint64_t pos = s->size;
-	ssize_t put;
+	int rc;
 
 	if (h->base_offset < s->next_offset || pos + len > UINT32_MAX)
 		return KLAB_EINVAL;
-	put = pwrite(s->fd, p, len, (off_t)pos);
-	if (put != (ssize_t)len) {
-		/* a short write leaves a torn tail: cut it off again */
-		if (put > 0 && ftruncate(s->fd, (off_t)pos) != 0)
-			return KLAB_EIO;
-		return KLAB_EIO;
+	if ((rc = fs_pwrite(s->file, p, len, pos, NULL)) != KLAB_OK) {
+		/* a failed write may leave part of the batch: cut it off again */
+		fs_truncate(s->file, pos, NULL);
+		return rc == KLAB_ENOSPC ? KLAB_ENOSPC : KLAB_EIO;
 	}
 	s->size += len;
 	return note_batch(s, pos, h);
@@ -331,7 +326,7 @@ segment_recover(struct segment *s, size_t max_batch_bytes, struct segment_recove
 		return rc;
 	rep->valid_bytes = pos;
 	rep->truncated_bytes = s->size - pos;
-	if (pos < s->size && ftruncate(s->fd, (off_t)pos) != 0)
+	if (pos < s->size && fs_truncate(s->file, pos, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	s->size = pos;
 	return KLAB_OK;
@@ -358,7 +353,8 @@ segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batc
 int
 segment_flush(struct segment *s)
 {
-	if (fsync(s->fd) != 0 || index_sync(&s->oi) != KLAB_OK || index_sync(&s->ti) != KLAB_OK)
+	if (fs_fsync(s->file, NULL) != KLAB_OK || index_sync(&s->oi) != KLAB_OK ||
+	    index_sync(&s->ti) != KLAB_OK)
 		return KLAB_EIO;
 	return KLAB_OK;
 }
@@ -370,7 +366,7 @@ segment_truncate_at(struct segment *s, uint64_t pos)
 
 	if (pos > s->size)
 		return KLAB_EINVAL;
-	if (ftruncate(s->fd, (off_t)pos) != 0)
+	if (fs_truncate(s->file, pos, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	s->size = pos;
 	/* rebuild indexes and stats over what is left */

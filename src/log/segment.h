@@ -23,12 +23,14 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/fs.h"
 #include "log/batch.h"
 #include "log/index.h"
 
 struct segment {
 	int64_t base_offset;
-	int fd;
+	struct fs *fs;
+	struct fs_file *file; /* the .log */
 	char *log_path;
 	uint64_t size;	       /* bytes in .log */
 	int64_t next_offset;   /* one past the last offset held; base when empty */
@@ -53,8 +55,15 @@ struct segment_recovery {
 /* "<dir>/<20-digit base><suffix>" into out. */
 void segment_file_name(char *out, size_t n, const char *dir, int64_t base, const char *suffix);
 
-int segment_open(struct segment **out, const char *dir, int64_t base, uint32_t index_interval_bytes,
-		 uint32_t index_max_bytes, int64_t now_ms, struct kerr *e);
+/*
+ * Open (creating when absent) the three files of the segment at base in
+ * dir, on disk fs.  A created segment's names are durable only after the
+ * directory is fsynced (log_flush does it, as Kafka's LocalLog.flush).
+ */
+int segment_open(struct segment **out, struct fs *fs, const char *dir, int64_t base,
+		 uint32_t index_interval_bytes, uint32_t index_max_bytes, int64_t now_ms,
+		 struct kerr *e);
+/* Let go of the files and free the segment: no I/O, nothing flushed. */
 void segment_close(struct segment *s);
 /* Remove the three files and free the segment. */
 int segment_delete(struct segment *s);

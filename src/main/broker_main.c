@@ -18,13 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "broker/broker.h"
 #include "core/config.h"
 #include "log/log.h"
+#include "net/disk_real.h"
 #include "net/real.h"
 
 int broker_main(int argc, char **argv);
@@ -113,15 +114,9 @@ static void
 random_cluster_id(char *out, size_t n)
 {
 	unsigned char raw[16];
-	int fd = open("/dev/urandom", O_RDONLY);
-	size_t got = 0;
+	ssize_t k = getrandom(raw, sizeof(raw), 0);
+	size_t got = k > 0 ? (size_t)k : 0;
 
-	if (fd >= 0) {
-		ssize_t k = read(fd, raw, sizeof(raw));
-
-		got = k > 0 ? (size_t)k : 0;
-		close(fd);
-	}
 	for (size_t i = got; i < sizeof(raw); i++)
 		raw[i] = (unsigned char)(rand() ^ (int)time(NULL));
 	uuid_text(raw, out, n);
@@ -161,14 +156,14 @@ meta_properties(const char *dir, int32_t broker_id, const char *want_cluster, ch
 	char path[4200];
 	struct config m;
 	struct kerr e = { 0 };
-	FILE *f;
+	char text[512];
 
 	snprintf(path, sizeof(path), "%s/meta.properties", dir);
 	config_init(&m);
-	if (access(path, F_OK) == 0) {
+	if (fs_exists(disk_real(), path)) {
 		const struct config_entry *id, *cid;
 
-		if (config_load_file(&m, path, &e) != KLAB_OK) {
+		if (config_load_file(&m, disk_real(), path, &e) != KLAB_OK) {
 			fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
 			config_free(&m);
 			return -1;
@@ -202,14 +197,11 @@ meta_properties(const char *dir, int32_t broker_id, const char *want_cluster, ch
 		snprintf(cluster, cn, "%s", want_cluster);
 	else
 		random_cluster_id(cluster, cn);
-	if ((f = fopen(path, "w")) == NULL) {
-		fprintf(stderr, "klab broker: cannot write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	fprintf(f, "#\n#Written by klab broker\ncluster.id=%s\nversion=0\nbroker.id=%d\n", cluster,
-		broker_id);
-	if (fclose(f) != 0) {
-		fprintf(stderr, "klab broker: cannot write %s\n", path);
+	snprintf(text, sizeof(text),
+		 "#\n#Written by klab broker\ncluster.id=%s\nversion=0\nbroker.id=%d\n", cluster,
+		 broker_id);
+	if (fs_write_file_atomic(disk_real(), path, text, strlen(text), &e) != KLAB_OK) {
+		fprintf(stderr, "klab broker: cannot write %s: %s\n", path, kerr_msg(&e));
 		return -1;
 	}
 	return 0;
@@ -313,8 +305,8 @@ settings_cluster(const struct config *cfg, struct broker_config *bc)
 		return -1;
 	}
 	snprintf(bc->log_dir, sizeof(bc->log_dir), "%s", s);
-	if (mkdir(bc->log_dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "klab broker: mkdir %s: %s\n", bc->log_dir, strerror(errno));
+	if (fs_mkdirs(disk_real(), bc->log_dir, &e) != KLAB_OK) {
+		fprintf(stderr, "klab broker: %s\n", kerr_msg(&e));
 		return -1;
 	}
 	if (config_has(cfg, "cluster.id"))
@@ -401,7 +393,7 @@ broker_main(int argc, char **argv)
 		return usage();
 	config_init(&cfg);
 	memset(&bc, 0, sizeof(bc));
-	if (config_load_file(&cfg, path, &e) != KLAB_OK ||
+	if (config_load_file(&cfg, disk_real(), path, &e) != KLAB_OK ||
 	    config_validate(&cfg, broker_keys, NKEYS, &e) != KLAB_OK) {
 		bad(&e);
 		goto out;

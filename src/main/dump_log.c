@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 
 #include "core/buf.h"
+#include "core/fs.h"
 #include "log/batch.h"
 #include "log/compress.h"
 #include "log/index.h"
+#include "net/disk_real.h"
 #include "repl/show.h"
 
 static void
@@ -154,13 +156,13 @@ dump_file(const char *path, bool data)
 	struct buf file;
 	uint8_t *p;
 	size_t len;
+	struct kerr e = { 0 };
 	int rc;
 
 	buf_init(&file);
-	errno = 0;
-	if ((rc = buf_read_file(&file, path, (size_t)1 << 31)) != KLAB_OK) {
-		fprintf(stderr, "klab dump-log: %s: %s\n", path,
-			rc == KLAB_EIO && errno != 0 ? strerror(errno) : klab_strerror(rc));
+	if (fs_read_file(disk_real(), path, (size_t)1 << 31, &file, &e) != KLAB_OK) {
+		fprintf(stderr, "klab dump-log: %s\n", kerr_msg(&e));
+		buf_free(&file);
 		return 1;
 	}
 	p = file.data;

@@ -37,7 +37,7 @@ frame_parts_size(const struct rt_part *parts, size_t n)
 	if (n == 0 || parts[0].len < 4)
 		return KLAB_EINVAL;
 	for (size_t i = 0; i < n; i++) {
-		size_t flen = parts[i].fd >= 0 ? parts[i].file_len : 0;
+		size_t flen = parts[i].file != NULL ? parts[i].file_len : 0;
 
 		if (parts[i].len > (size_t)INT32_MAX || flen > (size_t)INT32_MAX ||
 		    parts[i].file_off < 0)

@@ -3,7 +3,7 @@
  * client) and the runtime that drives it (chapter 3 §1; DESIGN §2).
  *
  * A node is a sans-I/O state machine: it never calls socket(), read(),
- * clock_gettime() or rand().  The runtime calls the node's handlers when
+ * open(), fsync(), clock_gettime() or rand().  The runtime calls the node's handlers when
  * something happens, and the node acts only through `struct rt`, the
  * runtime's operations.  Two runtimes implement `struct rt`:
  *
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/fs.h"
 
 typedef int64_t conn_id;  /* > 0; never reused within a run */
 typedef int64_t timer_id; /* > 0 */
@@ -44,7 +45,7 @@ struct rt; /* the runtime */
 struct rt_part {
 	const uint8_t *bytes;
 	size_t len;
-	int fd; /* -1: no file region */
+	struct fs_file *file; /* NULL: no file region */
 	int64_t file_off;
 	size_t file_len;
 };
@@ -58,7 +59,8 @@ struct rt_ops {
 	int (*send)(struct rt *rt, conn_id c, const uint8_t *frame, size_t len);
 	/*
 	 * Queue one frame made of n parts, each some bytes followed by
-	 * file_len bytes of file fd from file_off (fd -1: none).  The first
+	 * file_len bytes of file from file_off (NULL: none), a file of the
+	 * node's own disk.  The first
 	 * part starts with the size prefix, which counts every part.  The
 	 * real runtime sends the file parts with sendfile (zero-copy); the
 	 * sim copies them.  Nothing is queued unless the whole frame is.
@@ -71,6 +73,8 @@ struct rt_ops {
 	int64_t (*now_ms)(struct rt *rt);
 	uint64_t (*random)(struct rt *rt);
 	const char *(*data_dir)(struct rt *rt);
+	/* The node's disk: every file it keeps goes through it (core/fs.h). */
+	struct fs *(*disk)(struct rt *rt);
 	/* One line for the trace (the REPL's `trace on` shows them). */
 	void (*trace)(struct rt *rt, const char *line);
 	/* The port a listener is bound to (after listen with port 0), or -1. */

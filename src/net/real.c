@@ -43,6 +43,8 @@
  */
 #include "net/real.h"
 
+#include "net/disk_real.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -652,11 +654,12 @@ real_send_parts(struct rt *rt, conn_id id, const struct rt_part *parts, size_t n
 	if (c->out_bytes + (size_t)total > r->cfg.max_output_bytes)
 		return KLAB_EFULL;
 	for (size_t i = 0; i < n; i++) { /* all or nothing: build, then link */
-		bool file = parts[i].fd >= 0 && parts[i].file_len > 0;
+		bool file = parts[i].file != NULL && parts[i].file_len > 0;
 		struct outq *q = outq_new(parts[i].bytes, parts[i].len);
 
+		/* a file of the real disk (disk_real.c): sendfile reads its descriptor */
 		if (q != NULL && file &&
-		    (q->file_fd = fcntl(parts[i].fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		    (q->file_fd = fcntl(fs_os_fd(parts[i].file), F_DUPFD_CLOEXEC, 0)) < 0) {
 			outq_free(q);
 			q = NULL;
 		}
@@ -678,7 +681,7 @@ real_send_parts(struct rt *rt, conn_id id, const struct rt_part *parts, size_t n
 static int
 real_send(struct rt *rt, conn_id id, const uint8_t *frame, size_t len)
 {
-	struct rt_part part = { .bytes = frame, .len = len, .fd = -1 };
+	struct rt_part part = { .bytes = frame, .len = len, .file = NULL };
 
 	return real_send_parts(rt, id, &part, 1);
 }
@@ -754,6 +757,13 @@ real_data_dir(struct rt *rt)
 	return rn_of(rt)->data_dir;
 }
 
+static struct fs *
+real_disk(struct rt *rt)
+{
+	(void)rt;
+	return disk_real();
+}
+
 static void
 real_trace(struct rt *rt, const char *line)
 {
@@ -774,6 +784,7 @@ static const struct rt_ops real_rt_ops = {
 	.now_ms = real_now_ms,
 	.random = real_random,
 	.data_dir = real_data_dir,
+	.disk = real_disk,
 	.trace = real_trace,
 	.listener_port = real_listener_port,
 };

@@ -44,7 +44,15 @@
  *   crash      sim_crash(): the node's timers and queued events vanish, its
  *              listeners disappear, its peers see on_closed one link delay
  *              later; no on_stop.  The crash hook then lets the node's
- *              memory be lost; what its files keep is the node's business.
+ *              memory be lost (it must do no I/O), and the node's disk
+ *              has its power cut (disk_sim_crash): what was not fsynced is
+ *              lost or torn, names not made durable by a directory fsync
+ *              vanish.
+ *   disk       every node has its own simulated disk (net/disk_sim.h),
+ *              seeded from the world's seed and the node's index, so a
+ *              simulated test touches no real file; rt->disk hands it to
+ *              the node.  A stop leaves the disk as it is: the process
+ *              ended, the machine did not.
  *   stop       sim_stop(): on_stop runs first (it may still send), then as
  *              a crash without the hook.
  *
@@ -84,6 +92,8 @@
  * make a run unreproducible.
  */
 #include "net/sim.h"
+
+#include "net/disk_sim.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -708,18 +718,13 @@ sim_send_parts(struct rt *rt, conn_id c, const struct rt_part *parts, size_t n)
 
 		memcpy(p + at, parts[i].bytes, parts[i].len);
 		at += parts[i].len;
-		end = at + (parts[i].fd >= 0 ? parts[i].file_len : 0);
-		while (at < end) {
-			ssize_t got = pread(parts[i].fd, p + at, end - at,
-					    (off_t)(parts[i].file_off +
-						    (int64_t)(at + parts[i].file_len - end)));
-
-			if (got <= 0) {
-				free(p);
-				return KLAB_EIO;
-			}
-			at += (size_t)got;
+		end = at + (parts[i].file != NULL ? parts[i].file_len : 0);
+		if (end > at && fs_pread_all(parts[i].file, p + at, end - at,
+					     (uint64_t)parts[i].file_off, NULL) != KLAB_OK) {
+			free(p);
+			return KLAB_EIO;
 		}
+		at = end;
 	}
 	rc = sim_send(rt, c, p, at);
 	free(p);
@@ -789,6 +794,12 @@ sim_data_dir(struct rt *rt)
 	return sn_of(rt)->data_dir;
 }
 
+static struct fs *
+sim_disk(struct rt *rt)
+{
+	return disk_sim_fs(sn_of(rt)->disk);
+}
+
 static void
 sim_trace_line(struct rt *rt, const char *line)
 {
@@ -808,6 +819,7 @@ static const struct rt_ops sim_rt_ops = {
 	.now_ms = sim_now_ms,
 	.random = sim_random,
 	.data_dir = sim_data_dir,
+	.disk = sim_disk,
 	.trace = sim_trace_line,
 	.listener_port = sim_listener_port,
 };
@@ -843,6 +855,8 @@ sim_free(struct sim *s)
 	for (size_t i = 0; i < s->nconns; i++)
 		free(s->conns[i]);
 	free(s->conns);
+	for (int i = 0; i < s->nnodes; i++)
+		disk_sim_free(s->nodes[i].disk);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -856,6 +870,10 @@ sim_add_node(struct sim *s, const char *name, const struct node_ops *ops, void *
 		return KLAB_EFULL;
 	sn = &s->nodes[s->nnodes];
 	memset(sn, 0, sizeof(*sn));
+	/* the node's own disk, its faults and tears drawn from its own seed */
+	if ((sn->disk = disk_sim_new(s->seed ^
+				     (0x9e3779b97f4a7c15ull * (uint64_t)(s->nnodes + 1)))) == NULL)
+		return KLAB_ENOMEM;
 	sn->sim = s;
 	sn->index = s->nnodes++;
 	snprintf(sn->name, sizeof(sn->name), "%s", name);
@@ -1037,6 +1055,30 @@ node_teardown(struct sim *s, int index)
 			s->listeners[i].id = 0;
 }
 
+/* The power cut reaches the node's disk; the trace says what it cost. */
+static void
+crash_disk(struct sim *s, int index)
+{
+	struct disk_crash_report rep;
+
+	if (disk_sim_crash(s->nodes[index].disk, &rep) != KLAB_OK) {
+		strace(s, -1, index, "disk", "%s", "out of memory while crashing");
+		return;
+	}
+	s->nodes[index].last_crash = rep;
+	strace(s, -1, index, "disk",
+	       "power cut: %" PRIu64 " unsynced bytes lost, %d file%s torn, %d name%s undone",
+	       rep.bytes_lost, rep.files_torn, rep.files_torn == 1 ? "" : "s", rep.names_undone,
+	       rep.names_undone == 1 ? "" : "s");
+}
+
+struct disk_sim *
+sim_disk_of(struct sim *s, int index)
+{
+	assert(index >= 0 && index < s->nnodes);
+	return s->nodes[index].disk;
+}
+
 void
 sim_crash(struct sim *s, int index)
 {
@@ -1050,6 +1092,7 @@ sim_crash(struct sim *s, int index)
 	sn->state = SIM_CRASHED;
 	if (sn->crash_hook != NULL)
 		sn->crash_hook(&sn->node);
+	crash_disk(s, index);
 }
 
 void

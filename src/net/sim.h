@@ -9,6 +9,7 @@
  *                  it (delays, faults, rt->random) comes from the seed.
  *   sim_add_node() a node with its name, handlers, state and data directory;
  *                  its on_start runs as the first event at the current time.
+ *                  Each node gets its own simulated disk (sim_disk_of()).
  *   sim_step()     deliver exactly one event; false when nothing is queued.
  *   sim_run_for()  deliver every event up to now + ms, then set the clock
  *                  to now + ms.  sim_run_until_idle(): until nothing is
@@ -34,6 +35,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "net/disk_sim.h"
 #include "net/node.h"
 
 #define SIM_MAX_NODES 64 /* faults[][] below makes struct sim about 225 KiB */
@@ -64,7 +66,9 @@ struct sim_node {
 	struct node node; /* node.rt points at rt below */
 	struct rt rt;	  /* rt.impl points back at this sim_node */
 	enum sim_node_state state;
-	uint32_t incarnation; /* +1 at every restart; stale events are dropped */
+	uint32_t incarnation;		     /* +1 at every restart; stale events are dropped */
+	struct disk_sim *disk;		     /* the node's simulated disk (rt->disk) */
+	struct disk_crash_report last_crash; /* what its disk's last power cut cost */
 	void (*crash_hook)(struct node *n);
 };
 
@@ -171,7 +175,10 @@ void sim_partition(struct sim *s, const int *group_of);
 int sim_partition_str(struct sim *s, const char *spec, struct kerr *e);
 void sim_heal(struct sim *s);
 
+/* A crash: the node's memory (crash hook) and then its disk's power (disk_sim_crash). */
 void sim_crash(struct sim *s, int index);
+/* The node's simulated disk: faults, mirroring, statistics. */
+struct disk_sim *sim_disk_of(struct sim *s, int index);
 void sim_stop(struct sim *s, int index);
 /* Start a crashed or stopped node again: on_start runs as an event. */
 void sim_restart(struct sim *s, int index);

@@ -13,6 +13,8 @@
 
 #include "repl/cluster_shell.h"
 
+#include "net/disk_real.h"
+
 /* ---- output from the nodes ------------------------------------------------------ */
 
 static void
@@ -352,7 +354,14 @@ cl_start(struct cluster_shell *c, int n, uint64_t seed)
 		broker_init(&cb->b, &bc);
 		snprintf(dir, sizeof(dir), "%s/%s", c->base, name);
 		cb->node = sim_add_node(&c->sim, name, &broker_node_ops, &cb->b, dir);
+		if (cb->node < 0)
+			return repl_error(c->r, "out of memory");
 		sim_on_crash(&c->sim, cb->node, broker_crash_hook);
+		/* its simulated disk shows in the real directory (ls, klab dump-log) */
+		if (fs_mkdirs(disk_real(), dir, &e) != KLAB_OK ||
+		    disk_sim_mirror(sim_disk_of(&c->sim, cb->node), disk_real(), dir, &e) !=
+			    KLAB_OK)
+			return repl_error(c->r, "%s", kerr_msg(&e));
 		cb->up = true;
 	}
 	c->nbrokers = n;

@@ -29,7 +29,6 @@
  * Commands that wait (topic, produce, consume, metadata) run the
  * simulation until their answer arrives or a virtual timeout passes.
  */
-#include <ftw.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,8 @@
 #include <unistd.h>
 
 #include "repl/cluster_shell.h"
+
+#include "net/disk_real.h"
 
 /* ---- cluster, broker, net, run, step, trace ------------------------------------- */
 
@@ -93,9 +94,17 @@ cmd_broker(struct repl *r, void *state, int argc, char **argv)
 	if (strcmp(argv[1], "kill") == 0) {
 		if (!c->brokers[i].up)
 			return repl_error(r, "broker %d is already down", i + 1);
+		const struct disk_crash_report *rep;
+
 		sim_crash(&c->sim, c->brokers[i].node);
 		c->brokers[i].up = false;
-		repl_printf(r, "broker %d: killed (what it had not flushed is lost)\n", i + 1);
+		rep = &c->sim.nodes[c->brokers[i].node].last_crash;
+		repl_printf(r,
+			    "broker %d: killed; its disk kept what was fsynced, and of the rest "
+			    "lost %" PRIu64 " bytes (%d file%s torn, %d file name%s lost)\n",
+			    i + 1, rep->bytes_lost, rep->files_torn,
+			    rep->files_torn == 1 ? "" : "s", rep->names_undone,
+			    rep->names_undone == 1 ? "" : "s");
 		return 0;
 	}
 	if (strcmp(argv[1], "restart") == 0) {
@@ -394,7 +403,7 @@ cluster_shell_init(struct repl *r, void **state)
 	c->r = r;
 	buf_init(&c->resp_bytes);
 	if (repl_first_log_dir(r, c->base, sizeof(c->base))) {
-		if (mkdir(c->base, 0755) != 0 && access(c->base, W_OK) != 0) {
+		if (fs_mkdirs(disk_real(), c->base, NULL) != KLAB_OK) {
 			fprintf(stderr, "klab: cannot use log directory %s\n", c->base);
 			return -1;
 		}
@@ -425,15 +434,6 @@ cluster_shell_init(struct repl *r, void **state)
 	}
 }
 
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 cluster_shell_fini(struct repl *r, void *state)
 {
@@ -447,7 +447,7 @@ cluster_shell_fini(struct repl *r, void *state)
 	buf_free(&c->resp_bytes);
 	cl_free_recs(c);
 	if (c->base_is_tmp)
-		nftw(c->base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		fs_remove_tree(disk_real(), c->base, NULL);
 	free(c);
 }
 

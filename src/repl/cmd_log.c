@@ -9,6 +9,17 @@
  *
  * The names open, append, read, segments, flush, crash and dot are fixed:
  * lessons and graders use them.
+ *
+ * The disk.  An open log lives on a simulated disk (net/disk_sim.h) that
+ * mirrors the real directory: `open` loads the directory's files as they
+ * are, every write goes to both, and `ls` or `klab dump-log` show the
+ * files at any moment.  What the simulated disk adds is the page cache:
+ * it remembers what an fsync made durable, so `crash` can cut the power
+ * for real - unflushed writes are lost or torn at sector granularity, and
+ * a file or rename whose directory was not fsynced disappears - and the
+ * real files are rewritten to what survived.  Which sectors survive comes
+ * from klab.seed and the number of crashes so far: a script replays the
+ * same crash every time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +30,8 @@
 #include <unistd.h>
 
 #include "log/logdir.h"
+#include "net/disk_real.h"
+#include "net/disk_sim.h"
 #include "repl/repl.h"
 #include "repl/show.h"
 #include "viz/dot.h"
@@ -28,9 +41,11 @@
 #define DEFAULT_READ_BYTES (1024 * 1024)
 
 struct log_shell {
+	struct disk_sim *disk; /* while a log is open */
 	struct logdir *dir;
 	struct log *log;
 	char name[256];
+	uint64_t crashes; /* so each crash of a script tears differently, and replayably */
 };
 
 static const struct repl_cmd log_cmds[];
@@ -116,12 +131,38 @@ print_open_report(struct repl *r, const struct log_shell *sh)
 static void
 close_current(struct repl *r, struct log_shell *sh)
 {
-	if (sh->dir == NULL)
-		return;
-	if (logdir_close(sh->dir) != KLAB_OK)
+	if (sh->dir != NULL && logdir_close(sh->dir) != KLAB_OK)
 		repl_error(r, "closing the log directory failed: data may not be flushed");
+	disk_sim_free(sh->disk); /* the mirror already holds every write */
+	sh->disk = NULL;
 	sh->dir = NULL;
 	sh->log = NULL;
+}
+
+static uint64_t
+shell_seed(struct repl *r)
+{
+	const struct config_entry *s = config_find(&r->cfg, "klab.seed");
+
+	return s != NULL ? strtoull(s->value, NULL, 10) : 1;
+}
+
+/* A simulated disk showing the real directory path (see the top of this file). */
+static int
+open_disk(struct repl *r, struct log_shell *sh, const char *path, struct kerr *e)
+{
+	int rc;
+
+	if (fs_mkdirs(disk_real(), path, e) != KLAB_OK)
+		return KLAB_EIO;
+	sh->disk = disk_sim_new(shell_seed(r) * 1000003u + sh->crashes);
+	if (sh->disk == NULL)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if ((rc = disk_sim_mirror(sh->disk, disk_real(), path, e)) != KLAB_OK) {
+		disk_sim_free(sh->disk);
+		sh->disk = NULL;
+	}
+	return rc;
 }
 
 static int
@@ -133,11 +174,14 @@ open_log(struct repl *r, struct log_shell *sh, const char *path, const char *nam
 	close_current(r, sh);
 	if (log_config_load(&lc, &r->cfg, &e) != KLAB_OK)
 		return repl_error(r, "%s", kerr_msg(&e));
-	if (logdir_open(&sh->dir, path, &e) != KLAB_OK)
+	if (open_disk(r, sh, path, &e) != KLAB_OK)
 		return repl_error(r, "%s", kerr_msg(&e));
-	if (logdir_log(sh->dir, name, &lc, repl_now_ms(r), &sh->log, &e) != KLAB_OK) {
-		logdir_crash(sh->dir); /* nothing was written: just free it */
+	if (logdir_open(&sh->dir, disk_sim_fs(sh->disk), path, &e) != KLAB_OK ||
+	    logdir_log(sh->dir, name, &lc, repl_now_ms(r), &sh->log, &e) != KLAB_OK) {
+		logdir_release(sh->dir); /* no I/O on the way out */
 		sh->dir = NULL;
+		disk_sim_free(sh->disk);
+		sh->disk = NULL;
 		return repl_error(r, "%s", kerr_msg(&e));
 	}
 	snprintf(sh->name, sizeof(sh->name), "%s", name);
@@ -553,22 +597,29 @@ static int
 cmd_crash(struct repl *r, void *state, int argc, char **argv)
 {
 	struct log_shell *sh = state;
+	struct disk_crash_report rep;
 	char path[4096];
 	int64_t rp;
-	uint64_t lost;
 
 	(void)argc, (void)argv;
 	if (need_log(r, sh) != 0)
 		return -1;
 	rp = sh->log->recovery_point;
 	snprintf(path, sizeof(path), "%s", sh->dir->path);
-	lost = logdir_crash(sh->dir);
+	logdir_release(sh->dir); /* the process is gone: no flush, no marker */
 	sh->dir = NULL;
 	sh->log = NULL;
+	if (disk_sim_crash(sh->disk, &rep) != KLAB_OK)
+		repl_error(r, "the simulated disk ran out of memory while crashing");
+	disk_sim_free(sh->disk);
+	sh->disk = NULL;
+	sh->crashes++;
 	repl_printf(r,
-		    "power cut: %" PRIu64 " unflushed bytes lost or torn (everything below "
-		    "recovery point %" PRId64 " is safe)\n",
-		    lost, rp);
+		    "power cut: %" PRIu64 " bytes never reached the disk, %d file%s torn, %d "
+		    "file name%s lost\n",
+		    rep.bytes_lost, rep.files_torn, rep.files_torn == 1 ? "" : "s",
+		    rep.names_undone, rep.names_undone == 1 ? "" : "s");
+	repl_printf(r, "everything below recovery point %" PRId64 " was fsynced and is safe\n", rp);
 	repl_printf(r, "no clean shutdown marker: 'open %s' will recover\n", path);
 	return 0;
 }
@@ -581,7 +632,7 @@ cmd_corrupt(struct repl *r, void *state, int argc, char **argv)
 	int64_t offset;
 	uint64_t pos, at;
 	struct buf b;
-	uint8_t byte;
+	struct kerr e = { 0 };
 
 	(void)argc;
 	if (need_log(r, sh) != 0 || !repl_arg_i64(r, argv[1], "OFFSET", 0, INT64_MAX, &offset))
@@ -592,12 +643,12 @@ cmd_corrupt(struct repl *r, void *state, int argc, char **argv)
 		return -1;
 	}
 	at = pos + b.len - 1; /* the last byte: part of the last record's value */
-	byte = b.data[b.len - 1] ^ 0x01;
 	buf_free(&b);
-	if (pwrite(s->fd, &byte, 1, (off_t)at) != 1)
-		return repl_error(r, "write failed: %s", strerror(errno));
+	/* bit rot: the stored byte changes, in the page cache and on the platter */
+	if (disk_sim_corrupt(sh->disk, s->log_path, at, &e) != KLAB_OK)
+		return repl_error(r, "%s", kerr_msg(&e));
 	repl_printf(r,
-		    "flipped one bit at position %" PRIu64 " of %020" PRId64
+		    "flipped bits of the byte at position %" PRIu64 " of %020" PRId64
 		    ".log: that batch's CRC no longer matches\n",
 		    at, s->base_offset);
 	return 0;
@@ -694,14 +745,17 @@ static const struct repl_cmd log_cmds[] = {
 	{ "retention", "", "delete old segments (log.retention.ms / log.retention.bytes)", NULL, 0,
 	  0, cmd_retention },
 	{ "flush", "", "fsync the log and move the recovery point", NULL, 0, 0, cmd_flush },
-	{ "crash", "", "cut the power: unflushed data is partly lost, the tail torn",
-	  "Of the batches appended since the last flush, the first half survive,\n"
-	  "the next is torn in the middle and the rest are lost, as if the page\n"
-	  "cache had written back only part of them.  The log is closed without\n"
-	  "the clean-shutdown marker; 'open' then recovers.",
+	{ "crash", "", "cut the power: what was not fsynced is lost or torn",
+	  "The log lives on a simulated disk that knows what each fsync made\n"
+	  "durable.  A power cut keeps that, plus (chosen by klab.seed) a prefix\n"
+	  "of the 512-byte sectors written since, in file order: the page cache\n"
+	  "wrote back some of them before the lights went out.  A file created\n"
+	  "or renamed since its directory's last fsync loses its name.  The real\n"
+	  "files are rewritten to what survived; the clean-shutdown marker is not\n"
+	  "written, so 'open' then recovers.",
 	  0, 0, cmd_crash },
-	{ "corrupt", "OFFSET", "flip one bit on disk in the batch holding OFFSET", NULL, 1, 1,
-	  cmd_corrupt },
+	{ "corrupt", "OFFSET", "flip bits of one byte on disk in the batch holding OFFSET", NULL, 1,
+	  1, cmd_corrupt },
 	{ "dot", "[FILE]", "draw segments and the sparse index (FILE.dot, .svg, .png)", NULL, 0, 1,
 	  cmd_dot },
 };

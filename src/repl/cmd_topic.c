@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/disk_real.h"
 #include "repl/repl.h"
 #include "repl/show.h"
 #include "topic/producer.h"
@@ -865,7 +866,7 @@ topic_shell_init(struct repl *r, void **state)
 	/* a later stage's brokers own log.dirs */
 	if (!repl_is_latest(r, &repl_topic_table) || !repl_first_log_dir(r, first, sizeof(first)))
 		return 0;
-	if (topics_open(&sh->store, first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
+	if (topics_open(&sh->store, disk_real(), first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
 	    producer_init(&sh->prod, sh->store, &r->cfg, PARTITIONER_DEFAULT, 1, &e) != KLAB_OK) {
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
 		return -1;

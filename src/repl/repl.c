@@ -20,6 +20,8 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
+#include "net/disk_real.h"
+
 static int builtin_help(struct repl *r, void *state, int argc, char **argv);
 static int builtin_quit(struct repl *r, void *state, int argc, char **argv);
 static int builtin_echo(struct repl *r, void *state, int argc, char **argv);
@@ -574,7 +576,7 @@ repl_main(int argc, char **argv, const struct repl_table *const *tables)
 		usage(stderr);
 		return 2;
 	}
-	if (cfgfile != NULL && config_load_file(&r.cfg, cfgfile, &e) != KLAB_OK) {
+	if (cfgfile != NULL && config_load_file(&r.cfg, disk_real(), cfgfile, &e) != KLAB_OK) {
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
 		config_free(&r.cfg);
 		return 1;

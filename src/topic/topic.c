@@ -15,15 +15,12 @@
  */
 #include "topic/topic.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /*
  * Kafka allows 249-character names; klab's metadata file
@@ -220,37 +217,62 @@ meta_path(const struct topic_store *s, const char *name, char *out, size_t n)
 	snprintf(out, n, "%s/%s/%s.properties", s->dir->path, TOPICS_META_DIR, name);
 }
 
-/* Write the metadata file atomically (tmp, fsync, rename). */
+static void put_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+put_line(struct buf *b, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		b->failed = true;
+	else
+		buf_put(b, line, (size_t)n);
+}
+
+/* The metadata file's text: partitions, placement, overrides. */
+static void
+format_meta(const struct topic *t, struct buf *b)
+{
+	put_line(b, "# topic %s (klab topic metadata)\npartitions=%" PRId32 "\n", t->name,
+		 t->partitions);
+	for (int32_t p = 0; t->replicas != NULL && p < t->partitions; p++) {
+		put_line(b, "replicas.%" PRId32 "=", p);
+		for (int16_t i = 0; i < t->replication_factor; i++)
+			put_line(b, "%s%" PRId32, i ? "," : "",
+				 t->replicas[p * t->replication_factor + i]);
+		put_line(b, "\n");
+	}
+	for (size_t i = 0; i < t->overrides.n; i++)
+		put_line(b, "%s=%s\n", t->overrides.entries[i].key, t->overrides.entries[i].value);
+}
+
+/* Write the metadata file atomically and durably (fs_write_file_atomic). */
 static int
 write_meta(const struct topic_store *s, const struct topic *t, struct kerr *e)
 {
-	char path[4096], tmp[4200];
-	FILE *f;
-	bool ok;
+	struct fs *fs = s->dir->fs;
+	char path[4096];
+	struct buf text;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return kerr_set(e, KLAB_EIO, "mkdir %s: %s", path, strerror(errno));
+	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK)
+		return rc;
 	meta_path(s, t->name, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	if ((f = fopen(tmp, "w")) == NULL)
-		return kerr_set(e, KLAB_EIO, "%s: %s", tmp, strerror(errno));
-	fprintf(f, "# topic %s (klab topic metadata)\npartitions=%" PRId32 "\n", t->name,
-		t->partitions);
-	for (int32_t p = 0; t->replicas != NULL && p < t->partitions; p++) {
-		fprintf(f, "replicas.%" PRId32 "=", p);
-		for (int16_t i = 0; i < t->replication_factor; i++)
-			fprintf(f, "%s%" PRId32, i ? "," : "",
-				t->replicas[p * t->replication_factor + i]);
-		fputc('\n', f);
-	}
-	for (size_t i = 0; i < t->overrides.n; i++)
-		fprintf(f, "%s=%s\n", t->overrides.entries[i].key, t->overrides.entries[i].value);
-	ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok = fclose(f) == 0 && ok;
-	if (!ok || rename(tmp, path) != 0)
-		return kerr_set(e, KLAB_EIO, "%s: cannot write", path);
-	return KLAB_OK;
+	buf_init(&text);
+	format_meta(t, &text);
+	if (!buf_ok(&text))
+		rc = kerr_set(e, KLAB_ENOMEM, "%s: cannot format", path);
+	else
+		rc = fs_write_file_atomic(fs, path, text.data, text.len, e);
+	buf_free(&text);
+	return rc;
 }
 
 static int
@@ -334,7 +356,7 @@ load_meta(struct topic_store *s, const char *name, struct topic **out, struct ke
 
 	config_init(&c);
 	meta_path(s, name, path, sizeof(path));
-	if ((rc = config_load_file(&c, path, e)) != KLAB_OK ||
+	if ((rc = config_load_file(&c, s->dir->fs, path, e)) != KLAB_OK ||
 	    (rc = config_long(&c, &partitions_key, &n, e)) != KLAB_OK ||
 	    (rc = new_topic(name, (int32_t)n, out, e)) != KLAB_OK) {
 		config_free(&c);
@@ -361,48 +383,56 @@ load_meta(struct topic_store *s, const char *name, struct topic **out, struct ke
 	return rc;
 }
 
+struct load_walk {
+	struct topic_store *s;
+	int64_t now_ms;
+	struct kerr *e;
+};
+
+/* One entry of the metadata directory: "<topic>.properties" is a topic. */
+static int
+load_topic(void *arg, const char *file)
+{
+	struct load_walk *w = arg;
+	char name[TOPIC_NAME_MAX + 1];
+	size_t n = strlen(file);
+	struct topic *t = NULL;
+	int rc;
+
+	if (n <= 11 || n - 11 > TOPIC_NAME_MAX || strcmp(file + n - 11, ".properties") != 0)
+		return KLAB_OK;
+	snprintf(name, sizeof(name), "%.*s", (int)(n - 11), file);
+	if ((rc = topic_name_validate(name, NULL, w->e)) != KLAB_OK ||
+	    (rc = load_meta(w->s, name, &t, w->e)) != KLAB_OK)
+		return rc;
+	if ((rc = push_topic(w->s, t)) != KLAB_OK) {
+		topic_free(t);
+		return rc;
+	}
+	return open_partitions(w->s, t, 0, w->now_ms, w->e);
+}
+
 static int
 load_topics(struct topic_store *s, int64_t now_ms, struct kerr *e)
 {
-	char path[4096], name[TOPIC_NAME_MAX + 1];
-	struct dirent *de;
-	struct topic *t = NULL;
-	DIR *d;
-	int rc = KLAB_OK;
+	struct load_walk w = { s, now_ms, e };
+	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
-	if ((d = opendir(path)) == NULL)
-		return errno == ENOENT ? KLAB_OK
-				       : kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
-	while (rc == KLAB_OK && (de = readdir(d)) != NULL) {
-		size_t n = strlen(de->d_name);
-
-		if (n <= 11 || n - 11 > TOPIC_NAME_MAX ||
-		    strcmp(de->d_name + n - 11, ".properties") != 0)
-			continue;
-		snprintf(name, sizeof(name), "%.*s", (int)(n - 11), de->d_name);
-		if ((rc = topic_name_validate(name, NULL, e)) != KLAB_OK ||
-		    (rc = load_meta(s, name, &t, e)) != KLAB_OK)
-			break;
-		if ((rc = push_topic(s, t)) != KLAB_OK) {
-			topic_free(t);
-			break;
-		}
-		rc = open_partitions(s, t, 0, now_ms, e);
-	}
-	closedir(d);
-	return rc;
+	if (!fs_exists(s->dir->fs, path))
+		return KLAB_OK;
+	return fs_list(s->dir->fs, path, load_topic, &w, e);
 }
 
 int
-topics_open(struct topic_store **out, const char *path, const struct config *cfg, int64_t now_ms,
-	    struct kerr *e)
+topics_open(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,
+	    int64_t now_ms, struct kerr *e)
 {
-	return topics_open_as(out, path, cfg, -1, now_ms, e);
+	return topics_open_as(out, fs, path, cfg, -1, now_ms, e);
 }
 
 int
-topics_open_as(struct topic_store **out, const char *path, const struct config *cfg,
+topics_open_as(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,
 	       int32_t broker_id, int64_t now_ms, struct kerr *e)
 {
 	static const struct config_key num_partitions = {
@@ -417,14 +447,14 @@ topics_open_as(struct topic_store **out, const char *path, const struct config *
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	if ((rc = log_config_load(&s->defaults, cfg, e)) != KLAB_OK ||
 	    (rc = config_long(cfg, &num_partitions, &n, e)) != KLAB_OK ||
-	    (rc = logdir_open(&s->dir, path, e)) != KLAB_OK) {
+	    (rc = logdir_open(&s->dir, fs, path, e)) != KLAB_OK) {
 		free(s);
 		return rc;
 	}
 	s->default_partitions = (int32_t)n;
 	s->broker_id = broker_id;
 	if ((rc = load_topics(s, now_ms, e)) != KLAB_OK) {
-		topics_crash(s); /* close without writing anything new */
+		topics_release(s); /* no I/O on the way out */
 		return rc;
 	}
 	*out = s;
@@ -546,13 +576,18 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	char path[4096], log[TOPIC_NAME_MAX + 16];
 	struct topic *t = topics_find(s, name);
 	size_t i = 0;
+	int rc;
 
 	if (t == NULL)
 		return kerr_set(e, KLAB_ENOTFOUND, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)",
 				name);
 	meta_path(s, name, path, sizeof(path));
-	if (unlink(path) != 0) /* first: a crash now leaves orphans, not a topic without data */
-		return kerr_set(e, KLAB_EIO, "%s: %s", path, strerror(errno));
+	/* first, durably: a crash now leaves orphans, not a topic without data */
+	if ((rc = fs_unlink(s->dir->fs, path, e)) != KLAB_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
+	if ((rc = fs_fsync_dir(s->dir->fs, path, e)) != KLAB_OK)
+		return rc;
 	for (int32_t p = 0; p < t->partitions; p++) {
 		if (t->logs[p] == NULL)
 			continue; /* held by another broker */
@@ -620,11 +655,11 @@ topics_close(struct topic_store *s)
 	return rc;
 }
 
-uint64_t
-topics_crash(struct topic_store *s)
+void
+topics_release(struct topic_store *s)
 {
-	uint64_t lost = logdir_crash(s->dir);
-
+	if (s == NULL)
+		return;
+	logdir_release(s->dir);
 	store_free(s);
-	return lost;
 }

@@ -78,11 +78,11 @@ struct topic_store {
 int topic_name_validate(const char *name, bool *collision, struct kerr *e);
 
 /* Open log directory path and every topic recorded in it. */
-int topics_open(struct topic_store **out, const char *path, const struct config *cfg,
+int topics_open(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,
 		int64_t now_ms, struct kerr *e);
 /* The same, as broker broker_id of a cluster: only its partitions' logs open. */
-int topics_open_as(struct topic_store **out, const char *path, const struct config *cfg,
-		   int32_t broker_id, int64_t now_ms, struct kerr *e);
+int topics_open_as(struct topic_store **out, struct fs *fs, const char *path,
+		   const struct config *cfg, int32_t broker_id, int64_t now_ms, struct kerr *e);
 
 /*
  * Create a topic.  partitions <= 0 means num.partitions; overrides may be
@@ -110,7 +110,10 @@ struct topic *topics_find(const struct topic_store *s, const char *name);
 
 /* Flush, checkpoint and close cleanly. */
 int topics_close(struct topic_store *s);
-/* A power cut (see log_crash). */
-uint64_t topics_crash(struct topic_store *s);
+/*
+ * Free the store without any I/O (logdir_release): what a crashed process
+ * leaves; the disk decides what survived.  NULL is allowed.
+ */
+void topics_release(struct topic_store *s);
 
 #endif

@@ -59,6 +59,7 @@
 #include "log/log.h"
 #include "log/logdir.h"
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 #define APPEND_BYTES (64u << 20) /* per no-fsync configuration */
 #define FSYNC_SECONDS 0.8	 /* per fsync configuration, both sides */
@@ -235,7 +236,7 @@ open_log(struct logdir **d, const char *path)
 	struct log *l;
 
 	log_config_defaults(&cfg);
-	if (logdir_open(d, path, &e) != KLAB_OK ||
+	if (logdir_open(d, disk_real(), path, &e) != KLAB_OK ||
 	    logdir_log(*d, "bench-0", &cfg, T0, &l, &e) != KLAB_OK)
 		die("opening the log", kerr_msg(&e));
 	return l;

@@ -21,6 +21,7 @@
 #include "testutil.h"
 
 #include "log/logdir.h"
+#include "net/disk_real.h"
 
 #define NBATCH 12
 #define SEED_DEFAULT 0xC0FFEEull
@@ -65,7 +66,7 @@ setup(void **state)
 	tu_tmpdir_make(f->dir, sizeof(f->dir));
 	f->lc = tu_log_config();
 	f->lc.index_interval_bytes = 200;
-	assert_int_equal(logdir_open(&d, f->dir, NULL), KLAB_OK);
+	assert_int_equal(logdir_open(&d, disk_real(), f->dir, NULL), KLAB_OK);
 	assert_int_equal(logdir_log(d, "t-0", &f->lc, 0, &l, NULL), KLAB_OK);
 	for (int i = 0; i < NBATCH; i++) {
 		struct log_append_info a = tu_append(l, 1 + i % 4, 1000 + 10 * i,
@@ -133,7 +134,7 @@ expect_recovered_to(const struct fixture *f, int keep, const char *what)
 	struct buf out;
 	int64_t next = 0;
 
-	assert_int_equal(logdir_open(&d, f->dir, NULL), KLAB_OK);
+	assert_int_equal(logdir_open(&d, disk_real(), f->dir, NULL), KLAB_OK);
 	assert_int_equal(logdir_log(d, "t-0", &f->lc, 0, &l, NULL), KLAB_OK);
 	if (l->next_offset != f->base[keep] || log_size_bytes(l) != f->pos[keep])
 		fail_msg("%s: log end %" PRId64 " size %" PRIu64 ", want %" PRId64 " size %zu",
@@ -158,7 +159,7 @@ expect_recovered_to(const struct fixture *f, int keep, const char *what)
 	/* the recovered log takes appends at its end */
 	assert_true(tu_append(l, 1, 0, 4, 77, 0).first_offset == f->base[keep]);
 	buf_free(&out);
-	logdir_crash(d);
+	logdir_release(d);
 }
 
 static void
@@ -232,7 +233,7 @@ expect_reads_never_corrupt(const struct fixture *f, int damaged, const char *wha
 	struct log *l;
 	struct buf out;
 
-	assert_int_equal(logdir_open(&d, f->dir, NULL), KLAB_OK);
+	assert_int_equal(logdir_open(&d, disk_real(), f->dir, NULL), KLAB_OK);
 	assert_int_equal(logdir_log(d, "t-0", &f->lc, 0, &l, NULL), KLAB_OK);
 	buf_init(&out);
 	for (int i = 0; i <= NBATCH; i++) {
@@ -262,7 +263,7 @@ expect_reads_never_corrupt(const struct fixture *f, int damaged, const char *wha
 		}
 	}
 	buf_free(&out);
-	logdir_crash(d);
+	logdir_release(d);
 }
 
 static void
@@ -307,12 +308,12 @@ test_ch1_clean_open_with_torn_tail_never_crashes(void **state)
 		/* and the log end is never below the whole batches that are left */
 		restore(f, true);
 		tu_file_truncate(path_of(f, LOG_FILE), (long long)cut);
-		assert_int_equal(logdir_open(&d, f->dir, NULL), KLAB_OK);
+		assert_int_equal(logdir_open(&d, disk_real(), f->dir, NULL), KLAB_OK);
 		assert_int_equal(logdir_log(d, "t-0", &f->lc, 0, &l, NULL), KLAB_OK);
 		if (l->next_offset != f->base[keep])
 			fail_msg("%s: log end %" PRId64 ", want %" PRId64, what, l->next_offset,
 				 f->base[keep]);
-		logdir_crash(d);
+		logdir_release(d);
 	}
 }
 

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "log/logdir.h"
+#include "net/disk_real.h"
 
 #define KILLS 60
 #define SEED_DEFAULT 20240601ull
@@ -82,7 +83,8 @@ child_run(const char *dir, int wfd, uint64_t seed)
 	alarm(10); /* never outlive a lost parent */
 	tu_rng_init(&r, seed);
 	buf_init(&b);
-	if (logdir_open(&d, dir, NULL) != KLAB_OK || logdir_log(d, LOG_NAME, &lc, 0, &l, NULL))
+	if (logdir_open(&d, disk_real(), dir, NULL) != KLAB_OK ||
+	    logdir_log(d, LOG_NAME, &lc, 0, &l, NULL))
 		_exit(2);
 	for (uint32_t tag = 1;; tag++) {
 		if (child_append(l, &r, &b, tag) != KLAB_OK)
@@ -146,7 +148,8 @@ verify(const char *dir, int64_t durable, int64_t *end, bool *recovered)
 	int64_t off;
 	const char *bad = NULL;
 
-	if (logdir_open(&d, dir, NULL) != KLAB_OK || logdir_log(d, LOG_NAME, &lc, 0, &l, NULL))
+	if (logdir_open(&d, disk_real(), dir, NULL) != KLAB_OK ||
+	    logdir_log(d, LOG_NAME, &lc, 0, &l, NULL))
 		return "cannot reopen the log directory";
 	*recovered = l->report.segments_recovered > 0;
 	buf_init(&out);

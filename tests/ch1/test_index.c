@@ -11,6 +11,7 @@
 
 #include "log/index.h"
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 struct fixture {
 	char dir[64];
@@ -96,7 +97,8 @@ test_ch1_index_offset_lookup_floor(void **state)
 	struct fixture *f = *state;
 	struct index ix;
 
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	/* empty: everything maps to the segment start */
 	expect_entry(index_lookup(&ix, 1000), 1000, 0);
 	expect_entry(index_lookup(&ix, 5000), 1000, 0);
@@ -131,7 +133,8 @@ test_ch1_index_offset_file_format_and_reload(void **state)
 	uint8_t *bytes;
 	size_t len;
 
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	assert_int_equal(index_append_offset(&ix, 1005, 100), KLAB_OK);
 	assert_int_equal(index_append_offset(&ix, 1000 + 65536, 65536), KLAB_OK);
 	assert_int_equal(index_sync(&ix), KLAB_OK);
@@ -140,7 +143,8 @@ test_ch1_index_offset_file_format_and_reload(void **state)
 	assert_memory_equal(bytes, want, sizeof(want));
 	free(bytes);
 	index_close(&ix);
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	assert_int_equal(ix.n, 2);
 	expect_entry(index_entry_at(&ix, 0), 1005, 100);
 	expect_entry(index_entry_at(&ix, 1), 66536, 65536);
@@ -154,7 +158,8 @@ test_ch1_index_offset_append_rules(void **state)
 	struct fixture *f = *state;
 	struct index ix;
 
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, f->path, 1000, 32, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, f->path, 1000, 32, NULL),
+			 KLAB_OK);
 	assert_int_equal(index_append_offset(&ix, 999, 0), KLAB_ERANGE);
 	assert_int_equal(index_append_offset(&ix, 1000 + (int64_t)INT32_MAX + 1, 0), KLAB_ERANGE);
 	assert_int_equal(index_append_offset(&ix, 1001, 10), KLAB_OK);
@@ -179,7 +184,8 @@ test_ch1_index_truncate_and_reset(void **state)
 	struct fixture *f = *state;
 	struct index ix;
 
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	for (int i = 1; i <= 5; i++)
 		assert_int_equal(index_append_offset(&ix, 1000 + 10 * i, (uint32_t)(100 * i)),
 				 KLAB_OK);
@@ -216,7 +222,8 @@ test_ch1_index_time_lookup_floor(void **state)
 	size_t len;
 
 	snprintf(f->path, sizeof(f->path), "%s/00000000000000001000.timeindex", f->dir);
-	assert_int_equal(index_open(&ix, INDEX_TIME, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_TIME, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	assert_int_equal(index_maybe_append_time(&ix, 500, 1003), KLAB_OK);
 	assert_int_equal(index_maybe_append_time(&ix, 500, 1004), KLAB_OK); /* not above: skipped */
 	assert_int_equal(index_maybe_append_time(&ix, 400, 1005), KLAB_OK); /* skipped */
@@ -245,7 +252,8 @@ test_ch1_index_time_lookup_floor(void **state)
 	assert_int_equal(be32_read(bytes + 32), 20);
 	free(bytes);
 	index_close(&ix);
-	assert_int_equal(index_open(&ix, INDEX_TIME, f->path, 1000, 4096, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_TIME, f->path, 1000, 4096, NULL),
+			 KLAB_OK);
 	assert_int_equal(ix.n, 3);
 	en = index_entry_at(&ix, 1);
 	assert_true(en.offset == 1010 && en.timestamp == 900);
@@ -262,7 +270,8 @@ expect_refused(const char *path, enum index_kind kind, const void *bytes, size_t
 	struct kerr e = { 0 };
 
 	tu_file_write(path, bytes, len);
-	assert_int_equal(index_open(&ix, kind, path, 1000, max_bytes, &e), KLAB_ECORRUPT);
+	assert_int_equal(index_open(&ix, disk_real(), kind, path, 1000, max_bytes, &e),
+			 KLAB_ECORRUPT);
 	assert_non_null(strstr(e.msg, path));
 	assert_int_equal(ix.n, 0);
 	/* the caller rebuilds: reset empties the file and appends work again */
@@ -340,7 +349,8 @@ test_ch1_index_sparse_entries_every_interval_bytes(void **state)
 	size_t n = 0, nt = 0;
 
 	tu_rng_init(&r, 5);
-	assert_int_equal(segment_open(&s, f->dir, 0, interval, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, interval, 1 << 20, 0, NULL),
+			 KLAB_OK);
 	for (int i = 0; i < 200; i++) {
 		struct batch_header h = tu_seg_append(s, 1 + (int)tu_rng_below(&r, 4),
 						      (int64_t)tu_rng_below(&r, 10000),
@@ -400,7 +410,7 @@ test_ch1_index_interval_zero_indexes_every_batch_after_the_first(void **state)
 	struct segment *s;
 	uint64_t pos = 0;
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 0, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 0, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 10; i++) {
 		struct batch_header h = tu_seg_append(s, 2, 100 + i, 10, (uint32_t)i);
 
@@ -428,14 +438,14 @@ test_ch1_index_damaged_file_is_rebuilt_by_log_open(void **state)
 	lc.index_interval_bytes = 300;
 	snprintf(logdir, sizeof(logdir), "%s/t-0", f->dir);
 	segment_file_name(ipath, sizeof(ipath), logdir, 0, ".index");
-	assert_int_equal(log_open(&l, logdir, &lc, 0, 0, false, 0, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), logdir, &lc, 0, 0, false, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 40; i++)
 		tu_append(l, 3, 1000 + i, 50, (uint32_t)i, 0);
 	assert_int_equal(log_close(l), KLAB_OK);
 	before = tu_file_read(ipath, &blen);
 	assert_true(blen >= 8 * 10);
 	tu_file_truncate(ipath, (long long)blen - 3); /* a torn last entry */
-	assert_int_equal(log_open(&l, logdir, &lc, 0, 0, true, 0, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), logdir, &lc, 0, 0, true, 0, NULL), KLAB_OK);
 	assert_int_equal(l->report.segments_recovered, 1); /* the check sent it to recovery */
 	assert_true(l->next_offset == 120);
 	after = tu_file_read(ipath, &alen);

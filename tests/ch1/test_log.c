@@ -9,6 +9,7 @@
 #include "testutil.h"
 
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 struct fixture {
 	char dir[64];
@@ -41,7 +42,7 @@ open_log(const struct fixture *f, const struct log_config *lc, int64_t now_ms)
 {
 	struct kerr e = { 0 };
 	struct log *l = NULL;
-	int rc = log_open(&l, f->logdir, lc, 0, 0, false, now_ms, &e);
+	int rc = log_open(&l, disk_real(), f->logdir, lc, 0, 0, false, now_ms, &e);
 
 	if (rc != KLAB_OK)
 		fail_msg("log_open: %s", kerr_msg(&e));
@@ -293,9 +294,10 @@ test_ch1_log_read_region_is_whole_batches_of_one_segment(void **state)
 			int i = stored_batch_of(&st, o), j;
 
 			assert_int_equal(log_read_region(l, o, max, &rg), KLAB_OK);
-			assert_true(rg.len > 0 && rg.fd >= 0);
+			assert_true(rg.len > 0 && rg.file != NULL);
 			assert_true(rg.first_offset == st.base[i]);
-			assert_int_equal(pread(rg.fd, got, rg.len, rg.pos), (ssize_t)rg.len);
+			assert_int_equal(fs_pread(rg.file, got, rg.len, (uint64_t)rg.pos, NULL),
+					 (int64_t)rg.len);
 			/* the same bytes log_read copies, a prefix of them */
 			read_from(l, o, max, &out, &ri);
 			assert_true(rg.len <= out.len);
@@ -845,7 +847,7 @@ test_ch1_log_read_never_returns_corrupt_middle_batch(void **state)
 	tu_file_flip(path, (long long)st.pos[2] + 70, 0x04);
 
 	/* trusting a clean shutdown: no scan, but reads check every CRC */
-	assert_int_equal(log_open(&l, f->logdir, &lc, 15, 0, true, 0, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), f->logdir, &lc, 15, 0, true, 0, NULL), KLAB_OK);
 	assert_true(l->next_offset == 15);
 	buf_init(&out);
 	assert_int_equal(log_read(l, 0, SIZE_MAX, &out, &ri), KLAB_OK);
@@ -865,7 +867,7 @@ test_ch1_log_read_never_returns_corrupt_middle_batch(void **state)
 	assert_int_equal(log_close(l), KLAB_OK);
 
 	/* without the marker, recovery validates and cuts the log at batch 2 */
-	assert_int_equal(log_open(&l, f->logdir, &lc, 0, 0, false, 0, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), f->logdir, &lc, 0, 0, false, 0, NULL), KLAB_OK);
 	assert_int_equal(l->report.segments_recovered, 1);
 	assert_string_equal(l->report.why, "CRC mismatch");
 	assert_true(l->next_offset == 6);
@@ -891,7 +893,7 @@ test_ch1_log_reopen_after_close_keeps_everything(void **state)
 	struct buf out;
 
 	assert_int_equal(log_close(l), KLAB_OK);
-	assert_int_equal(log_open(&l, f->logdir, &lc, end, 0, true, 0, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), f->logdir, &lc, end, 0, true, 0, NULL), KLAB_OK);
 	assert_true(l->report.clean);
 	assert_int_equal(l->report.segments_recovered, 0);
 	assert_int_equal(l->report.segments, (int)nsegs);

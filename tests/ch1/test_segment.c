@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 struct fixture {
 	char dir[64];
@@ -51,7 +52,8 @@ test_ch1_segment_open_creates_three_files(void **state)
 	struct segment *s;
 	char p[256];
 
-	assert_int_equal(segment_open(&s, f->dir, 1043, 4096, 1 << 20, 77, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 1043, 4096, 1 << 20, 77, NULL),
+			 KLAB_OK);
 	assert_true(s->base_offset == 1043);
 	assert_true(s->next_offset == 1043);
 	assert_int_equal(s->size, 0);
@@ -78,7 +80,8 @@ test_ch1_segment_append_positions_and_stats(void **state)
 	struct batch_header h, got;
 	uint64_t pos[5], at = 0;
 
-	assert_int_equal(segment_open(&s, f->dir, 100, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 100, 4096, 1 << 20, 0, NULL),
+			 KLAB_OK);
 	for (int i = 0; i < 5; i++) {
 		pos[i] = at;
 		h = tu_seg_append(s, i + 1, 1000 - 10 * i + (i == 2 ? 500 : 0), 20, (uint32_t)i);
@@ -121,7 +124,7 @@ test_ch1_segment_read_is_bounded(void **state)
 	uint8_t buf[512];
 	struct buf b;
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
 	h = tu_seg_append(s, 2, 5, 30, 1);
 	buf_init(&b);
 	tu_batch_make(&b, 2, 5, 30, 1);
@@ -143,7 +146,7 @@ test_ch1_segment_find_returns_batch_holding_offset(void **state)
 	uint64_t pos_of[400], at = 0;
 	int64_t o = 50;
 
-	assert_int_equal(segment_open(&s, f->dir, 50, 200, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 50, 200, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 60; i++) {
 		struct batch_header h = tu_seg_append(s, 1 + i % 5, i, 40, (uint32_t)i);
 
@@ -190,7 +193,7 @@ test_ch1_segment_load_restores_state(void **state)
 	uint64_t size, since;
 	size_t oin;
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 300, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 300, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 30; i++)
 		tu_seg_append(s, 2, 1000 + (i * 37) % 100, 30, (uint32_t)i);
 	assert_int_equal(segment_seal(s), KLAB_OK);
@@ -203,7 +206,7 @@ test_ch1_segment_load_restores_state(void **state)
 	since = s->bytes_since_index;
 	oin = s->oi.n;
 	segment_close(s);
-	assert_int_equal(segment_open(&s, f->dir, 0, 300, 1 << 20, 99, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 300, 1 << 20, 99, NULL), KLAB_OK);
 	assert_int_equal(s->size, size);
 	assert_int_equal(segment_load(s), KLAB_OK);
 	assert_true(s->next_offset == next);
@@ -226,13 +229,13 @@ test_ch1_segment_load_refuses_torn_tail(void **state)
 	struct segment *s;
 	char path[256];
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 4; i++)
 		tu_seg_append(s, 2, i, 30, (uint32_t)i);
 	snprintf(path, sizeof(path), "%s", s->log_path);
 	segment_close(s);
 	tu_file_truncate(path, tu_file_size(path) - 5);
-	assert_int_equal(segment_open(&s, f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
 	assert_int_equal(segment_load(s), KLAB_ECORRUPT);
 	segment_close(s);
 }
@@ -246,7 +249,7 @@ test_ch1_segment_load_refuses_index_past_end(void **state)
 	uint64_t ends[10];
 	char path[256];
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 10; i++) {
 		tu_seg_append(s, 2, i, 60, (uint32_t)i);
 		ends[i] = s->size;
@@ -256,7 +259,7 @@ test_ch1_segment_load_refuses_index_past_end(void **state)
 	snprintf(path, sizeof(path), "%s", s->log_path);
 	segment_close(s);
 	tu_file_truncate(path, (long long)ends[5]); /* at a batch boundary */
-	assert_int_equal(segment_open(&s, f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
 	assert_int_equal(segment_load(s), KLAB_ECORRUPT);
 	segment_close(s);
 }
@@ -273,7 +276,7 @@ test_ch1_segment_recover_keeps_valid_prefix(void **state)
 	size_t idx_len;
 	char path[256], ipath[256];
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 6; i++) {
 		struct batch_header h = tu_seg_append(s, 3, 10 * i, 40, (uint32_t)i);
 
@@ -303,7 +306,7 @@ test_ch1_segment_recover_keeps_valid_prefix(void **state)
 
 	/* torn in the middle of batch 4 (0-based): batches 0..3 stay */
 	tu_file_truncate(path, (long long)(ends[3] + 20));
-	assert_int_equal(segment_open(&s, f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
 	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
 	assert_int_equal(rep.batches, 4);
 	assert_int_equal(rep.valid_bytes, ends[3]);
@@ -316,7 +319,7 @@ test_ch1_segment_recover_keeps_valid_prefix(void **state)
 
 	/* a flipped byte in batch 2's records: cut at batch 2 */
 	tu_file_flip(path, (long long)(ends[1] + 70), 0x10);
-	assert_int_equal(segment_open(&s, f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 150, 1 << 20, 0, NULL), KLAB_OK);
 	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
 	assert_int_equal(rep.batches, 2);
 	assert_int_equal(rep.valid_bytes, ends[1]);
@@ -335,7 +338,7 @@ test_ch1_segment_recover_cuts_oversized_batch(void **state)
 	struct segment *s;
 	struct batch_header h1;
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 4096, 1 << 20, 0, NULL), KLAB_OK);
 	h1 = tu_seg_append(s, 1, 0, 10, 1);
 	tu_seg_append(s, 1, 0, 500, 2);
 	tu_seg_append(s, 1, 0, 10, 3);
@@ -355,7 +358,8 @@ test_ch1_segment_recover_cuts_offsets_going_backwards(void **state)
 	uint64_t keep;
 	struct buf b;
 
-	assert_int_equal(segment_open(&s, f->dir, 10, 4096, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 10, 4096, 1 << 20, 0, NULL),
+			 KLAB_OK);
 	tu_seg_append(s, 3, 0, 10, 1); /* 10..12 */
 	tu_seg_append(s, 3, 0, 10, 2); /* 13..15 */
 	keep = s->size;
@@ -363,7 +367,7 @@ test_ch1_segment_recover_cuts_offsets_going_backwards(void **state)
 	buf_init(&b);
 	tu_batch_make(&b, 1, 0, 10, 3);
 	batch_set_base_offset(b.data, 14);
-	assert_int_equal(pwrite(s->fd, b.data, b.len, (off_t)s->size), (ssize_t)b.len);
+	assert_int_equal(fs_pwrite(s->file, b.data, b.len, s->size, NULL), KLAB_OK);
 	s->size += b.len;
 	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
 	assert_int_equal(rep.batches, 2);
@@ -372,7 +376,7 @@ test_ch1_segment_recover_cuts_offsets_going_backwards(void **state)
 	/* and a batch below the segment's base offset */
 	batch_set_base_offset(b.data, 3);
 	assert_int_equal(segment_truncate_at(s, 0), KLAB_OK);
-	assert_int_equal(pwrite(s->fd, b.data, b.len, 0), (ssize_t)b.len);
+	assert_int_equal(fs_pwrite(s->file, b.data, b.len, 0, NULL), KLAB_OK);
 	s->size = b.len;
 	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
 	assert_int_equal(rep.batches, 0);
@@ -389,7 +393,7 @@ test_ch1_segment_truncate_at_batch_boundary(void **state)
 	struct segment *s;
 	uint64_t ends[8];
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 100, 1 << 20, 0, NULL), KLAB_OK);
 	for (int i = 0; i < 8; i++) {
 		tu_seg_append(s, 2, 100 * i, 30, (uint32_t)i);
 		ends[i] = s->size;
@@ -415,7 +419,8 @@ test_ch1_segment_seal_records_max_timestamp(void **state)
 	struct segment *s;
 	struct index_entry en;
 
-	assert_int_equal(segment_open(&s, f->dir, 0, 1 << 20, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), f->dir, 0, 1 << 20, 1 << 20, 0, NULL),
+			 KLAB_OK);
 	assert_int_equal(segment_seal(s), KLAB_OK); /* empty: nothing to record */
 	assert_int_equal(s->ti.n, 0);
 	tu_seg_append(s, 3, 500, 10, 1);

@@ -237,14 +237,14 @@ static void
 world_free(struct world *w)
 {
 	CHECK(!w->sim.violated);
-	sim_free(&w->sim);
 	kproducer_free(&w->prod);
 	kconsumer_free(&w->cons);
-	broker_free(&w->broker);
+	broker_free(&w->broker); /* while its disk (the simulator's) is still there */
 	for (int i = 1; i < w->nbrokers; i++) {
 		broker_free(&w->more[i - 1]);
 		tu_tmpdir_remove(w->more_dirs[i - 1]);
 	}
+	sim_free(&w->sim);
 	config_free(&w->props);
 	tu_tmpdir_remove(w->dir);
 	free(w);

@@ -315,15 +315,15 @@ static void
 world_free(struct world *w)
 {
 	CHECK(!w->sim.violated);
-	sim_free(&w->sim);
 	if (w->clients) {
 		kproducer_free(&w->prod);
 		kconsumer_free(&w->cons);
 	}
 	for (int i = 0; i < NB; i++) {
-		broker_free(&w->b[i]);
+		broker_free(&w->b[i]); /* while its disk (the simulator's) is still there */
 		tu_tmpdir_remove(w->dirs[i]);
 	}
+	sim_free(&w->sim);
 	config_free(&w->props);
 	buf_free(&w->trace);
 	free(w);
@@ -839,6 +839,9 @@ test_ch3_cluster_not_leader_retry(void **state)
  * flush: log.flush.interval.messages=1, every record is on disk when it is
  * acknowledged; otherwise the crash loses some acknowledged records.
  */
+/* How many seeds of the unflushed kill lost acknowledged records. */
+static int seeds_with_loss;
+
 static void
 kill_restart(bool flush)
 {
@@ -894,8 +897,9 @@ kill_restart(bool flush)
 		if (flush)
 			CHECK(l->next_offset == n); /* all flushed, all kept */
 		else
-			CHECK(l->next_offset < n); /* acknowledged, and gone */
+			CHECK(l->next_offset <= n); /* acknowledged, and maybe gone */
 		lost = n - (int)l->next_offset;
+		seeds_with_loss += lost > 0;
 	}
 	consume(w, "durable", NULL, -1, NREC + 1 - lost);
 	check_consumed(w);
@@ -925,7 +929,13 @@ static void
 test_ch3_cluster_crash_loses_unflushed_data(void **state)
 {
 	(void)state;
+	seeds_with_loss = 0;
 	each_seed(kill_restart_unflushed);
+	/* the disk keeps a seeded prefix of what was not fsynced: over the
+	 * seeds some crashes lose acknowledged records (none would be a disk
+	 * that fsyncs everything) */
+	if (getenv("KLAB_SEED") == NULL)
+		CHECK(seeds_with_loss > 0);
 }
 
 /* ---- f) a partition during a create: the brokers disagree ---------------------------- */

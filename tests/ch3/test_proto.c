@@ -16,6 +16,7 @@
 #include "testutil.h"
 
 #include "broker/proto.h"
+#include "net/disk_real.h"
 
 #define SEED_DEFAULT 0x6B6C6162ull
 #define GARBAGE_TRIALS 20000
@@ -719,7 +720,7 @@ test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
 	char dir[64], path[128];
 	uint8_t file[300];
 	size_t at = 0;
-	int fd;
+	struct fs_file *fd;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(file); i++)
@@ -727,8 +728,7 @@ test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
 	tu_tmpdir_make(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/00000000000000000000.log", dir);
 	tu_file_write(path, file, sizeof(file));
-	fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
+	assert_int_equal(fs_open(disk_real(), path, FS_READONLY, &fd, NULL), KLAB_OK);
 	assert_int_equal(pvalue_array_resize(topics, 1), KLAB_OK);
 	pvalue_set_str(pvalue_at(topics, 0), "topic", "orders");
 	parts = pvalue_array(pvalue_at(topics, 0), "partitions");
@@ -756,8 +756,8 @@ test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
 			KLAB_OK);
 		assert_int_equal(sp.n, 2);
 		assert_int_equal(sp.bytes, 220);
-		assert_true(sp.v[0].fd == fd && sp.v[0].file_off == 10 && sp.v[0].len == 120);
-		assert_true(sp.v[1].fd == fd && sp.v[1].file_off == 200 && sp.v[1].len == 100);
+		assert_true(sp.v[0].file == fd && sp.v[0].file_off == 10 && sp.v[0].len == 120);
+		assert_true(sp.v[1].file == fd && sp.v[1].file_off == 200 && sp.v[1].len == 100);
 		/* the size prefix counts the file bytes that are not in the buffer */
 		assert_int_equal(be32_read(spliced.data), spliced.len - 4 + 220);
 		at = 0;
@@ -770,7 +770,7 @@ test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
 		assert_int_equal(joined.len, copied.len);
 		assert_memory_equal(joined.data, copied.data, copied.len);
 	}
-	close(fd);
+	fs_close(fd);
 	proto_splices_free(&sp);
 	buf_free(&copied);
 	buf_free(&spliced);

@@ -20,6 +20,7 @@
 #include <signal.h>
 
 #include "net/real.h"
+#include "net/disk_real.h"
 
 #define FILE_BYTES (1u << 20)
 #define WATCHDOG_MS 3000
@@ -27,7 +28,7 @@
 struct shared {
 	struct real *r;
 	int port;
-	int file_fd;
+	struct fs_file *file;
 	/* what happened */
 	int accepted, connected_ok, connected_fail, frames, closed_server, closed_client;
 	int timers, stopped, bad_bytes, watchdog_fired;
@@ -82,10 +83,10 @@ server_accept(struct node *n, conn_id c, int64_t l)
 	 */
 	uint8_t mid[10];
 	struct rt_part parts[2] = {
-		{ .bytes = head, .len = 4, .fd = sh(n)->file_fd, .file_off = 0, .file_len = 1000 },
+		{ .bytes = head, .len = 4, .file = sh(n)->file, .file_off = 0, .file_len = 1000 },
 		{ .bytes = mid,
 		  .len = sizeof(mid),
-		  .fd = sh(n)->file_fd,
+		  .file = sh(n)->file,
 		  .file_off = 1010,
 		  .file_len = FILE_BYTES - 1010 },
 	};
@@ -226,8 +227,7 @@ setup(void **state)
 		p[i] = (uint8_t)((i + 4) * 7); /* byte i of the frame is i * 7 */
 	tu_file_write(path, p, FILE_BYTES);
 	free(p);
-	s->file_fd = open(path, O_RDONLY);
-	assert_true(s->file_fd >= 0);
+	assert_int_equal(fs_open(disk_real(), path, FS_READONLY, &s->file, NULL), KLAB_OK);
 	*state = s;
 	return 0;
 }
@@ -237,7 +237,7 @@ teardown(void **state)
 {
 	struct shared *s = *state;
 
-	close(s->file_fd);
+	fs_close(s->file);
 	real_free(s->r);
 	free(s);
 	tu_tmpdir_remove(dir);

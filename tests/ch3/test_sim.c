@@ -22,6 +22,7 @@
 #include "testutil.h"
 
 #include "net/sim.h"
+#include "net/disk_real.h"
 
 #define SEED_DEFAULT 0x5EEDull
 #define SERVER_PORT 9000
@@ -56,7 +57,7 @@ struct client {
 	int connects_ok, connects_failed, closed, bad;
 	int64_t finished_ms;
 	/* send_parts test: */
-	int file_fd;
+	struct fs_file *file;
 	size_t file_len;
 };
 
@@ -124,10 +125,10 @@ client_send(struct node *n)
 	struct client *c = n->state;
 	uint8_t f[12];
 
-	if (c->file_fd >= 0) { /* send_parts: head, then the file's bytes */
+	if (c->file != NULL) { /* send_parts: head, then the file's bytes */
 		struct rt_part part = { .bytes = f,
 					.len = 4,
-					.fd = c->file_fd,
+					.file = c->file,
 					.file_off = 0,
 					.file_len = c->file_len };
 
@@ -260,7 +261,7 @@ world_init(struct world *w, uint64_t s, uint32_t goal, const struct sim_faults *
 	if (f != NULL)
 		sim_set_faults(&w->sim, f);
 	w->client.goal = goal;
-	w->client.file_fd = -1;
+	w->client.file = NULL;
 	w->si = sim_add_node(&w->sim, "server", &server_ops, &w->server, "/tmp/klab-sim-server");
 	w->ci = sim_add_node(&w->sim, "client", &client_ops, &w->client, "/tmp/klab-sim-client");
 	sim_on_crash(&w->sim, w->si, server_crash);
@@ -515,9 +516,8 @@ test_ch3_sim_send_parts_copies_bytes(void **state)
 	tu_tmpdir_make(dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/f", dir);
 	tu_file_write(path, body, 16);
-	cl.file_fd = open(path, O_RDONLY);
+	assert_int_equal(fs_open(disk_real(), path, FS_READONLY, &cl.file, NULL), KLAB_OK);
 	cl.file_len = 16;
-	assert_true(cl.file_fd >= 0);
 	sim_init(&s, seed);
 	sim_add_node(&s, "server", &sink_ops, &k, NULL);
 	sim_add_node(&s, "client", &client_ops, &cl, NULL);
@@ -529,7 +529,7 @@ test_ch3_sim_send_parts_copies_bytes(void **state)
 	      "listener_port\n");
 	CHECK(cl.closed == 1, "peer close not seen\n");
 	sim_free(&s);
-	close(cl.file_fd);
+	fs_close(cl.file);
 	tu_tmpdir_remove(dir);
 }
 

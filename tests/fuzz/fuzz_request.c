@@ -50,6 +50,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "net/node.h"
+#include "net/disk_real.h"
 
 #define MAX_FRAME (100 << 20)
 #define MAX_TIMERS 64
@@ -156,12 +157,12 @@ f_send_parts(struct rt *rt, conn_id c, const struct rt_part *parts, size_t n)
 	if ((all = malloc((size_t)total)) == NULL)
 		fail("out of memory");
 	for (size_t i = 0; i < n; i++) {
-		size_t flen = parts[i].fd >= 0 ? parts[i].file_len : 0;
+		size_t flen = parts[i].file != NULL ? parts[i].file_len : 0;
 
 		memcpy(all + at, parts[i].bytes, parts[i].len);
 		at += parts[i].len;
-		if (flen > 0 &&
-		    pread(parts[i].fd, all + at, flen, parts[i].file_off) != (ssize_t)flen)
+		if (flen > 0 && fs_pread_all(parts[i].file, all + at, flen,
+					     (uint64_t)parts[i].file_off, NULL) != KLAB_OK)
 			fail("send_parts: cannot read the file bytes");
 		at += flen;
 	}
@@ -236,6 +237,13 @@ f_listener_port(struct rt *rt, int64_t listener)
 	return 9092;
 }
 
+static struct fs *
+f_disk(struct rt *rt)
+{
+	(void)rt;
+	return disk_real();
+}
+
 static const struct rt_ops fake_ops = {
 	.listen = f_listen,
 	.connect = f_connect,
@@ -247,6 +255,7 @@ static const struct rt_ops fake_ops = {
 	.now_ms = f_now_ms,
 	.random = f_random,
 	.data_dir = f_data_dir,
+	.disk = f_disk,
 	.trace = f_trace,
 	.listener_port = f_listener_port,
 };

@@ -58,6 +58,7 @@
 #include "log/log.h"
 #include "log/logdir.h"
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 #define LOG_NAME "fuzz-0"
 #define HEADER_BYTES 3
@@ -269,7 +270,7 @@ check_reopen(const struct log_config *cfg, int64_t next_offset, const struct buf
 	struct log *l;
 	struct buf again;
 
-	if (logdir_open(&d, root, &e) != KLAB_OK || !d->was_clean)
+	if (logdir_open(&d, disk_real(), root, &e) != KLAB_OK || !d->was_clean)
 		fail("a clean close left no clean-shutdown marker", kerr_msg(&e));
 	if (logdir_log(d, LOG_NAME, cfg, 1700000000000, &l, &e) != KLAB_OK)
 		fail("a clean reopen failed", kerr_msg(&e));
@@ -302,7 +303,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	log_config_defaults(&cfg);
 	log = write_input(data, size, &log_len, &cfg.index_interval_bytes);
-	if (logdir_open(&d, root, &e) != KLAB_OK || d->was_clean)
+	if (logdir_open(&d, disk_real(), root, &e) != KLAB_OK || d->was_clean)
 		fail("logdir_open", kerr_msg(&e));
 	if (logdir_log(d, LOG_NAME, &cfg, 1700000000000, &l, &e) != KLAB_OK)
 		fail("recovery failed instead of cutting the log", kerr_msg(&e));

@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "log/batch.h"
 #include "log/log.h"
+#include "net/disk_real.h"
 
 #define T0 1700000000000LL /* every timestamp is T0 plus a little */
 
@@ -181,7 +182,7 @@ real_segment(int batches, int interval, struct buf *seg, struct buf *ix, struct 
 	snprintf(sub, sizeof(sub), "%s/t-0", dir);
 	log_config_defaults(&cfg);
 	cfg.index_interval_bytes = interval;
-	if (log_open(&l, sub, &cfg, 0, 0, false, T0, NULL) != KLAB_OK)
+	if (log_open(&l, disk_real(), sub, &cfg, 0, 0, false, T0, NULL) != KLAB_OK)
 		die("log_open");
 	buf_init(&b);
 	for (int i = 0; i < batches; i++) {

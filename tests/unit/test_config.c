@@ -11,6 +11,7 @@
 #include "testutil.h"
 
 #include "core/config.h"
+#include "net/disk_real.h"
 
 /* The value of key after parsing, or NULL. */
 static const char *
@@ -412,7 +413,7 @@ test_config_load_file(void **state)
 	snprintf(path, sizeof(path), "%s/server.properties", dir);
 	tu_file_write(path, "# server\r\nn.int = 42\r\nn.long=abc\r\n", 34);
 	config_init(&c);
-	assert_int_equal(config_load_file(&c, path, &e), KLAB_OK);
+	assert_int_equal(config_load_file(&c, disk_real(), path, &e), KLAB_OK);
 	assert_string_equal(c.source, path);
 	assert_int_equal(config_long(&c, k("n.int"), &l, &e), KLAB_OK);
 	assert_int_equal(l, 42);
@@ -424,14 +425,14 @@ test_config_load_file(void **state)
 	/* a NUL byte inside the file is refused */
 	tu_file_write(path, "a=1\0b=2\n", 8);
 	config_init(&c);
-	assert_int_equal(config_load_file(&c, path, &e), KLAB_ECONFIG);
+	assert_int_equal(config_load_file(&c, disk_real(), path, &e), KLAB_ECONFIG);
 	assert_non_null(strstr(e.msg, path));
 	config_free(&c);
 
 	/* a missing file is an I/O error naming it */
 	snprintf(path, sizeof(path), "%s/absent.properties", dir);
 	config_init(&c);
-	assert_int_equal(config_load_file(&c, path, &e), KLAB_EIO);
+	assert_int_equal(config_load_file(&c, disk_real(), path, &e), KLAB_EIO);
 	assert_non_null(strstr(e.msg, path));
 	config_free(&c);
 	tu_tmpdir_remove(dir);

@@ -25,6 +25,7 @@
 #include "log/index.h"
 #include "log/log.h"
 #include "log/segment.h"
+#include "net/disk_real.h"
 
 /* A fresh directory for one test; removed with rm_tree at the end. */
 static char *
@@ -91,7 +92,7 @@ test_lab1_append_assigns_consecutive_offsets(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(log_open(&l, dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
 	buf_init(&b);
 	make_batch(&b, 0, 3, 1000);
 	assert_int_equal(log_append(l, b.data, b.len, 1000, &in, NULL), KLAB_OK);
@@ -119,7 +120,7 @@ test_lab1_append_rewrites_base_offset_in_batch(void **state)
 	struct buf b, r;
 
 	(void)state;
-	assert_int_equal(log_open(&l, dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
 	buf_init(&b);
 	buf_init(&r);
 	for (int i = 0; i < 3; i++) {
@@ -149,11 +150,11 @@ test_lab1_offsets_continue_after_reopen(void **state)
 
 	(void)state;
 	buf_init(&b);
-	assert_int_equal(log_open(&l, dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
 	make_batch(&b, 0, 5, 1000);
 	assert_int_equal(log_append(l, b.data, b.len, 1000, NULL, NULL), KLAB_OK);
 	assert_int_equal(log_close(l), KLAB_OK);
-	assert_int_equal(log_open(&l, dir, &lc, 5, 0, true, 2000, NULL), KLAB_OK);
+	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 5, 0, true, 2000, NULL), KLAB_OK);
 	buf_reset(&b);
 	make_batch(&b, 0, 1, 2000);
 	assert_int_equal(log_append(l, b.data, b.len, 2000, &in, NULL), KLAB_OK);
@@ -219,7 +220,8 @@ test_lab1_index_lookup_finds_floor_entry(void **state)
 
 	(void)state;
 	snprintf(path, sizeof(path), "%s/00000000000000000100.index", dir);
-	assert_int_equal(index_open(&ix, INDEX_OFFSET, path, 100, 1 << 20, NULL), KLAB_OK);
+	assert_int_equal(index_open(&ix, disk_real(), INDEX_OFFSET, path, 100, 1 << 20, NULL),
+			 KLAB_OK);
 	for (int i = 1; i <= 50; i++)
 		assert_int_equal(index_append_offset(&ix, 100 + 10 * i, (uint32_t)(1000 * i)),
 				 KLAB_OK);
@@ -269,7 +271,8 @@ open_segment(const char *dir, uint32_t interval)
 {
 	struct segment *s;
 
-	assert_int_equal(segment_open(&s, dir, 0, interval, 1 << 20, 0, NULL), KLAB_OK);
+	assert_int_equal(segment_open(&s, disk_real(), dir, 0, interval, 1 << 20, 0, NULL),
+			 KLAB_OK);
 	return s;
 }
 

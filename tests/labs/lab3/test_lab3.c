@@ -96,8 +96,8 @@ world_new(int32_t id, bool auto_create, const char *host, int32_t port)
 static void
 world_free(struct world *w)
 {
+	broker_free(&w->broker); /* while its disk (the simulator's) is still there */
 	sim_free(&w->sim);
-	broker_free(&w->broker);
 	for (size_t i = 0; i < w->client.nframes; i++)
 		buf_free(&w->client.frames[i]);
 	free(w->client.frames);
@@ -1013,13 +1013,13 @@ static void
 cw_free(struct cworld *w)
 {
 	assert_false(w->sim.violated);
-	sim_free(&w->sim);
 	kproducer_free(&w->prod);
 	kclient_free(&w->admin);
 	for (int i = 0; i < NBROKERS; i++) {
-		broker_free(&w->brokers[i]);
+		broker_free(&w->brokers[i]); /* while its disk (the simulator's) is still there */
 		tu_tmpdir_remove(w->dirs[i]);
 	}
+	sim_free(&w->sim);
 	buf_free(&w->front.out);
 	config_free(&w->props);
 	free(w);

@@ -12,7 +12,16 @@
  * is full, or when the batch's offsets would not fit in the 32-bit
  * relative offsets of the index.
  *
- * Invariants (log_check() tests them):
+ * Durability (chapter 1 §6): a batch is safe once log_flush() fsynced its
+ * segment; a segment *file* is safe once its directory was fsynced too, so
+ * a flush that covers a segment created since the last one also fsyncs the
+ * log's directory (Kafka's LocalLog.flush does the same, for the same
+ * reason).  A flush that fails leaves the log failed: the pages that did
+ * not reach the disk are not retried by a later fsync (PostgreSQL learned
+ * this in 2018), so nothing more may be appended or acknowledged until the
+ * log is reopened and recovered from its last good recovery point.
+ *
+ * Invariants (log_check_invariants() tests them):
  *   1. nsegs >= 1; base offsets ascend; each segment's next_offset <= the
  *      next segment's base offset; the last segment is the active one.
  *   2. log_start_offset <= next_offset; next_offset = active->next_offset.
@@ -22,14 +31,11 @@
 
 #include "log/compress.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* The most a compressed batch may expand to (a decompression bomb guard). */
 #define LOG_MAX_DECOMPRESSED ((size_t)256 << 20)
@@ -60,7 +66,7 @@ static int
 new_segment(struct log *l, int64_t base, int64_t now_ms, struct segment **out, struct kerr *e)
 {
 	struct segment *s;
-	int rc = segment_open(&s, l->dir, base, (uint32_t)l->cfg.index_interval_bytes,
+	int rc = segment_open(&s, l->fs, l->dir, base, (uint32_t)l->cfg.index_interval_bytes,
 			      (uint32_t)l->cfg.index_size_max_bytes, now_ms, e);
 
 	if (rc != KLAB_OK)
@@ -71,27 +77,6 @@ new_segment(struct log *l, int64_t base, int64_t now_ms, struct segment **out, s
 	}
 	if (out != NULL)
 		*out = s;
-	return KLAB_OK;
-}
-
-/* mkdir -p */
-static int
-make_dirs(const char *path, struct kerr *e)
-{
-	char tmp[4096];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return kerr_set(e, KLAB_EINVAL, "path too long: %s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return kerr_set(e, KLAB_EIO, "mkdir %s: %s", tmp, strerror(errno));
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-		return kerr_set(e, KLAB_EIO, "mkdir %s: %s", tmp, strerror(errno));
 	return KLAB_OK;
 }
 
@@ -123,36 +108,49 @@ cmp_i64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The base offsets of the .log files in dir, sorted. */
+struct segment_list {
+	int64_t *bases;
+	size_t n, cap;
+};
+
 static int
-list_segments(const char *dir, int64_t **bases, size_t *n, struct kerr *e)
+collect_segment(void *arg, const char *name)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	size_t cap = 0;
+	struct segment_list *sl = arg;
 	int64_t base;
 
-	*bases = NULL;
-	*n = 0;
-	if (d == NULL)
-		return kerr_set(e, KLAB_EIO, "%s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL) {
-		if (!segment_name(de->d_name, &base))
-			continue;
-		if (*n == cap) {
-			void *p = realloc(*bases, (cap = cap ? cap * 2 : 16) * sizeof(**bases));
+	if (!segment_name(name, &base))
+		return KLAB_OK;
+	if (sl->n == sl->cap) {
+		size_t cap = sl->cap ? sl->cap * 2 : 16;
+		void *p = realloc(sl->bases, cap * sizeof(*sl->bases));
 
-			if (p == NULL) {
-				closedir(d);
-				return kerr_set(e, KLAB_ENOMEM, "out of memory");
-			}
-			*bases = p;
-		}
-		(*bases)[(*n)++] = base;
+		if (p == NULL)
+			return KLAB_ENOMEM;
+		sl->bases = p;
+		sl->cap = cap;
 	}
-	closedir(d);
-	if (*n > 1)
-		qsort(*bases, *n, sizeof(**bases), cmp_i64);
+	sl->bases[sl->n++] = base;
+	return KLAB_OK;
+}
+
+/* The base offsets of the .log files in dir, sorted. */
+static int
+list_segments(struct fs *fs, const char *dir, int64_t **bases, size_t *n, struct kerr *e)
+{
+	struct segment_list sl = { NULL, 0, 0 };
+	int rc = fs_list(fs, dir, collect_segment, &sl, e);
+
+	if (rc == KLAB_ENOMEM)
+		kerr_set(e, rc, "out of memory");
+	if (rc != KLAB_OK) {
+		free(sl.bases);
+		return rc;
+	}
+	if (sl.n > 1)
+		qsort(sl.bases, sl.n, sizeof(*sl.bases), cmp_i64);
+	*bases = sl.bases;
+	*n = sl.n;
 	return KLAB_OK;
 }
 
@@ -219,7 +217,7 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 {
 	int64_t *bases;
 	size_t n;
-	int rc = list_segments(l->dir, &bases, &n, e);
+	int rc = list_segments(l->fs, l->dir, &bases, &n, e);
 
 	for (size_t i = 0; rc == KLAB_OK && i < n; i++)
 		rc = new_segment(l, bases[i], now_ms, NULL, e);
@@ -229,14 +227,17 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 	l->report.segments = (int)l->nsegs;
 	if ((rc = recover_segments(l, clean, e)) != KLAB_OK)
 		return rc;
-	if (l->nsegs == 0)
+	if (l->nsegs == 0) {
+		l->dir_unsynced = true; /* a new segment file: its name needs a directory fsync */
 		return new_segment(l, l->log_start_offset, now_ms, NULL, e);
+	}
 	return check_order(l, e);
 }
 
 int
-log_open(struct log **out, const char *dir, const struct log_config *cfg, int64_t recovery_point,
-	 int64_t log_start_offset, bool clean, int64_t now_ms, struct kerr *e)
+log_open(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
+	 int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
+	 struct kerr *e)
 {
 	struct log *l = calloc(1, sizeof(*l));
 	int rc;
@@ -245,14 +246,15 @@ log_open(struct log **out, const char *dir, const struct log_config *cfg, int64_
 		free(l);
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
+	l->fs = fs;
 	l->cfg = *cfg;
 	l->recovery_point = recovery_point > 0 ? recovery_point : 0;
 	l->log_start_offset = log_start_offset > 0 ? log_start_offset : 0;
 	l->last_flush_ms = now_ms;
 	l->report.clean = clean;
-	if ((rc = make_dirs(dir, e)) != KLAB_OK ||
+	if ((rc = fs_mkdirs(fs, dir, e)) != KLAB_OK ||
 	    (rc = load_segments(l, now_ms, clean, e)) != KLAB_OK) {
-		log_crash(l); /* frees without writing anything */
+		log_release(l);
 		return rc;
 	}
 	l->next_offset = active(l)->next_offset;
@@ -265,7 +267,7 @@ log_open(struct log **out, const char *dir, const struct log_config *cfg, int64_
 	if (clean)
 		l->recovery_point = l->next_offset;
 	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) { /* make the recovered log durable */
-		log_crash(l);
+		log_release(l);
 		return kerr_set(e, rc, "%s: cannot fsync after recovery", dir);
 	}
 	*out = l;
@@ -353,6 +355,9 @@ log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_app
 	if (info == NULL)
 		info = &dummy;
 	memset(info, 0, sizeof(*info));
+	if (l->failed)
+		return kerr_set(e, KLAB_EIO,
+				"%s: a flush failed; no appends until the log is reopened", l->dir);
 	if ((rc = validate_for_append(l, p, len, &h, e)) != KLAB_OK)
 		return rc;
 	if (should_roll(l, &h, len, now_ms)) {
@@ -373,7 +378,8 @@ log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_app
 	info->position = active(l)->size;
 	if ((rc = segment_append(active(l), p, len, &h)) != KLAB_OK) {
 		l->next_offset = before;
-		return kerr_set(e, rc, "%s: append failed", active(l)->log_path);
+		return kerr_set(e, rc, "%s: append failed: %s", active(l)->log_path,
+				klab_strerror(rc));
 	}
 	info->first_offset = h.base_offset;
 	info->last_offset = batch_last_offset(&h);
@@ -485,7 +491,7 @@ log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_regi
 	int rc = KLAB_ENOTFOUND;
 
 	memset(out, 0, sizeof(*out));
-	out->fd = -1;
+	out->file = NULL;
 	out->first_offset = -1;
 	if (offset < l->log_start_offset || offset > l->next_offset)
 		return KLAB_ERANGE;
@@ -501,7 +507,7 @@ log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_regi
 		return KLAB_OK;
 	if (rc != KLAB_OK)
 		return rc == KLAB_ETRUNCATED ? KLAB_ECORRUPT : rc;
-	out->fd = s->fd;
+	out->file = s->file;
 	out->pos = (int64_t)pos;
 	out->first_offset = h.base_offset;
 	/* The common case, a consumer near the end: all the rest of the segment fits. */
@@ -597,6 +603,7 @@ log_roll(struct log *l, int64_t now_ms)
 		return KLAB_OK;
 	if ((rc = segment_seal(s)) != KLAB_OK)
 		return rc;
+	l->dir_unsynced = true; /* the new files' names are durable after the next flush */
 	return new_segment(l, l->next_offset, now_ms, NULL, NULL);
 }
 
@@ -684,13 +691,21 @@ log_flush(struct log *l, int64_t now_ms)
 	struct segment *from = log_segment_for(l, l->recovery_point);
 	size_t i = from ? segment_index(l, from) : 0;
 
+	if (l->failed)
+		return KLAB_EIO;
 	for (; i < l->nsegs; i++)
 		if (segment_flush(l->segs[i]) != KLAB_OK)
-			return KLAB_EIO;
+			goto fail;
+	if (l->dir_unsynced && fs_fsync_dir(l->fs, l->dir, NULL) != KLAB_OK)
+		goto fail;
+	l->dir_unsynced = false;
 	l->recovery_point = l->next_offset;
 	l->unflushed_messages = 0;
 	l->last_flush_ms = now_ms;
 	return KLAB_OK;
+fail:
+	l->failed = true; /* see the top of this file: no retry makes it safe */
+	return KLAB_EIO;
 }
 
 int
@@ -722,39 +737,34 @@ log_close(struct log *l)
 	return rc;
 }
 
-/*
- * The power cut.  Unflushed batches of the active segment are what the
- * page cache may not have written back: keep the first half of them, tear
- * the next one in the middle, lose the rest.
- */
-uint64_t
-log_crash(struct log *l)
+void
+log_release(struct log *l)
 {
-	struct segment *s;
-	struct batch_header h;
-	uint64_t pos = 0, cut, lost = 0;
-	int unflushed = 0, keep;
-
-	if (l->nsegs == 0) {
+	if (l != NULL)
 		free_log(l);
-		return 0;
-	}
-	s = active(l);
-	if (l->recovery_point < l->next_offset &&
-	    segment_find(s, l->recovery_point, &pos, &h) == KLAB_OK) {
-		for (uint64_t p = pos; p < s->size && segment_header_at(s, p, &h) == KLAB_OK;
-		     p += batch_size(&h))
-			unflushed++;
-		keep = unflushed / 2;
-		for (int i = 0; i < keep && segment_header_at(s, pos, &h) == KLAB_OK; i++)
-			pos += batch_size(&h);
-		cut = pos;
-		if (segment_header_at(s, pos, &h) == KLAB_OK)
-			cut += batch_size(&h) / 2;
-		lost = s->size - cut;
-		if (ftruncate(s->fd, (off_t)cut) != 0)
-			lost = 0;
-	}
-	free_log(l);
-	return lost;
+}
+
+int
+log_check_invariants(const struct log *l, struct kerr *e)
+{
+	if (l->nsegs < 1)
+		return kerr_set(e, KLAB_ESTATE, "%s: invariant 1: a log has no segment", l->dir);
+	for (size_t i = 0; i + 1 < l->nsegs; i++)
+		if (l->segs[i]->base_offset >= l->segs[i + 1]->base_offset ||
+		    l->segs[i]->next_offset > l->segs[i + 1]->base_offset)
+			return kerr_set(e, KLAB_ESTATE,
+					"%s: invariant 1: segment %" PRId64 " overlaps the next",
+					l->dir, l->segs[i]->base_offset);
+	if (l->log_start_offset > l->next_offset || l->next_offset != active(l)->next_offset)
+		return kerr_set(e, KLAB_ESTATE,
+				"%s: invariant 2: log start %" PRId64 ", log end %" PRId64
+				", active segment's end %" PRId64,
+				l->dir, l->log_start_offset, l->next_offset,
+				active(l)->next_offset);
+	if (l->recovery_point > l->next_offset)
+		return kerr_set(e, KLAB_ESTATE,
+				"%s: invariant 3: recovery point %" PRId64
+				" past the log end %" PRId64,
+				l->dir, l->recovery_point, l->next_offset);
+	return KLAB_OK;
 }
