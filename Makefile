@@ -128,6 +128,7 @@ export KLAB_COUNTS := $(CURDIR)/build/test-counts
 test: deps-test
 	@mkdir -p build && rm -f build/test-counts
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory all # the -O2 build warns about what -O1 does not see
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory $(foreach n,$(STAGES) $(IN_PROGRESS),test-ch$(n))
 	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang test-interop

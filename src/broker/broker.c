@@ -16,6 +16,8 @@
  *      counts at least the Fetches waiting now.
  *   5. The maintenance timer runs only with an interval.
  *   6. The metadata source keeps its own (metadata.h, invariant 7).
+ *   7. Its topic store keeps its own, and so does every log in it
+ *      (topics_check_invariants: offsets, segments, indexes).
  */
 #include "broker/broker.h"
 
@@ -786,6 +788,8 @@ broker_check_invariants(struct broker *b, struct kerr *e)
 		return kerr_set(e, KLAB_ESTATE,
 				"broker %d: invariant 5: maintenance runs without an interval",
 				b->cfg.broker_id);
+	if (b->store != NULL && (rc = topics_check_invariants(b->store, e)) != KLAB_OK)
+		return rc;
 	return b->meta.ops->check_invariants(&b->meta, e);
 }
 

@@ -11,6 +11,13 @@
  * which file, which byte), the function also takes a `struct kerr *` and
  * writes one human sentence into it.  Passing NULL is always allowed.
  *
+ * Cleanup has one shape.  A function that must undo work on failure jumps
+ * to a single label `fail:` that releases what was taken and returns the
+ * code; where the same release runs on success too, the label every path
+ * reaches is `out:`, and `fail:` (setting the result) falls through into
+ * it.  A cleanup path never writes, truncates or deletes a file: it frees
+ * memory and lets go of handles (log_release, fs_close), nothing more.
+ *
  * Later chapters map Kafka's and ZooKeeper's wire error codes onto these at
  * the protocol edge.  Each code is marked definite (it did not happen) or
  * indefinite (it may have happened) in klab_err_definite().

@@ -215,8 +215,8 @@ check_order(struct log *l, struct kerr *e)
 static int
 load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 {
-	int64_t *bases;
-	size_t n;
+	int64_t *bases = NULL;
+	size_t n = 0;
 	int rc = list_segments(l->fs, l->dir, &bases, &n, e);
 
 	for (size_t i = 0; rc == KLAB_OK && i < n; i++)
@@ -767,5 +767,11 @@ log_check_invariants(const struct log *l, struct kerr *e)
 				"%s: invariant 3: recovery point %" PRId64
 				" past the log end %" PRId64,
 				l->dir, l->recovery_point, l->next_offset);
+	for (size_t i = 0; i < l->nsegs; i++) {
+		int rc = segment_check_invariants(l->segs[i], e);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
 	return KLAB_OK;
 }

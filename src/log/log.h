@@ -178,7 +178,7 @@ int log_close(struct log *l);
  */
 void log_release(struct log *l);
 
-/* Check invariants 1-3 of log.c; KLAB_OK or an error naming the rule. */
+/* Check invariants 1-3 of log.c and each segment's; KLAB_OK or an error naming the rule. */
 int log_check_invariants(const struct log *l, struct kerr *e);
 
 #endif

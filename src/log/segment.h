@@ -108,4 +108,11 @@ int segment_truncate_at(struct segment *s, uint64_t pos);
 /* On becoming inactive: the time index gets the segment's max timestamp. */
 int segment_seal(struct segment *s);
 
+/*
+ * Check the segment's invariants that hold in memory without reading the
+ * files (segment.c, 1-3 in their cheap form): its size and offsets, and
+ * its index entries against them.  KLAB_OK or KLAB_ESTATE naming the rule.
+ */
+int segment_check_invariants(const struct segment *s, struct kerr *e);
+
 #endif

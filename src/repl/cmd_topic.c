@@ -293,9 +293,9 @@ cmd_produce(struct repl *r, void *state, int argc, char **argv)
 	buf_init(&v);
 	if (strcmp(argv[o.first + 1], "-") != 0 &&
 	    serde_serialize(o.key_serde, argv[o.first + 1], &k, &e) != KLAB_OK)
-		goto out_err;
+		goto fail;
 	if (serde_serialize(o.value_serde, argv[o.first + 2], &v, &e) != KLAB_OK)
-		goto out_err;
+		goto fail;
 	if (repl_parse_headers(r, argc - o.first - 3, argv + o.first + 3, headers) != 0)
 		goto out;
 	rec.kv = (struct kv){ k.data, strcmp(argv[o.first + 1], "-") == 0 ? -1 : (int32_t)k.len,
@@ -306,12 +306,12 @@ cmd_produce(struct repl *r, void *state, int argc, char **argv)
 	if (producer_send(&sh->prod, argv[o.first], o.partition, &rec, repl_now_ms(r), &res, &e) !=
 	    KLAB_OK) {
 		r->clock_offset_ms += res.blocked_ms; /* send() blocked that long */
-		goto out_err;
+		goto fail;
 	}
 	print_send(r, topics_find(sh->store, argv[o.first]), &res);
 	rc = pump(r, sh, false, false);
 	goto out;
-out_err:
+fail:
 	rc = repl_error(r, "%s", kerr_msg(&e));
 out:
 	buf_free(&k);

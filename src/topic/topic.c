@@ -663,3 +663,43 @@ topics_release(struct topic_store *s)
 	logdir_release(s->dir);
 	store_free(s);
 }
+
+static int
+check_topic(const struct topic_store *s, const struct topic *t, struct kerr *e)
+{
+	char name[TOPIC_NAME_MAX + 16];
+	int rc;
+
+	for (int32_t p = 0; p < t->partitions; p++) {
+		struct log *l = t->logs[p];
+
+		if ((l != NULL) != holds(s, t, p))
+			return kerr_set(e, KLAB_ESTATE,
+					"topic %s: invariant 1: partition %" PRId32 " is %s but %s",
+					t->name, p, l != NULL ? "open" : "not open",
+					holds(s, t, p) ? "held here" : "held elsewhere");
+		if (l == NULL)
+			continue;
+		snprintf(name, sizeof(name), "/%s-%" PRId32, t->name, p);
+		if (strlen(l->dir) < strlen(name) ||
+		    strcmp(l->dir + strlen(l->dir) - strlen(name), name) != 0)
+			return kerr_set(e, KLAB_ESTATE,
+					"topic %s: invariant 1: partition %" PRId32 " opened %s",
+					t->name, p, l->dir);
+		if ((rc = log_check_invariants(l, e)) != KLAB_OK)
+			return rc;
+	}
+	return KLAB_OK;
+}
+
+int
+topics_check_invariants(const struct topic_store *s, struct kerr *e)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		int rc = check_topic(s, s->topics[i], e);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
+	return KLAB_OK;
+}

@@ -111,6 +111,13 @@ struct topic *topics_find(const struct topic_store *s, const char *name);
 /* Flush, checkpoint and close cleanly. */
 int topics_close(struct topic_store *s);
 /*
+ * Check invariant 1 of topic.c (the in-memory half; invariant 2 is about
+ * the files) and every open log's invariants.  KLAB_OK or KLAB_ESTATE
+ * with the rule broken.
+ */
+int topics_check_invariants(const struct topic_store *s, struct kerr *e);
+
+/*
  * Free the store without any I/O (logdir_release): what a crashed process
  * leaves; the disk decides what survived.  NULL is allowed.
  */

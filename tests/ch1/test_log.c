@@ -910,6 +910,41 @@ test_ch1_log_reopen_after_close_keeps_everything(void **state)
 	assert_int_equal(log_close(l), KLAB_OK);
 }
 
+/*
+ * log_check_invariants passes on a healthy log and names the rule when the
+ * in-memory state is broken by hand (each rule, then restored).
+ */
+static void
+test_ch1_log_check_invariants_names_the_broken_rule(void **state)
+{
+	struct fixture *f = *state;
+	struct stored st = { 0 };
+	struct log *l = filled_log(f, &st);
+	struct segment *s1 = l->segs[1];
+	struct kerr e = { 0 };
+	int64_t keep;
+	size_t n;
+
+	assert_int_equal(log_check_invariants(l, &e), KLAB_OK);
+	keep = l->recovery_point;
+	l->recovery_point = l->next_offset + 1;
+	assert_int_equal(log_check_invariants(l, &e), KLAB_ESTATE);
+	assert_non_null(strstr(kerr_msg(&e), "invariant 3"));
+	l->recovery_point = keep;
+	keep = s1->next_offset;
+	s1->next_offset = l->segs[2]->base_offset + 1; /* overlaps the next segment */
+	assert_int_equal(log_check_invariants(l, &e), KLAB_ESTATE);
+	assert_non_null(strstr(kerr_msg(&e), "invariant 1"));
+	s1->next_offset = keep;
+	n = s1->oi.n;
+	assert_true(n > 0);
+	s1->size = index_entry_at(&s1->oi, n - 1).position; /* an entry past the file */
+	assert_int_equal(log_check_invariants(l, &e), KLAB_ESTATE);
+	assert_non_null(strstr(kerr_msg(&e), "invariant 2"));
+	log_release(l);
+	buf_free(&st.bytes);
+}
+
 int
 main(void)
 {
@@ -937,6 +972,7 @@ main(void)
 		T(test_ch1_log_append_rejects_invalid_batch),
 		T(test_ch1_log_read_never_returns_corrupt_middle_batch),
 		T(test_ch1_log_reopen_after_close_keeps_everything),
+		T(test_ch1_log_check_invariants_names_the_broken_rule),
 	};
 #undef T
 

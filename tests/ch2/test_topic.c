@@ -820,6 +820,29 @@ test_ch2_topic_add_partitions_that_fails_keeps_the_ones_it_has(void **state)
 	assert_int_equal(topics_close(s), KLAB_OK);
 }
 
+/* topics_check_invariants: a held partition without an open log is caught. */
+static void
+test_ch2_topic_check_invariants(void **state)
+{
+	struct fixture *f = *state;
+	struct topic_store *s = open_store(f, NULL, 0);
+	struct topic *t = create(s, "checked", 2, NULL, 0);
+	struct kerr e = { 0 };
+	struct log *keep;
+
+	assert_int_equal(topics_check_invariants(s, &e), KLAB_OK);
+	keep = t->logs[1];
+	t->logs[1] = NULL;
+	assert_int_equal(topics_check_invariants(s, &e), KLAB_ESTATE);
+	assert_non_null(strstr(kerr_msg(&e), "invariant 1"));
+	t->logs[1] = keep;
+	keep->recovery_point = keep->next_offset + 5; /* a log's own rule */
+	assert_int_equal(topics_check_invariants(s, &e), KLAB_ESTATE);
+	assert_non_null(strstr(kerr_msg(&e), "invariant 3"));
+	keep->recovery_point = keep->next_offset;
+	assert_int_equal(topics_close(s), KLAB_OK);
+}
+
 /* ---- crash ----------------------------------------------------------------- */
 
 /*
@@ -913,6 +936,7 @@ main(void)
 		T(test_ch2_topic_create_that_cannot_open_a_partition_leaves_nothing),
 		T(test_ch2_topic_add_partitions_that_fails_keeps_the_ones_it_has),
 		T(test_ch2_topic_crash_then_reopen_recovers),
+		T(test_ch2_topic_check_invariants),
 	};
 #undef T
 
