@@ -41,7 +41,7 @@ include chapters/03-brokers/stage.mk
 
 .PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
         $(foreach n,$(STAGES) $(IN_PROGRESS),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
-        test-diagrams test-labs test-fuzz test-clang test-interop
+        test-diagrams test-labs test-fuzz test-clang test-interop test-hostile
 .DEFAULT_GOAL := all
 
 all: $(foreach n,$(STAGES),ch$(n)) build/klab
@@ -131,8 +131,17 @@ test: deps-test
 	@$(MAKE) --no-print-directory all # the -O2 build warns about what -O1 does not see
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory $(foreach n,$(STAGES) $(IN_PROGRESS),test-ch$(n))
+	@$(MAKE) --no-print-directory test-hostile
 	@$(MAKE) --no-print-directory test-diagrams test-labs test-fuzz test-clang test-interop
 	@awk '{ p += $$1; f += $$2 } END { printf "klab: all tests passed\nklab: %d passed, %d failed\n", p, f }' build/test-counts
+
+# Hostile clients against real `klab broker` processes (tests/hostile/hostile.h).
+HOSTILE_TESTS := $(patsubst tests/hostile/%.c,build/san/tests/hostile/%,$(wildcard tests/hostile/test_*.c))
+build/san/tests/hostile/%: tests/hostile/%.c tests/hostile/hostile.h build/san/ch$(LATEST)/libklab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $< build/san/ch$(LATEST)/libklab.a -o $@ $(TEST_LIBS)
+test-hostile: deps-test build/san/ch$(LATEST)/klab $(HOSTILE_TESTS)
+	@KLAB=$(CURDIR)/build/san/ch$(LATEST)/klab tools/run-tests.sh $(HOSTILE_TESTS)
 
 # Real clients against real `klab broker` processes on loopback (stage 3).
 test-interop: deps-test build/san/ch2/klab build/san/ch3/klab
