@@ -239,30 +239,32 @@ fs_mkdirs(struct fs *fs, const char *path, struct kerr *e)
 	return KLAB_OK;
 }
 
+/* Removing the entries of a directory: each name goes to `one`. */
 struct remove_walk {
 	struct fs *fs;
 	const char *dir;
+	int (*one)(struct fs *fs, const char *path, struct kerr *e);
 	struct kerr *e;
 	int rc;
 };
 
 static int
-remove_one(void *arg, const char *name)
+remove_entry(void *arg, const char *name)
 {
 	struct remove_walk *w = arg;
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
-	w->rc = fs_unlink(w->fs, path, w->e);
+	w->rc = w->one(w->fs, path, w->e);
 	return w->rc != KLAB_OK;
 }
 
 int
 fs_remove_dir(struct fs *fs, const char *path, struct kerr *e)
 {
-	struct remove_walk w = { fs, path, e, KLAB_OK };
+	struct remove_walk w = { fs, path, fs_unlink, e, KLAB_OK };
 	char parent[4096];
-	int rc = fs_list(fs, path, remove_one, &w, e);
+	int rc = fs_list(fs, path, remove_entry, &w, e);
 
 	if (rc == KLAB_OK)
 		rc = w.rc;
@@ -274,21 +276,10 @@ fs_remove_dir(struct fs *fs, const char *path, struct kerr *e)
 	return fs_fsync_dir(fs, parent, e);
 }
 
-static int
-remove_below(void *arg, const char *name)
-{
-	struct remove_walk *w = arg;
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", w->dir, name);
-	w->rc = fs_remove_tree(w->fs, path, w->e);
-	return w->rc != KLAB_OK;
-}
-
 int
 fs_remove_tree(struct fs *fs, const char *path, struct kerr *e)
 {
-	struct remove_walk w = { fs, path, e, KLAB_OK };
+	struct remove_walk w = { fs, path, fs_remove_tree, e, KLAB_OK };
 	enum fs_kind kind;
 	uint64_t size;
 	int rc = fs_stat(fs, path, &kind, &size, e);
@@ -297,7 +288,7 @@ fs_remove_tree(struct fs *fs, const char *path, struct kerr *e)
 		return rc;
 	if (kind == FS_FILE)
 		return fs_unlink(fs, path, e);
-	if ((rc = fs_list(fs, path, remove_below, &w, e)) == KLAB_OK)
+	if ((rc = fs_list(fs, path, remove_entry, &w, e)) == KLAB_OK)
 		rc = w.rc;
 	return rc == KLAB_OK ? fs_rmdir(fs, path, e) : rc;
 }
