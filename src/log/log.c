@@ -187,6 +187,9 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 		if (rc != KLAB_OK)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
+		/* what was validated may never have reached the disk (segment_rewrite) */
+		if ((rc = segment_rewrite(s)) != KLAB_OK)
+			return kerr_set(e, rc, "%s: cannot rewrite after recovery", s->log_path);
 		if ((rc = segment_flush(s)) != KLAB_OK) /* the rebuilt indexes too */
 			return kerr_set(e, rc, "%s: cannot fsync after recovery", s->log_path);
 		l->report.segments_recovered++;
@@ -234,6 +237,22 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 	return check_order(l, e);
 }
 
+/*
+ * The checkpointed log start offset lies past everything the segments
+ * hold: a crash took records that retention had left (they were never
+ * flushed).  Offsets below the log start must not be handed out again -
+ * a consumer may have read them, and the checkpoint would hide the new
+ * records at the next restart - so, as Kafka's LogLoader does, the
+ * segments go and the log starts afresh, empty, at its log start offset.
+ */
+static int
+restart_at_log_start(struct log *l, int64_t now_ms, struct kerr *e)
+{
+	drop_segments_from(l, 0);
+	l->dir_unsynced = true; /* a new segment file */
+	return new_segment(l, l->log_start_offset, now_ms, NULL, e);
+}
+
 int
 log_open(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
 	 int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
@@ -257,13 +276,19 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 		log_release(l);
 		return rc;
 	}
-	l->next_offset = active(l)->next_offset;
 	if (l->log_start_offset < l->segs[0]->base_offset)
 		l->log_start_offset = l->segs[0]->base_offset;
-	if (l->log_start_offset > l->next_offset)
-		l->log_start_offset = l->next_offset;
+	if (l->log_start_offset > active(l)->next_offset &&
+	    (rc = restart_at_log_start(l, now_ms, e)) != KLAB_OK) {
+		log_release(l);
+		return rc;
+	}
+	l->next_offset = active(l)->next_offset;
 	if (l->recovery_point > l->next_offset)
 		l->recovery_point = l->next_offset;
+	/* After an unclean stop a failed directory fsync may have left segment
+	 * names that are not durable: the recovery flush fsyncs the directory. */
+	l->dir_unsynced |= !clean;
 	if (clean)
 		l->recovery_point = l->next_offset;
 	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) { /* make the recovered log durable */

@@ -200,6 +200,23 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 	return KLAB_OK;
 }
 
+static void
+forget_entry(struct checkpoint_entry *en, size_t *n, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(en[i].name, name) == 0) {
+			free(en[i].name);
+			en[i--] = en[--*n];
+		}
+}
+
+void
+logdir_forget(struct logdir *d, const char *name)
+{
+	forget_entry(d->recovery, &d->nrecovery, name);
+	forget_entry(d->start, &d->nstart, name);
+}
+
 int
 logdir_drop(struct logdir *d, const char *name)
 {
@@ -212,6 +229,7 @@ logdir_drop(struct logdir *d, const char *name)
 	if (i == d->nlogs)
 		return KLAB_ENOTFOUND;
 	log_release(d->logs[i].log); /* no flush: the data is going */
+	logdir_forget(d, name);	     /* a later log of this name starts afresh */
 	free(d->logs[i].name);
 	d->logs[i] = d->logs[--d->nlogs];
 	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);

@@ -66,6 +66,13 @@ int logdir_log(struct logdir *d, const char *name, const struct log_config *cfg,
  */
 int logdir_drop(struct logdir *d, const char *name);
 
+/*
+ * Forget what the checkpoints read at open said about the log called name,
+ * so that a new log of that name starts from nothing: no recovery point,
+ * no log start offset inherited from a deleted one.
+ */
+void logdir_forget(struct logdir *d, const char *name);
+
 /* Write both checkpoint files from the open logs. */
 int logdir_checkpoint(struct logdir *d);
 

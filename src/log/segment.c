@@ -359,6 +359,34 @@ segment_flush(struct segment *s)
 	return KLAB_OK;
 }
 
+/*
+ * Why rewrite what is already there?  A failed fsync does not put the
+ * pages it could not write back in the queue: Linux marks them clean, so
+ * the page cache - which outlives the process - still shows the bytes, and
+ * a later fsync that succeeds does not write them (fsyncgate, 2018; core/
+ * fs.h rule 2).  A broker restarted after such a failure reads its tail
+ * back whole, validates it, flushes "successfully" and would move its
+ * recovery point over bytes the disk does not hold.  Writing them again
+ * dirties the pages, and the flush that follows recovery makes them
+ * durable for real.  The cost is one more write of the unflushed tail,
+ * only when recovering.
+ */
+int
+segment_rewrite(struct segment *s)
+{
+	uint8_t chunk[16384];
+
+	for (uint64_t pos = 0; pos < s->size;) {
+		size_t n = s->size - pos < sizeof(chunk) ? (size_t)(s->size - pos) : sizeof(chunk);
+
+		if (segment_read(s, pos, chunk, n) != KLAB_OK ||
+		    fs_pwrite(s->file, chunk, n, pos, NULL) != KLAB_OK)
+			return KLAB_EIO;
+		pos += n;
+	}
+	return KLAB_OK;
+}
+
 int
 segment_truncate_at(struct segment *s, uint64_t pos)
 {

@@ -102,6 +102,13 @@ int segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct 
 /* fsync the .log and both indexes. */
 int segment_flush(struct segment *s);
 
+/*
+ * Write the .log's bytes again, as they read now, so that the next flush
+ * really puts them on disk.  Recovery needs it: after a failed fsync the
+ * page cache still shows bytes that never reached the disk (segment.c).
+ */
+int segment_rewrite(struct segment *s);
+
 /* Cut the segment back to byte position pos (a batch boundary). */
 int segment_truncate_at(struct segment *s, uint64_t pos);
 

@@ -1495,6 +1495,40 @@ disk_sim_mirror_error(const struct disk_sim *d)
 	return d->mirror_failed ? d->mirror_err.msg : NULL;
 }
 
+/* Does the file's current image differ from its durable one? */
+static bool
+images_differ(const struct dsim_inode *n)
+{
+	return n->cur.len != n->dur.len ||
+	       (n->cur.len > 0 && memcmp(n->cur.data, n->dur.data, (size_t)n->cur.len) != 0);
+}
+
+bool
+disk_sim_is_dirty(const struct disk_sim *d, const char *path)
+{
+	char norm[DISK_SIM_PATH_MAX];
+	const struct dsim_inode *n;
+	const char *p;
+	bool name_moved = false;
+
+	if (path_normalise(path, norm, NULL) != KLAB_OK)
+		return false;
+	n = norm[0] == '/' ? d->root_abs : d->root_rel;
+	p = norm[0] == '/' ? norm + 1 : norm;
+	while (*p != '\0' && strcmp(p, ".") != 0) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		const struct dsim_dirent *de = dirent_find(d, n, p, len);
+
+		if (n->kind != FS_DIR || de == NULL || de->cur == NULL)
+			return false;
+		name_moved |= de->dur != de->cur; /* a crash would undo this name */
+		n = de->cur;
+		p = slash ? slash + 1 : p + len;
+	}
+	return n->kind == FS_FILE && (name_moved || images_differ(n));
+}
+
 /* ---- crash ---------------------------------------------------------------- */
 
 /* Room for every surviving image, so that the crash itself cannot fail. */

@@ -22,12 +22,14 @@
  *   disk_sim_crash()  a power cut: only what was made durable survives
  *                  (plus a torn prefix of the rest); open files go dead.
  *   disk_sim_stats(), disk_sim_check_invariants()  what happened, and the
- *                  model's own rules checked (tests call it after steps).
+ *                  model's own rules checked (tests call it after steps);
+ *                  disk_sim_is_dirty(): would a crash now change a file.
  *   disk_sim_mirror()  show the disk in a real directory, for the REPL.
  */
 #ifndef KLAB_NET_DISK_SIM_H
 #define KLAB_NET_DISK_SIM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -109,6 +111,16 @@ int disk_sim_corrupt(struct disk_sim *d, const char *path, uint64_t off, struct 
 int disk_sim_crash(struct disk_sim *d, struct disk_crash_report *rep);
 
 const struct disk_stats *disk_sim_stats(const struct disk_sim *d);
+
+/*
+ * Could a crash now change the file at path?  True when its current image
+ * differs from its durable one (writes or a size change not yet made
+ * durable, or lost to a failed fsync) or when a name on its path is not
+ * durable (created, removed or renamed since its directory's last fsync).
+ * False when nothing is there or it is not a file.  No randomness is drawn:
+ * a test may ask before a crash without changing what the crash does.
+ */
+bool disk_sim_is_dirty(const struct disk_sim *d, const char *path);
 
 /* The model's invariants (disk_sim.c); KLAB_ESTATE with the broken rule in e. */
 int disk_sim_check_invariants(const struct disk_sim *d, struct kerr *e);

@@ -513,6 +513,59 @@ topics_create(struct topic_store *s, const char *name, int32_t partitions,
 	return topics_create_placed(s, name, partitions, 0, NULL, overrides, now_ms, e);
 }
 
+struct leftover_walk {
+	struct topic_store *s;
+	const char *name;
+	struct kerr *e;
+};
+
+/* Remove entry when it is "<name>-<digits>" and no open log owns it. */
+static int
+remove_leftover(void *arg, const char *entry)
+{
+	struct leftover_walk *w = arg;
+	size_t n = strlen(w->name);
+	char path[4096];
+
+	if (strncmp(entry, w->name, n) != 0 || entry[n] != '-' || entry[n + 1] == '\0' ||
+	    strspn(entry + n + 1, "0123456789") != strlen(entry + n + 1))
+		return KLAB_OK;
+	for (size_t i = 0; i < w->s->dir->nlogs; i++)
+		if (strcmp(w->s->dir->logs[i].name, entry) == 0)
+			return KLAB_OK;
+	snprintf(path, sizeof(path), "%s/%s", w->s->dir->path, entry);
+	return fs_remove_dir(w->s->dir->fs, path, w->e); /* fsyncs the log directory */
+}
+
+/*
+ * Before a new topic's metadata names its partitions, nothing of an
+ * earlier topic of the same name may be left to claim them.  A deletion
+ * cut short - its directory fsync failed, or the power went after the
+ * metadata was gone (topics_delete) - leaves partition directories
+ * behind, and the checkpoints may still hold their offsets.  The new
+ * topic would open those directories and serve the old records as its
+ * own, or take an old log start offset and hide records of its own.  So
+ * every "<name>-<n>" directory no open log owns is removed, durably, the
+ * offsets read from the checkpoints at open are forgotten for the new
+ * partitions, and both checkpoints are rewritten from the open logs; a
+ * failure fails the creation before anything names the topic.
+ */
+static int
+clear_leftovers(struct topic_store *s, const char *name, int32_t partitions, struct kerr *e)
+{
+	struct leftover_walk w = { s, name, e };
+	char log[TOPIC_NAME_MAX + 16];
+	int rc = fs_list(s->dir->fs, s->dir->path, remove_leftover, &w, e);
+
+	for (int32_t p = 0; p < partitions; p++) { /* and what the checkpoints said at open */
+		snprintf(log, sizeof(log), "%s-%" PRId32, name, p);
+		logdir_forget(s->dir, log);
+	}
+	if (rc == KLAB_OK && (rc = logdir_checkpoint(s->dir)) != KLAB_OK)
+		rc = kerr_set(e, rc, "%s: cannot write the checkpoints", s->dir->path);
+	return rc;
+}
+
 int
 topics_create_placed(struct topic_store *s, const char *name, int32_t partitions, int16_t rf,
 		     const int32_t *replicas, const struct config *overrides, int64_t now_ms,
@@ -557,6 +610,8 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 				overrides->entries[i].value);
 	if (rc == KLAB_OK)
 		rc = effective_config(s, &t->overrides, &t->lc, e);
+	if (rc == KLAB_OK)
+		rc = clear_leftovers(s, name, partitions, e);
 	if (rc == KLAB_OK)
 		rc = write_meta(s, t, e);
 	if (rc == KLAB_OK && (rc = push_topic(s, t)) != KLAB_OK)
