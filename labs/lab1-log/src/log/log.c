@@ -187,6 +187,9 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 		if (rc != KLAB_OK)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
+		/* what was validated may never have reached the disk (segment_rewrite) */
+		if ((rc = segment_rewrite(s)) != KLAB_OK)
+			return kerr_set(e, rc, "%s: cannot rewrite after recovery", s->log_path);
 		if ((rc = segment_flush(s)) != KLAB_OK) /* the rebuilt indexes too */
 			return kerr_set(e, rc, "%s: cannot fsync after recovery", s->log_path);
 		l->report.segments_recovered++;
@@ -215,8 +218,8 @@ check_order(struct log *l, struct kerr *e)
 static int
 load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 {
-	int64_t *bases;
-	size_t n;
+	int64_t *bases = NULL;
+	size_t n = 0;
 	int rc = list_segments(l->fs, l->dir, &bases, &n, e);
 
 	for (size_t i = 0; rc == KLAB_OK && i < n; i++)
@@ -232,6 +235,22 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 		return new_segment(l, l->log_start_offset, now_ms, NULL, e);
 	}
 	return check_order(l, e);
+}
+
+/*
+ * The checkpointed log start offset lies past everything the segments
+ * hold: a crash took records that retention had left (they were never
+ * flushed).  Offsets below the log start must not be handed out again -
+ * a consumer may have read them, and the checkpoint would hide the new
+ * records at the next restart - so, as Kafka's LogLoader does, the
+ * segments go and the log starts afresh, empty, at its log start offset.
+ */
+static int
+restart_at_log_start(struct log *l, int64_t now_ms, struct kerr *e)
+{
+	drop_segments_from(l, 0);
+	l->dir_unsynced = true; /* a new segment file */
+	return new_segment(l, l->log_start_offset, now_ms, NULL, e);
 }
 
 int
@@ -257,13 +276,19 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 		log_release(l);
 		return rc;
 	}
-	l->next_offset = active(l)->next_offset;
 	if (l->log_start_offset < l->segs[0]->base_offset)
 		l->log_start_offset = l->segs[0]->base_offset;
-	if (l->log_start_offset > l->next_offset)
-		l->log_start_offset = l->next_offset;
+	if (l->log_start_offset > active(l)->next_offset &&
+	    (rc = restart_at_log_start(l, now_ms, e)) != KLAB_OK) {
+		log_release(l);
+		return rc;
+	}
+	l->next_offset = active(l)->next_offset;
 	if (l->recovery_point > l->next_offset)
 		l->recovery_point = l->next_offset;
+	/* After an unclean stop a failed directory fsync may have left segment
+	 * names that are not durable: the recovery flush fsyncs the directory. */
+	l->dir_unsynced |= !clean;
 	if (clean)
 		l->recovery_point = l->next_offset;
 	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) { /* make the recovered log durable */
@@ -766,5 +791,11 @@ log_check_invariants(const struct log *l, struct kerr *e)
 				"%s: invariant 3: recovery point %" PRId64
 				" past the log end %" PRId64,
 				l->dir, l->recovery_point, l->next_offset);
+	for (size_t i = 0; i < l->nsegs; i++) {
+		int rc = segment_check_invariants(l->segs[i], e);
+
+		if (rc != KLAB_OK)
+			return rc;
+	}
 	return KLAB_OK;
 }

@@ -346,6 +346,34 @@ segment_flush(struct segment *s)
 	return KLAB_OK;
 }
 
+/*
+ * Why rewrite what is already there?  A failed fsync does not put the
+ * pages it could not write back in the queue: Linux marks them clean, so
+ * the page cache - which outlives the process - still shows the bytes, and
+ * a later fsync that succeeds does not write them (fsyncgate, 2018; core/
+ * fs.h rule 2).  A broker restarted after such a failure reads its tail
+ * back whole, validates it, flushes "successfully" and would move its
+ * recovery point over bytes the disk does not hold.  Writing them again
+ * dirties the pages, and the flush that follows recovery makes them
+ * durable for real.  The cost is one more write of the unflushed tail,
+ * only when recovering.
+ */
+int
+segment_rewrite(struct segment *s)
+{
+	uint8_t chunk[16384];
+
+	for (uint64_t pos = 0; pos < s->size;) {
+		size_t n = s->size - pos < sizeof(chunk) ? (size_t)(s->size - pos) : sizeof(chunk);
+
+		if (segment_read(s, pos, chunk, n) != KLAB_OK ||
+		    fs_pwrite(s->file, chunk, n, pos, NULL) != KLAB_OK)
+			return KLAB_EIO;
+		pos += n;
+	}
+	return KLAB_OK;
+}
+
 int
 segment_truncate_at(struct segment *s, uint64_t pos)
 {
@@ -368,4 +396,42 @@ segment_seal(struct segment *s)
 	if (index_full(&s->ti))
 		return KLAB_OK;
 	return index_maybe_append_time(&s->ti, s->max_timestamp, s->offset_of_max_timestamp);
+}
+
+/* Invariant 2, in memory: entries name positions inside the file, and offsets in the segment. */
+static int
+check_index(const struct segment *s, const struct index *ix, struct kerr *e)
+{
+	for (size_t i = 0; i < ix->n; i++) {
+		struct index_entry en = index_entry_at(ix, i);
+
+		if (en.offset < s->base_offset || en.offset >= s->next_offset ||
+		    (ix->kind == INDEX_OFFSET && en.position >= s->size))
+			return kerr_set(e, KLAB_ESTATE,
+					"%s: invariant 2: index entry %zu (offset %" PRId64
+					", position %" PRIu32 ") outside the segment [%" PRId64
+					", %" PRId64 "), %" PRIu64 " bytes",
+					s->log_path, i, en.offset, en.position, s->base_offset,
+					s->next_offset, s->size);
+	}
+	return KLAB_OK;
+}
+
+int
+segment_check_invariants(const struct segment *s, struct kerr *e)
+{
+	int rc;
+
+	if (s->next_offset < s->base_offset || (s->size == 0) != (s->next_offset == s->base_offset))
+		return kerr_set(e, KLAB_ESTATE,
+				"%s: invariant 3: %" PRIu64 " bytes but next offset %" PRId64
+				" (base %" PRId64 ")",
+				s->log_path, s->size, s->next_offset, s->base_offset);
+	if (s->size > UINT32_MAX)
+		return kerr_set(e, KLAB_ESTATE, "%s: invariant 1: larger than 4 GiB", s->log_path);
+	if (s->index_suspect)
+		return KLAB_OK; /* a failed index is rebuilt by recovery, not trusted */
+	if ((rc = check_index(s, &s->oi, e)) != KLAB_OK)
+		return rc;
+	return check_index(s, &s->ti, e);
 }
