@@ -477,28 +477,29 @@ ref_put(struct disk_sim *d, struct dsim_inode *n)
 		inode_release(d, n);
 }
 
+/* Point one of an entry's two names (current or durable) at n, counting references. */
 static void
-dirent_set_cur(struct disk_sim *d, struct dsim_dirent *de, struct dsim_inode *n)
+dirent_point(struct disk_sim *d, struct dsim_inode **slot, struct dsim_inode *n)
 {
-	struct dsim_inode *old = de->cur;
+	struct dsim_inode *old = *slot;
 
 	if (n != NULL)
 		n->refs++;
-	de->cur = n;
+	*slot = n;
 	if (old != NULL)
 		ref_put(d, old);
 }
 
 static void
+dirent_set_cur(struct disk_sim *d, struct dsim_dirent *de, struct dsim_inode *n)
+{
+	dirent_point(d, &de->cur, n);
+}
+
+static void
 dirent_set_dur(struct disk_sim *d, struct dsim_dirent *de, struct dsim_inode *n)
 {
-	struct dsim_inode *old = de->dur;
-
-	if (n != NULL)
-		n->refs++;
-	de->dur = n;
-	if (old != NULL)
-		ref_put(d, old);
+	dirent_point(d, &de->dur, n);
 }
 
 /* An entry that names nothing, now or after a crash, is dropped. */
