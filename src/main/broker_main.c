@@ -5,11 +5,13 @@
  * Reads Kafka's keys: broker.id, listeners=PLAINTEXT://host:port,
  * advertised.listeners, log.dirs (one directory), num.partitions,
  * auto.create.topics.enable, message.max.bytes, socket.request.max.bytes,
- * connections.max.idle.ms, max.connections and the log.* keys of chapters
- * 1-2; cluster.brokers, the static cluster of chapter 3 (ID@HOST:PORT,...,
+ * connections.max.idle.ms, max.connections, max.connections.per.ip and the
+ * log.* keys of chapters 1-2; cluster.brokers, the static cluster of chapter 3 (ID@HOST:PORT,...,
  * this broker included; brokers configured alike derive the same
- * cluster.id from it); and one key of klab's own, klab.fetch.sendfile (true; false copies
- * Fetch records through user space, for the zero-copy benchmark).  log.dirs/meta.properties records broker.id and cluster.id, as
+ * cluster.id from it); and keys of klab's own: klab.fetch.sendfile (true; false copies
+ * Fetch records through user space, for the zero-copy benchmark),
+ * klab.request.read.timeout.ms and klab.queued.max.response.bytes (the
+ * runtime's bounds on slow requests and on queued responses: real.c, rules 4 and 7).  log.dirs/meta.properties records broker.id and cluster.id, as
  * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
  * broker cleanly (the topic store is closed: clean-shutdown markers).
  */
@@ -41,6 +43,13 @@ static const struct config_key broker_keys[] = {
 	{ "connections.max.idle.ms", CONFIG_LONG, "600000", 0, INT64_MAX, NULL,
 	  "close idle connections after" },
 	{ "max.connections", CONFIG_INT, "2147483647", 1, INT32_MAX, NULL, "connection limit" },
+	{ "max.connections.per.ip", CONFIG_INT, "2147483647", 1, INT32_MAX, NULL,
+	  "connection limit per client address" },
+	{ "klab.request.read.timeout.ms", CONFIG_LONG, "30000", 0, INT64_MAX, NULL,
+	  "close a connection whose request is not whole this long after its first byte" },
+	{ "klab.queued.max.response.bytes", CONFIG_LONG, "268435456", 1, INT64_MAX, NULL,
+	  "queued responses of all connections together: over it, connections with "
+	  "responses queued are not read" },
 	{ "num.partitions", CONFIG_INT, "1", 1, 10000, NULL, "default partitions" },
 	{ "cluster.brokers", CONFIG_STRING, NULL, 0, -1, NULL,
 	  "the static cluster: ID@HOST:PORT,... (this broker included)" },
@@ -317,7 +326,7 @@ settings_cluster(const struct config *cfg, struct broker_config *bc)
 			       sizeof(bc->cluster_id));
 }
 
-/* socket.request.max.bytes, connections.max.idle.ms, max.connections. */
+/* socket.request.max.bytes, connections.max.idle.ms, the connection limits and queues. */
 static int
 settings_runtime(const struct config *cfg, struct real_config *rc)
 {
@@ -334,6 +343,15 @@ settings_runtime(const struct config *cfg, struct real_config *rc)
 	if (config_long(cfg, key("max.connections"), &v, &e) != KLAB_OK)
 		return bad(&e);
 	rc->max_connections = (int)v;
+	if (config_long(cfg, key("max.connections.per.ip"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->max_connections_per_ip = (int)v;
+	if (config_long(cfg, key("klab.request.read.timeout.ms"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->request_timeout_ms = v;
+	if (config_long(cfg, key("klab.queued.max.response.bytes"), &v, &e) != KLAB_OK)
+		return bad(&e);
+	rc->queued_output_max = (size_t)v;
 	rc->handle_signals = true;
 	rc->log = log_line;
 	return 0;

@@ -7,7 +7,7 @@
  *
  *   loop:
  *     wait in epoll_wait, at most until the first timer or idle deadline
- *     listener readable      accept4 -> on_accept (or refuse over the limit)
+ *     listener readable      accept4 -> on_accept (or refuse over a limit)
  *     socket readable        read into the connection's input buffer, cut
  *                            it into frames with frame_size() -> on_frame;
  *                            end of stream or error -> on_closed
@@ -16,6 +16,9 @@
  *     signalfd readable      SIGINT/SIGTERM: stop
  *     timers due             on_timer, in (deadline, id) order
  *     idle connections       closed after connections.max.idle.ms
+ *     slow requests          closed klab.request.read.timeout.ms after the
+ *                            request's first byte
+ *     unmuted connections    the frames they hold -> on_frame
  *     flush                  every connection with queued output is written
  *
  * Sending never writes from inside a handler: send() and send_parts() queue
@@ -33,7 +36,38 @@
  *   2. a node's own close() never calls its on_closed; every other end of
  *      a connection does, once;
  *   3. a connection struct is freed only at the end of a loop iteration
- *      (epoll may still hold its pointer in the current batch of events).
+ *      (epoll may still hold its pointer in the current batch of events);
+ *   4. what a client costs is bounded, whatever it sends or leaves unread.
+ *      An accepted connection is muted (its requests wait in the socket,
+ *      unread) while its queued output is at least mute_output_bytes (1 MiB)
+ *      or holds CONN_FILES_MAX file parts, or while it has output queued
+ *      and every accepted connection's together is at least
+ *      klab.queued.max.response.bytes (256 MiB); it is unmuted once its
+ *      output drains.  So one connection queues at most 1 MiB plus one
+ *      response (which max_output_bytes caps) and holds at most
+ *      CONN_FILES_MAX descriptors of files; Kafka mutes a channel the same
+ *      way while a response is outstanding.  Only accepted connections
+ *      mute: a node's own connects always read, so two runtimes never wait
+ *      on each other.  A muted connection's input holds what was read
+ *      before it muted (at most 16 reads of READ_CHUNK) and an incomplete
+ *      request holds up to socket.request.max.bytes; requests being read
+ *      are not capped across connections (Kafka's queued.max.request.bytes
+ *      is not implemented: its default, -1, is no cap either), rule 7
+ *      bounds how long each may take;
+ *   5. a file part holds a dup() only while that is cheap: past
+ *      CONN_FILES_MAX on its connection, or a quarter of RLIMIT_NOFILE for
+ *      the process, or when dup() fails, its bytes are copied instead;
+ *   6. the loop never spins on a listener: one descriptor is kept spare, so
+ *      that on EMFILE/ENFILE accept4 can be made to succeed (close the
+ *      spare, accept, close the connection at once, reopen the spare: the
+ *      client sees its connection closed, not a hang), with a log line at
+ *      most once a second; if even that fails, accepting pauses for
+ *      ACCEPT_PAUSE_MS (libev's and nginx's answers);
+ *   7. a request must arrive whole within klab.request.read.timeout.ms of
+ *      its first byte (the idle timeout alone would let a client trickle
+ *      one byte a minute), and refused connections (max.connections,
+ *      max.connections.per.ip) are accepted and closed at once, logged at
+ *      most once a second.
  *
  * Host names go through getaddrinfo(), which blocks: fine for numeric
  * addresses, "localhost" and /etc/hosts, which is what klab's tests use.
@@ -45,6 +79,7 @@
 
 #include "net/disk_real.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +94,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -70,6 +106,9 @@
 #define REAL_MAX_NODES 16
 #define REAL_MAX_LISTENERS 64
 #define READ_CHUNK 65536
+#define CONN_FILES_MAX 16   /* dup()'d files queued on one connection (rule 5) */
+#define ACCEPT_PAUSE_MS 100 /* accepting pauses this long when even the spare fails */
+#define LOG_EVERY_MS 1000   /* a repeated complaint is logged at most this often */
 
 enum rkind { K_LISTENER, K_CONN, K_SIGNAL };
 
@@ -92,12 +131,23 @@ struct rconn {
 	bool accepted;	   /* a listener accepted it (counts for max.connections) */
 	bool closing;	   /* the node closed it: flush, then go */
 	bool dead;	   /* freed at the end of this iteration */
-	bool want_out;	   /* EPOLLOUT registered */
+	bool muted;	   /* too much output queued: its frames wait (rule 4) */
+	bool resume;	   /* unmuted: hand it the frames it holds this round */
+	uint32_t events;   /* what epoll watches for it */
+	uint32_t peer;	   /* an accepted one's IPv4 address (max.connections.per.ip) */
 	struct buf in;
 	struct outq *out, **out_tail;
 	size_t out_bytes;
-	int64_t active_ms; /* monotonic; for the idle timeout */
+	size_t out_files;   /* entries of out holding a dup() */
+	int64_t active_ms;  /* monotonic; for the idle timeout */
+	int64_t request_ms; /* monotonic: when the incomplete frame in `in` began; 0: none */
 	struct rconn *next;
+};
+
+/* A complaint repeated by many clients, logged at most every LOG_EVERY_MS. */
+struct rlog_limit {
+	int64_t last_ms;
+	uint64_t held; /* occurrences since the last line */
 };
 
 struct rlistener {
@@ -135,9 +185,16 @@ struct real {
 	int nnodes;
 	struct rlistener listeners[REAL_MAX_LISTENERS];
 	int64_t next_listener;
-	struct rconn *conns; /* every connection, dead ones until the round ends */
-	int nconns;	     /* live ones */
-	int naccepted;	     /* live ones that a listener accepted (max.connections) */
+	struct rconn *conns;	     /* every connection, dead ones until the round ends */
+	int nconns;		     /* live ones */
+	int naccepted;		     /* live ones that a listener accepted (max.connections) */
+	size_t out_bytes;	     /* queued output of the accepted ones (rule 4) */
+	size_t files;		     /* dup()'d files queued on every connection (rule 5) */
+	size_t files_max;	     /* a quarter of RLIMIT_NOFILE */
+	int spare_fd;		     /* kept open for EMFILE (rule 6); -1 when in use or lost */
+	int64_t accept_paused_until; /* monotonic; 0: accepting */
+	uint64_t shed;		     /* connections closed at once for want of descriptors */
+	struct rlog_limit log_shed, log_refused, log_slow;
 	conn_id next_conn;
 	struct rtimer *timers; /* a binary min-heap by (due_ms, id) */
 	size_t ntimers, timers_cap;
@@ -172,6 +229,25 @@ rlog(struct real *r, const char *fmt, ...)
 		r->cfg.log(r->cfg.log_arg, line);
 	else
 		fprintf(stderr, "klab: %s\n", line);
+}
+
+/*
+ * Whether a complaint limited by l is to be logged now; *held says how
+ * many were not logged since the last line.
+ */
+static bool
+rlog_due(struct rlog_limit *l, uint64_t *held)
+{
+	int64_t now = mono_ms();
+
+	if (l->last_ms != 0 && now - l->last_ms < LOG_EVERY_MS) {
+		l->held++;
+		return false;
+	}
+	*held = l->held;
+	l->held = 0;
+	l->last_ms = now;
+	return true;
 }
 
 static struct rnode *
@@ -320,6 +396,10 @@ conn_drop(struct real *r, struct rconn *c, bool tell)
 	close(c->fd); /* also removes it from epoll */
 	outq_free_all(c->out);
 	c->out = NULL;
+	if (c->accepted)
+		r->out_bytes -= c->out_bytes;
+	r->files -= c->out_files;
+	c->out_bytes = c->out_files = 0;
 	if (!tell)
 		return;
 	if (was_connecting && n->ops->on_connected != NULL)
@@ -347,9 +427,18 @@ conns_reap(struct real *r)
 	}
 }
 
+/* n bytes of c's output went out. */
+static void
+conn_sent(struct real *r, struct rconn *c, size_t n)
+{
+	c->out_bytes -= n;
+	if (c->accepted)
+		r->out_bytes -= n;
+}
+
 /* Write one queue entry on; 1: done, 0: the socket is full, <0: error. */
 static int
-write_entry(struct rconn *c, struct outq *q)
+write_entry(struct real *r, struct rconn *c, struct outq *q)
 {
 	while (q->off < q->len) {
 		/* MSG_MORE: a file part or more bytes follow, so do not push a short packet. */
@@ -359,7 +448,7 @@ write_entry(struct rconn *c, struct outq *q)
 		if (n < 0)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		q->off += (size_t)n;
-		c->out_bytes -= (size_t)n;
+		conn_sent(r, c, (size_t)n);
 	}
 	while (q->file_left > 0) {
 		off_t off = (off_t)q->file_off;
@@ -371,20 +460,38 @@ write_entry(struct rconn *c, struct outq *q)
 			return -1; /* the file is shorter than the frame says */
 		q->file_off += n;
 		q->file_left -= (size_t)n;
-		c->out_bytes -= (size_t)n;
+		conn_sent(r, c, (size_t)n);
 	}
 	return 1;
+}
+
+/* Watch c for what it waits for: input unless closing or muted, output if queued. */
+static void
+conn_arm(struct real *r, struct rconn *c)
+{
+	uint32_t ev = (c->closing || c->muted ? 0 : EPOLLIN) | (c->out != NULL ? EPOLLOUT : 0);
+
+	if (ev != c->events && epoll_set(r, EPOLL_CTL_MOD, c->fd, ev, c) == 0)
+		c->events = ev;
+}
+
+/* Should c's requests wait until its output drains (rule 4)? */
+static bool
+conn_over(const struct real *r, const struct rconn *c)
+{
+	if (!c->accepted)
+		return false;
+	return c->out_bytes >= r->cfg.mute_output_bytes || c->out_files >= CONN_FILES_MAX ||
+	       (c->out_bytes > 0 && r->out_bytes >= r->cfg.queued_output_max);
 }
 
 /* Write as much queued output as the socket takes (rule: never in a handler). */
 static void
 conn_flush(struct real *r, struct rconn *c)
 {
-	bool want;
-
 	while (c->out != NULL) {
 		struct outq *q = c->out;
-		int rc = write_entry(c, q);
+		int rc = write_entry(r, c, q);
 
 		if (rc < 0) {
 			conn_drop(r, c, !c->closing);
@@ -396,19 +503,21 @@ conn_flush(struct real *r, struct rconn *c)
 		c->out = q->next;
 		if (c->out == NULL)
 			c->out_tail = &c->out;
+		if (q->file_fd >= 0) {
+			c->out_files--;
+			r->files--;
+		}
 		outq_free(q);
 	}
 	if (c->out == NULL && c->closing) {
 		conn_drop(r, c, false);
 		return;
 	}
-	/* A closing connection reads nothing more: only wait to write. */
-	want = c->out != NULL;
-	if (want != c->want_out || c->closing) {
-		epoll_set(r, EPOLL_CTL_MOD, c->fd,
-			  (c->closing ? 0 : EPOLLIN) | (want ? EPOLLOUT : 0), c);
-		c->want_out = want;
+	if (c->muted && !conn_over(r, c)) { /* its frames go to the node this round */
+		c->muted = false;
+		c->resume = true;
 	}
+	conn_arm(r, c); /* a closing connection reads nothing more: only writes */
 }
 
 /* Hand every whole frame in c's input buffer to its node (rule 1). */
@@ -419,7 +528,19 @@ conn_frames(struct real *r, struct rconn *c)
 	size_t pos = 0;
 
 	while (!c->dead && !c->closing) {
-		int64_t len = frame_size(c->in.data + pos, c->in.len - pos, r->cfg.max_frame_bytes);
+		int64_t len;
+
+		if (conn_over(r, c)) { /* rule 4: write what it can, then mute if still over */
+			conn_flush(r, c);
+			if (c->dead)
+				return;
+			if (conn_over(r, c)) {
+				c->muted = true;
+				conn_arm(r, c);
+				break;
+			}
+		}
+		len = frame_size(c->in.data + pos, c->in.len - pos, r->cfg.max_frame_bytes);
 
 		if (len < 0) {
 			rlog(r,
@@ -437,16 +558,23 @@ conn_frames(struct real *r, struct rconn *c)
 			n->ops->on_frame(n, c->id, c->in.data + pos, (size_t)len);
 		pos += (size_t)len;
 	}
-	if (!c->dead && pos > 0) {
+	if (c->dead)
+		return;
+	if (pos > 0) {
 		memmove(c->in.data, c->in.data + pos, c->in.len - pos);
 		c->in.len -= pos;
 	}
+	/* rule 7: the clock of a request starts with its first byte */
+	if (c->in.len == 0)
+		c->request_ms = 0;
+	else if (pos > 0 || c->request_ms == 0)
+		c->request_ms = mono_ms();
 }
 
 static void
 conn_readable(struct real *r, struct rconn *c)
 {
-	for (int rounds = 0; rounds < 16 && !c->dead && !c->closing; rounds++) {
+	for (int rounds = 0; rounds < 16 && !c->dead && !c->closing && !c->muted; rounds++) {
 		ssize_t n;
 
 		if (!buf_reserve(&c->in, READ_CHUNK)) {
@@ -480,7 +608,7 @@ conn_connect_done(struct real *r, struct rconn *c)
 	c->connecting = false;
 	c->active_ms = mono_ms();
 	epoll_set(r, EPOLL_CTL_MOD, c->fd, EPOLLIN | EPOLLOUT, c);
-	c->want_out = true; /* conn_flush drops EPOLLOUT once nothing is queued */
+	c->events = EPOLLIN | EPOLLOUT; /* conn_flush drops EPOLLOUT once nothing is queued */
 	if (n->ops->on_connected != NULL)
 		n->ops->on_connected(n, c->id, true);
 }
@@ -503,23 +631,128 @@ conn_event(struct real *r, struct rconn *c, uint32_t events)
 
 /* ---- listeners ------------------------------------------------------------------ */
 
+/* Stop watching the listeners for ACCEPT_PAUSE_MS (rule 6); accepts_resume rearms them. */
+static void
+accepts_pause(struct real *r)
+{
+	r->accept_paused_until = mono_ms() + ACCEPT_PAUSE_MS;
+	for (int i = 0; i < REAL_MAX_LISTENERS; i++)
+		if (r->listeners[i].id != 0)
+			epoll_set(r, EPOLL_CTL_MOD, r->listeners[i].fd, 0, &r->listeners[i]);
+}
+
+/* The ms until accepting resumes (-1: it is not paused), rearming when due. */
+static int64_t
+accepts_resume(struct real *r)
+{
+	int64_t left = r->accept_paused_until - mono_ms();
+
+	if (r->accept_paused_until == 0)
+		return -1;
+	if (left > 0)
+		return left;
+	r->accept_paused_until = 0;
+	if (r->spare_fd < 0)
+		r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < REAL_MAX_LISTENERS; i++)
+		if (r->listeners[i].id != 0)
+			epoll_set(r, EPOLL_CTL_MOD, r->listeners[i].fd, EPOLLIN, &r->listeners[i]);
+	return -1;
+}
+
+/*
+ * accept4 failed with err (EMFILE or ENFILE): the pending connection
+ * would keep the listener readable and the loop spinning.  Accept it with
+ * the spare descriptor's slot and close it at once (rule 6).  False when
+ * the listener is to be left for this round.
+ */
+static bool
+accept_shed(struct real *r, struct rlistener *l, int err)
+{
+	struct rlimit rl = { 0 };
+	uint64_t held;
+	int fd = -1;
+
+	if (r->spare_fd >= 0) {
+		close(r->spare_fd);
+		fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			err = errno;
+		else
+			close(fd);
+		r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0)
+		r->shed++;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	if ((fd >= 0 || err != EAGAIN) && rlog_due(&r->log_shed, &held))
+		rlog(r,
+		     "%s: out of file descriptors (%s, ulimit -n %llu): new connections are "
+		     "closed at once (%" PRIu64 " so far)",
+		     r->nodes[l->node].name, err == ENFILE ? "ENFILE" : "EMFILE",
+		     (unsigned long long)rl.rlim_cur, r->shed);
+	if (fd >= 0 && r->spare_fd >= 0)
+		return true;
+	if (fd >= 0 || err != EAGAIN)
+		accepts_pause(r); /* no spare to give: wait rather than spin */
+	return false;
+}
+
+/* Live accepted connections from IPv4 address ip (network order). */
+static int
+conns_from(const struct real *r, uint32_t ip)
+{
+	int n = 0;
+
+	for (const struct rconn *c = r->conns; c != NULL; c = c->next)
+		n += !c->dead && c->accepted && c->peer == ip;
+	return n;
+}
+
+/* Over max.connections or max.connections.per.ip?  Logs why (rule 7). */
+static bool
+accept_refused(struct real *r, struct rlistener *l, uint32_t ip)
+{
+	const char *key = "max.connections";
+	int limit = r->cfg.max_connections;
+	char addr[INET_ADDRSTRLEN] = "?";
+	uint64_t held;
+
+	if (r->naccepted < limit) {
+		key = "max.connections.per.ip";
+		limit = r->cfg.max_connections_per_ip;
+		if (limit <= 0 || conns_from(r, ip) < limit)
+			return false;
+	}
+	inet_ntop(AF_INET, &ip, addr, sizeof(addr));
+	if (rlog_due(&r->log_refused, &held))
+		rlog(r,
+		     "%s: refusing a connection from %s: %d connections is the limit (%s); %" PRIu64
+		     " more refused since the last line",
+		     r->nodes[l->node].name, addr, limit, key, held);
+	return true;
+}
+
 static void
 listener_accept(struct real *r, struct rlistener *l)
 {
 	struct node *n = &r->nodes[l->node].node;
 
 	for (;;) {
-		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_in sa = { 0 };
+		socklen_t salen = sizeof(sa);
+		int fd = accept4(l->fd, (struct sockaddr *)&sa, &salen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct rconn *c;
 		int one = 1;
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE) && accept_shed(r, l, errno))
+			continue;
+		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
+			continue;
 		if (fd < 0)
 			return;
-		if (r->naccepted >= r->cfg.max_connections) {
-			rlog(r,
-			     "%s: refusing a connection: %d connections is the limit "
-			     "(max.connections)",
-			     n->name, r->cfg.max_connections);
+		if (accept_refused(r, l, sa.sin_addr.s_addr)) {
 			close(fd);
 			continue;
 		}
@@ -527,6 +760,8 @@ listener_accept(struct real *r, struct rlistener *l)
 		c = conn_new(r, fd, l->node);
 		if (c != NULL) {
 			c->accepted = true;
+			c->peer = sa.sin_addr.s_addr;
+			c->events = EPOLLIN;
 			r->naccepted++;
 		}
 		if (c == NULL || epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLIN, c) < 0) {
@@ -633,10 +868,44 @@ real_connect(struct rt *rt, const char *host, int port)
 	    epoll_set(r, EPOLL_CTL_ADD, fd, EPOLLOUT, c) < 0) {
 		c->connect_fail = true; /* reported by the loop, not from in here */
 	}
-	c->want_out = true;
+	c->events = EPOLLOUT;
 	if (ai != NULL)
 		freeaddrinfo(ai);
 	return c->id;
+}
+
+/*
+ * Give q the file region of part: a dup() of its descriptor, for sendfile,
+ * when c and the process hold few (rule 5), else a copy of its bytes
+ * appended to q's.  *dups counts the dup()s of the frame so far.
+ */
+static int
+outq_file(struct real *r, const struct rconn *c, struct outq *q, const struct rt_part *part,
+	  size_t *dups)
+{
+	int fd = fs_os_fd(part->file); /* a file of the real disk (disk_real.c) */
+	uint8_t *data;
+
+	q->file_off = part->file_off;
+	if (c->out_files + *dups < CONN_FILES_MAX && r->files + *dups < r->files_max &&
+	    (q->file_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0) {
+		q->file_left = part->file_len;
+		++*dups;
+		return KLAB_OK;
+	}
+	if ((data = realloc(q->data, q->len + part->file_len)) == NULL)
+		return KLAB_ENOMEM;
+	q->data = data;
+	for (size_t got = 0; got < part->file_len;) {
+		ssize_t n = pread(fd, data + q->len + got, part->file_len - got,
+				  (off_t)part->file_off + (off_t)got);
+
+		if (n <= 0)
+			return KLAB_EIO; /* shorter than the frame says, or unreadable */
+		got += (size_t)n;
+	}
+	q->len += part->file_len;
+	return KLAB_OK;
 }
 
 static int
@@ -646,6 +915,7 @@ real_send_parts(struct rt *rt, conn_id id, const struct rt_part *parts, size_t n
 	struct rconn *c = conn_find(r, id);
 	struct outq *first = NULL, **tail = &first;
 	int64_t total = frame_parts_size(parts, n);
+	size_t dups = 0;
 
 	if (c == NULL || c->connecting || c->closing || c->node != rn_of(rt)->index)
 		return KLAB_ESTATE;
@@ -654,27 +924,26 @@ real_send_parts(struct rt *rt, conn_id id, const struct rt_part *parts, size_t n
 	if (c->out_bytes + (size_t)total > r->cfg.max_output_bytes)
 		return KLAB_EFULL;
 	for (size_t i = 0; i < n; i++) { /* all or nothing: build, then link */
-		bool file = parts[i].file != NULL && parts[i].file_len > 0;
 		struct outq *q = outq_new(parts[i].bytes, parts[i].len);
+		int rc = q == NULL ? KLAB_ENOMEM : KLAB_OK;
 
-		/* a file of the real disk (disk_real.c): sendfile reads its descriptor */
-		if (q != NULL && file &&
-		    (q->file_fd = fcntl(fs_os_fd(parts[i].file), F_DUPFD_CLOEXEC, 0)) < 0) {
+		if (q != NULL && parts[i].file != NULL && parts[i].file_len > 0 &&
+		    (rc = outq_file(r, c, q, &parts[i], &dups)) != KLAB_OK)
 			outq_free(q);
-			q = NULL;
-		}
-		if (q == NULL) {
+		if (rc != KLAB_OK) {
 			outq_free_all(first);
-			return KLAB_ENOMEM;
+			return rc;
 		}
-		q->file_off = parts[i].file_off;
-		q->file_left = file ? parts[i].file_len : 0;
 		*tail = q;
 		tail = &q->next;
 	}
 	*c->out_tail = first;
 	c->out_tail = tail;
 	c->out_bytes += (size_t)total;
+	c->out_files += dups;
+	r->files += dups;
+	if (c->accepted)
+		r->out_bytes += (size_t)total;
 	return KLAB_OK;
 }
 
@@ -797,8 +1066,12 @@ real_config_defaults(struct real_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_frame_bytes = 104857600;
 	cfg->max_connections = 1000;
+	cfg->max_connections_per_ip = 0; /* none */
 	cfg->idle_timeout_ms = 600000;
+	cfg->request_timeout_ms = 30000;
 	cfg->max_output_bytes = 256u << 20;
+	cfg->mute_output_bytes = 1u << 20;
+	cfg->queued_output_max = 256u << 20;
 	cfg->handle_signals = true;
 }
 
@@ -806,16 +1079,23 @@ struct real *
 real_new(const struct real_config *cfg)
 {
 	struct real *r = calloc(1, sizeof(*r));
+	struct rlimit rl;
 
 	if (r == NULL)
 		return NULL;
 	r->cfg = *cfg;
 	r->sig.kind = K_SIGNAL;
 	r->sig.fd = -1;
+	r->files_max = 1u << 20;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		r->files_max = (size_t)rl.rlim_cur / 4;	       /* rule 5 */
+	r->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC); /* rule 6 */
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0 || getrandom(&r->rng, sizeof(r->rng), 0) != sizeof(r->rng)) {
 		if (r->epfd >= 0)
 			close(r->epfd);
+		if (r->spare_fd >= 0)
+			close(r->spare_fd);
 		free(r);
 		return NULL;
 	}
@@ -835,6 +1115,8 @@ real_free(struct real *r)
 			close(r->listeners[i].fd);
 	free(r->timers);
 	close(r->epfd);
+	if (r->spare_fd >= 0)
+		close(r->spare_fd);
 	free(r);
 }
 
@@ -930,14 +1212,58 @@ timers_run(struct real *r)
 	return r->ntimers > 0 ? r->timers[0].due_ms - now : -1;
 }
 
+/* The earlier of two deadlines in ms from now (-1: none). */
+static int64_t
+sooner(int64_t a, int64_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/*
+ * Close c if it is idle or its request is late (rule 7); false if it
+ * stays, with *next lowered to its next deadline.
+ */
+static bool
+conn_expired(struct real *r, struct rconn *c, int64_t now, int64_t *next)
+{
+	int64_t idle = r->cfg.idle_timeout_ms, rto = r->cfg.request_timeout_ms;
+	bool timed = c->accepted && rto > 0 && c->request_ms > 0 && !c->muted;
+	uint64_t held;
+
+	if (idle > 0 && !c->connecting && now - c->active_ms >= idle) {
+		rlog(r,
+		     "%s: closing connection %" PRId64 ": idle for %" PRId64
+		     " ms (connections.max.idle.ms)",
+		     r->nodes[c->node].name, c->id, now - c->active_ms);
+		conn_drop(r, c, true);
+		return true;
+	}
+	if (timed && now - c->request_ms >= rto) {
+		if (rlog_due(&r->log_slow, &held))
+			rlog(r,
+			     "%s: closing connection %" PRId64 ": its request is not whole %" PRId64
+			     " ms after its first byte (klab.request.read.timeout.ms); %" PRIu64
+			     " more since the last line",
+			     r->nodes[c->node].name, c->id, now - c->request_ms, held);
+		conn_drop(r, c, true);
+		return true;
+	}
+	if (idle > 0 && !c->connecting)
+		*next = sooner(*next, c->active_ms + idle - now);
+	if (timed)
+		*next = sooner(*next, c->request_ms + rto - now);
+	return false;
+}
+
 /*
  * Per connection, once a round: report connects that failed at once, close
- * idle ones, write queued output.  Returns ms until the next idle deadline.
+ * idle and slow ones, write queued output.  Returns ms until the next
+ * deadline (-1: none).
  */
 static int64_t
 conns_service(struct real *r)
 {
-	int64_t now = mono_ms(), next = -1, idle = r->cfg.idle_timeout_ms;
+	int64_t now = mono_ms(), next = -1;
 
 	for (struct rconn *c = r->conns; c != NULL; c = c->next) {
 		if (c->dead)
@@ -946,27 +1272,31 @@ conns_service(struct real *r)
 			conn_drop(r, c, true);
 			continue;
 		}
-		if (idle > 0 && !c->connecting && now - c->active_ms >= idle) {
-			rlog(r,
-			     "%s: closing connection %" PRId64 ": idle for %" PRId64
-			     " ms (connections.max.idle.ms)",
-			     r->nodes[c->node].name, c->id, now - c->active_ms);
-			conn_drop(r, c, true);
+		if (conn_expired(r, c, now, &next))
 			continue;
-		}
 		if (!c->connecting && (c->out != NULL || c->closing))
 			conn_flush(r, c);
-		if (!c->dead && idle > 0 && (next < 0 || c->active_ms + idle - now < next))
-			next = c->active_ms + idle - now;
 	}
 	return next;
+}
+
+/* Hand unmuted connections the frames they hold (rule 4), in the loop, not in a handler. */
+static void
+conns_resume(struct real *r)
+{
+	for (struct rconn *c = r->conns; c != NULL; c = c->next)
+		if (c->resume && !c->dead) {
+			c->resume = false;
+			conn_frames(r, c);
+		}
 }
 
 static bool
 conns_pending(struct real *r)
 {
 	for (struct rconn *c = r->conns; c != NULL; c = c->next)
-		if (!c->dead && (c->connect_fail || (!c->connecting && c->closing && !c->out)))
+		if (!c->dead &&
+		    (c->connect_fail || c->resume || (!c->connecting && c->closing && !c->out)))
 			return true;
 	return false;
 }
@@ -989,13 +1319,12 @@ static int
 loop_once(struct real *r, int64_t cap)
 {
 	struct epoll_event evs[64];
-	int64_t t_timer = timers_run(r), t_idle = conns_service(r), wait = t_timer;
+	int64_t wait = timers_run(r);
 	int n;
 
-	if (t_idle >= 0 && (wait < 0 || t_idle < wait))
-		wait = t_idle;
-	if (cap >= 0 && (wait < 0 || cap < wait))
-		wait = cap;
+	wait = sooner(wait, conns_service(r));
+	wait = sooner(wait, accepts_resume(r));
+	wait = sooner(wait, cap);
 	if (r->stop || conns_pending(r))
 		wait = 0;
 	n = epoll_wait(r->epfd, evs, 64, wait > 1000000 ? 1000000 : (int)wait);
@@ -1003,6 +1332,7 @@ loop_once(struct real *r, int64_t cap)
 		return KLAB_EIO;
 	for (int i = 0; i < n; i++)
 		dispatch(r, &evs[i]);
+	conns_resume(r);
 	conns_service(r);
 	conns_reap(r);
 	return KLAB_OK;

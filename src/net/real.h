@@ -28,9 +28,15 @@
 struct real_config {
 	int32_t max_frame_bytes; /* socket.request.max.bytes (104857600) */
 	int max_connections; /* max.connections (accepted ones; a node's own connects are not counted) */
-	int64_t idle_timeout_ms; /* connections.max.idle.ms (600000); 0: never */
-	size_t max_output_bytes; /* queued but unsent bytes per connection */
-	bool handle_signals;	 /* SIGINT/SIGTERM stop the loop */
+	int max_connections_per_ip; /* max.connections.per.ip (accepted ones from one address) */
+	int64_t idle_timeout_ms;    /* connections.max.idle.ms (600000); 0: never */
+	int64_t request_timeout_ms; /* klab.request.read.timeout.ms (30000); 0: never */
+	size_t max_output_bytes;    /* queued but unsent bytes per connection: more is refused */
+	size_t mute_output_bytes;   /* an accepted connection's requests wait while this much
+					of its output is queued (1 MiB) */
+	size_t queued_output_max;   /* klab.queued.max.response.bytes: queued output of every
+					accepted connection together (256 MiB) */
+	bool handle_signals;	    /* SIGINT/SIGTERM stop the loop */
 	/* Log lines (refused connections, oversized frames); NULL: stderr. */
 	void (*log)(void *arg, const char *line);
 	void *log_arg;
