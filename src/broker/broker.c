@@ -18,6 +18,11 @@
  *   6. The metadata source keeps its own (metadata.h, invariant 7).
  *   7. Its topic store keeps its own, and so does every log in it
  *      (topics_check_invariants: offsets, segments, indexes).
+ *   8. A waiting Fetch lists each of its partitions once (fetch_dedupe),
+ *      and keeps the logs it waits on sorted, without repeats: an append
+ *      runs again only the Fetches waiting on the log appended to (wake),
+ *      at a cost that does not grow with how often a request repeated a
+ *      partition.
  */
 #include "broker/broker.h"
 
@@ -27,6 +32,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "topic/topic.h"
 
 void
 broker_log(struct broker *b, const char *fmt, ...)
@@ -65,6 +71,9 @@ broker_free(struct broker *b)
 	b->store = NULL;
 	buf_free(&b->out);
 	proto_splices_free(&b->splices);
+	free(b->touched);
+	b->touched = NULL;
+	b->ntouched = b->captouched = 0;
 	b->meta.ops->stop(&b->meta);
 }
 
@@ -147,6 +156,37 @@ breq_release(struct broker_req *r)
 	free(r->keep);
 	r->keep = NULL;
 	r->nkeep = r->capkeep = 0;
+}
+
+/* ---- repeats in a request ------------------------------------------------------ */
+
+static int
+key_cmp(const void *x, const void *y)
+{
+	const struct breq_key *a = x, *b = y;
+	int c;
+
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->len > 0 && (c = memcmp(a->p, b->p, (size_t)a->len)) != 0)
+		return c;
+	if (a->num != b->num)
+		return a->num < b->num ? -1 : 1;
+	return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+void
+breq_keys_sort(struct breq_key *k, size_t n)
+{
+	if (n > 1)
+		qsort(k, n, sizeof(*k), key_cmp);
+}
+
+bool
+breq_key_same(const struct breq_key *a, const struct breq_key *b)
+{
+	return a->len == b->len && a->num == b->num &&
+	       (a->len <= 0 || memcmp(a->p, b->p, (size_t)a->len) == 0);
 }
 
 /* ---- node handlers ---------------------------------------------------------- */
@@ -349,10 +389,191 @@ struct broker_parked {
 	struct broker_parked *next;
 	conn_id conn;
 	timer_id timer;
-	uint8_t *frame; /* the waiting Fetch, copied */
+	uint8_t *frame; /* the waiting Fetch, re-encoded without repeats (invariant 8) */
 	size_t len;
 	struct buf queued; /* frames that arrived on conn behind it */
+	struct log **logs; /* the logs it waits on, sorted, each once */
+	size_t nlogs;
+	uint64_t checked; /* appends (touched_seq0 + i) it has run after */
 };
+
+/* What handle_one gives park() for a Fetch that waits. */
+struct park_info {
+	struct buf frame;
+	struct log **logs;
+	size_t nlogs;
+};
+
+/* Where a Produce or a Fetch request keeps its topics and partitions. */
+struct req_shape {
+	const char *topics, *name, *parts, *index;
+};
+
+static const struct req_shape produce_shape = { "topic_data", "name", "partition_data", "index" };
+static const struct req_shape fetch_shape = { "topics", "topic", "partitions", "partition" };
+
+/*
+ * Kafka's FetchRequest holds its partitions in a map (fetchData): a
+ * partition listed twice is fetched and answered once.  Drop each repeat
+ * of a (topic, partition) after its first, and the topics it leaves
+ * without partitions, in O(n log n), so that the answer and the waiting
+ * Fetch cost what its distinct partitions cost (invariant 8).  (Kafka's
+ * map keeps the first's place and the last's offsets; klab keeps the
+ * first.)
+ */
+static int
+fetch_dedupe(struct pvalue *req)
+{
+	struct pvalue *topics = pvalue_array(req, "topics");
+	int32_t nt = pvalue_count(topics);
+	size_t n = 0, k = 0, dups = 0;
+	struct breq_key *keys;
+	bool *keep;
+
+	for (int32_t i = 0; i < nt; i++)
+		n += (size_t)pvalue_count(pvalue_array(pvalue_at(topics, i), "partitions"));
+	if (n < 2)
+		return KLAB_OK;
+	keys = malloc(n * sizeof(*keys));
+	keep = malloc((n > (size_t)nt ? n : (size_t)nt) * sizeof(*keep));
+	if (keys == NULL || keep == NULL) {
+		free(keys);
+		free(keep);
+		return KLAB_ENOMEM;
+	}
+	for (int32_t i = 0; i < nt; i++) {
+		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, "partitions");
+		int32_t len;
+		const uint8_t *name = pvalue_get_bytes(t, "topic", &len);
+
+		for (int32_t j = 0; j < pvalue_count(ps); j++, k++)
+			keys[k] = (struct breq_key){
+				name, len, (int32_t)pvalue_get_int(pvalue_at(ps, j), "partition"),
+				(int32_t)k
+			};
+	}
+	breq_keys_sort(keys, n);
+	for (k = 0; k < n; k++) {
+		bool repeat = k > 0 && breq_key_same(&keys[k - 1], &keys[k]);
+
+		keep[keys[k].pos] = !repeat;
+		dups += repeat;
+	}
+	free(keys);
+	if (dups > 0) {
+		k = 0;
+		for (int32_t i = 0; i < nt; i++) {
+			struct pvalue *ps = pvalue_array(pvalue_at(topics, i), "partitions");
+			int32_t np = pvalue_count(ps);
+
+			pvalue_array_filter(ps, keep + k);
+			k += (size_t)np;
+		}
+		for (int32_t i = 0; i < nt; i++) /* a topic all of whose partitions were repeats */
+			keep[i] =
+				pvalue_count(pvalue_array(pvalue_at(topics, i), "partitions")) > 0;
+		pvalue_array_filter(topics, keep);
+	}
+	free(keep);
+	return KLAB_OK;
+}
+
+/* The log of partition p of topic name[0..len) on this broker, or NULL. */
+static struct log *
+local_log(struct broker *b, const uint8_t *name, int32_t len, int32_t p)
+{
+	char s[TOPIC_NAME_MAX + 1];
+	struct topic *t;
+
+	/* the exact bytes: "t\0x" is no topic, not "t" */
+	if (name == NULL || len <= 0 || len > TOPIC_NAME_MAX || memchr(name, 0, (size_t)len))
+		return NULL;
+	memcpy(s, name, (size_t)len);
+	s[len] = '\0';
+	t = topics_find(b->store, s);
+	return t != NULL && p >= 0 && p < t->partitions ? t->logs[p] : NULL;
+}
+
+/* Append to *v (n of cap) the local log of each partition req lists (shape w). */
+static int
+collect_logs(struct broker *b, const struct pvalue *req, const struct req_shape *w, struct log ***v,
+	     size_t *n, size_t *cap)
+{
+	const struct pvalue *topics = pvalue_array(req, w->topics);
+
+	for (int32_t i = 0; i < pvalue_count(topics); i++) {
+		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, w->parts);
+		int32_t len;
+		const uint8_t *name = pvalue_get_bytes(t, w->name, &len);
+
+		for (int32_t j = 0; j < pvalue_count(ps); j++) {
+			struct log *l = local_log(
+				b, name, len, (int32_t)pvalue_get_int(pvalue_at(ps, j), w->index));
+
+			if (l == NULL)
+				continue;
+			if (*n == *cap) {
+				size_t nc = *cap ? 2 * *cap : 8;
+				struct log **nv = realloc(*v, nc * sizeof(*nv));
+
+				if (nv == NULL)
+					return KLAB_ENOMEM;
+				*v = nv;
+				*cap = nc;
+			}
+			(*v)[(*n)++] = l;
+		}
+	}
+	return KLAB_OK;
+}
+
+static int
+ptr_cmp(const void *x, const void *y)
+{
+	uintptr_t a = (uintptr_t) * (struct log *const *)x,
+		  b = (uintptr_t) * (struct log *const *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* A waiting Fetch: its frame without repeats, and the logs it waits on. */
+static int
+park_prepare(struct broker *b, const struct proto_request_header *h, const struct pvalue *req,
+	     struct park_info *pk)
+{
+	size_t cap = 0, k = 0;
+
+	if (proto_request_encode(h, req, &pk->frame) != KLAB_OK ||
+	    collect_logs(b, req, &fetch_shape, &pk->logs, &pk->nlogs, &cap) != KLAB_OK)
+		return KLAB_ENOMEM;
+	if (pk->nlogs > 1)
+		qsort(pk->logs, pk->nlogs, sizeof(*pk->logs), ptr_cmp);
+	for (size_t i = 0; i < pk->nlogs; i++)
+		if (k == 0 || pk->logs[k - 1] != pk->logs[i])
+			pk->logs[k++] = pk->logs[i];
+	pk->nlogs = k;
+	return KLAB_OK;
+}
+
+/* Begin a new frame or timer: forget the appends of the last. */
+static void
+touched_reset(struct broker *b)
+{
+	b->touched_seq0 += b->ntouched;
+	b->ntouched = 0;
+}
+
+/* Was a log p waits on appended to since p last ran? */
+static bool
+parked_touched(const struct broker *b, const struct broker_parked *p)
+{
+	size_t from = p->checked > b->touched_seq0 ? (size_t)(p->checked - b->touched_seq0) : 0;
+
+	for (size_t i = from; i < b->ntouched; i++)
+		if (bsearch(&b->touched[i], p->logs, p->nlogs, sizeof(*p->logs), ptr_cmp) != NULL)
+			return true;
+	return false;
+}
 
 #define QUEUED_MAX (64u << 20) /* bytes queued behind a waiting Fetch */
 
@@ -369,6 +590,7 @@ static void
 parked_free(struct broker_parked *p)
 {
 	free(p->frame);
+	free(p->logs);
 	buf_free(&p->queued);
 	free(p);
 }
@@ -386,18 +608,23 @@ unpark(struct broker *b, struct broker_parked *p, bool cancel)
 		b->node->rt->ops->cancel_timer(b->node->rt, p->timer);
 }
 
+/* Park the Fetch handle_one prepared (pk: its frame and logs, taken over). */
 static void
-park(struct broker *b, conn_id c, const uint8_t *frame, size_t len, int64_t ms)
+park(struct broker *b, conn_id c, struct park_info *pk, int64_t ms)
 {
 	struct broker_parked *p = calloc(1, sizeof(*p));
 
-	if (p == NULL || (p->frame = malloc(len)) == NULL) {
-		free(p);
+	if (p == NULL) {
+		buf_free(&pk->frame);
+		free(pk->logs);
 		close_bad(b, c, "out of memory");
 		return;
 	}
-	memcpy(p->frame, frame, len);
-	p->len = len;
+	p->frame = pk->frame.data;
+	p->len = pk->frame.len;
+	p->logs = pk->logs;
+	p->nlogs = pk->nlogs;
+	p->checked = b->touched_seq0 + b->ntouched;
 	p->conn = c;
 	buf_init(&p->queued);
 	p->timer = b->node->rt->ops->set_timer(b->node->rt, ms);
@@ -491,14 +718,43 @@ answer(struct broker *b, conn_id c, const struct api_desc *api,
 }
 
 /*
+ * Why a request body could not be decoded, for the log line that closes
+ * its connection.
+ */
+static const char *
+decode_failure(int rc, size_t len, char *why, size_t n)
+{
+	if (rc == KLAB_ENOMEM)
+		return "out of memory decoding the request body";
+	if (rc != KLAB_ETOOLARGE)
+		return "malformed request body";
+	snprintf(why, n,
+		 "request body of %zu bytes: decoded it would take more than %zu bytes (klab "
+		 "decodes at most %d bytes per byte of a request, plus %zu)",
+		 len, proto_decode_budget(len), PROTO_DECODE_RATIO, PROTO_DECODE_SLACK);
+	return why;
+}
+
+/*
+ * Note the logs a Produce appended to (broker.touched) for wake().  Out of
+ * memory, the Fetches waiting on them answer when their wait ends instead.
+ */
+static void
+note_appends(struct broker *b, const struct pvalue *req)
+{
+	(void)collect_logs(b, req, &produce_shape, &b->touched, &b->ntouched, &b->captouched);
+}
+
+/*
  * Handle one request frame on c.  may_park: a Fetch may wait (false once
  * its max_wait_ms has passed).  *appended is set when records went in.
  * PARKED: the Fetch waits and no response was sent; the caller decides
- * whether that means a new purgatory entry (park()).
+ * whether that means a new purgatory entry (park(), with what park_prepare
+ * put in pk when pk is not NULL).
  */
 static enum outcome
 handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool may_park,
-	   bool *appended, int64_t *park_ms)
+	   bool *appended, int64_t *park_ms, struct park_info *pk)
 {
 	struct node *n = b->node;
 	struct proto_request_header h;
@@ -510,9 +766,13 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	enum outcome out = DONE;
 	bool answered;
 	const char *bad = check_header(b, c, frame, len, &h, &body, &api, &fn, &answered);
+	char why[200];
+	int rc;
 
-	if (bad == NULL && !answered && proto_request_decode(&h, body, &req) != KLAB_OK)
-		bad = "malformed request body";
+	if (bad == NULL && !answered && (rc = proto_request_decode(&h, body, &req)) != KLAB_OK)
+		bad = decode_failure(rc, body.len, why, sizeof(why));
+	if (bad == NULL && !answered && h.api_key == KAPI_FETCH && fetch_dedupe(req) != KLAB_OK)
+		bad = "out of memory";
 	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
 		bad = "out of memory";
 	if (bad != NULL || answered) {
@@ -529,6 +789,9 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	if (fn(&r, req, resp) != KLAB_OK) {
 		close_bad(b, c, "the handler failed");
 		out = CLOSED;
+	} else if (r.park && pk != NULL && park_prepare(b, &h, req, pk) != KLAB_OK) {
+		close_bad(b, c, "out of memory");
+		out = CLOSED;
 	} else if (r.park) {
 		*park_ms = r.park_ms;
 		out = PARKED;
@@ -540,6 +803,8 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 			out = CLOSED;
 		}
 	}
+	if (r.appended && h.api_key == KAPI_PRODUCE)
+		note_appends(b, req);
 	*appended |= r.appended;
 	breq_release(&r);
 	pvalue_free(resp);
@@ -552,10 +817,17 @@ static enum outcome
 handle_fresh(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool *appended)
 {
 	int64_t ms = 0;
-	enum outcome o = handle_one(b, c, frame, len, true, appended, &ms);
+	struct park_info pk = { .logs = NULL };
+	enum outcome o;
 
-	if (o == PARKED)
-		park(b, c, frame, len, ms);
+	buf_init(&pk.frame);
+	o = handle_one(b, c, frame, len, true, appended, &ms, &pk);
+	if (o == PARKED) {
+		park(b, c, &pk, ms);
+		return o;
+	}
+	buf_free(&pk.frame);
+	free(pk.logs);
 	return o;
 }
 
@@ -584,9 +856,10 @@ drain(struct broker *b, conn_id c, struct buf *q, bool *appended)
 }
 
 /*
- * Re-run the waiting Fetches after an append (fired == 0) or when timer
- * fired ends one's wait; answer those that are ready and then the frames
- * queued behind them.
+ * Re-run the waiting Fetches that waited on a log appended to (fired ==
+ * 0), or the one whose timer fired ends its wait; answer those that are
+ * ready and then the frames queued behind them.  Invariant 8: a Fetch
+ * waiting on other logs is not touched.
  */
 static void
 wake(struct broker *b, timer_id fired)
@@ -601,7 +874,11 @@ wake(struct broker *b, timer_id fired)
 			int64_t ms;
 			enum outcome o;
 
-			o = handle_one(b, p->conn, p->frame, p->len, !timed_out, &appended, &ms);
+			if (!timed_out && !parked_touched(b, p))
+				continue;
+			p->checked = b->touched_seq0 + b->ntouched;
+			o = handle_one(b, p->conn, p->frame, p->len, !timed_out, &appended, &ms,
+				       NULL);
 			if (o == PARKED)
 				continue;
 			if (timed_out)
@@ -626,6 +903,7 @@ broker_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 	b->node = n;
 	if (b->meta.ops->frame(&b->meta, c, frame, len)) /* on the metadata source's connection */
 		return;
+	touched_reset(b);
 	if ((p = find_parked(b, c)) != NULL) { /* one request at a time per connection */
 		if (p->queued.len + len > QUEUED_MAX) {
 			unpark(b, p, true);
@@ -654,6 +932,7 @@ broker_timer(struct node *n, timer_id t)
 	}
 	for (struct broker_parked *p = b->parked; p != NULL; p = p->next)
 		if (p->timer == t) {
+			touched_reset(b);
 			wake(b, t);
 			return;
 		}
@@ -758,6 +1037,12 @@ check_parked(const struct broker *b, const struct broker_parked *p, struct kerr 
 				"broker %d: invariant 3: the Fetch waiting on connection %lld "
 				"lost its frame or its timer",
 				id, (long long)p->conn);
+	for (size_t i = 1; i < p->nlogs; i++)
+		if ((uintptr_t)p->logs[i - 1] >= (uintptr_t)p->logs[i])
+			return kerr_set(e, KLAB_ESTATE,
+					"broker %d: invariant 8: the logs the Fetch on connection "
+					"%lld waits on are not sorted without repeats",
+					id, (long long)p->conn);
 	if (p->queued.len > QUEUED_MAX || !whole_frames(p->queued.data, p->queued.len))
 		return kerr_set(e, KLAB_ESTATE,
 				"broker %d: invariant 3: %zu bytes queued behind the Fetch on "

@@ -144,6 +144,14 @@ struct broker {
 	struct broker_parked *parked;
 	uint64_t fetches_parked; /* how many times a Fetch waited, for tests */
 	/*
+	 * The logs appended to since the frame or timer being handled began
+	 * (touched[0] is append number touched_seq0): a waiting Fetch is run
+	 * again only when one of them is a log it waits on (broker.c, wake).
+	 */
+	struct log **touched;
+	size_t ntouched, captouched;
+	uint64_t touched_seq0;
+	/*
 	 * Log maintenance (Kafka's LogManager scheduler): every
 	 * log.retention.check.interval.ms, retention and time-based flushes
 	 * run on every partition and the checkpoints are written.
@@ -203,6 +211,21 @@ int breq_keep(struct broker_req *r, void *p);
 char *breq_strndup(struct broker_req *r, const uint8_t *p, int32_t len);
 /* A printf into request memory. */
 char *breq_printf(struct broker_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A (name, number) pair of a request - a topic, or a topic and a
+ * partition - at position pos, for finding repeats in O(n log n):
+ * breq_keys_sort orders keys by name bytes, number and pos, so the first
+ * key of a run of equal ones (breq_key_same) is the earliest in the request.
+ */
+struct breq_key {
+	const uint8_t *p;
+	int32_t len;
+	int32_t num;
+	int32_t pos;
+};
+void breq_keys_sort(struct breq_key *k, size_t n);
+bool breq_key_same(const struct breq_key *a, const struct breq_key *b);
 
 /* Each handler reads req (decoded at r->h->api_version) and fills resp. */
 typedef int (*broker_handler)(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);

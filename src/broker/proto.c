@@ -28,8 +28,15 @@
  *   2. A length is checked against the bytes left before it is used; an
  *      array count N is checked before allocating: N elements of at least
  *      m bytes each (m = elem_min_size(), >= 1) must fit in what is left.
- *      So a decoded tree has at most (fields per element + 1) nodes of
- *      sizeof(struct pvalue) = 32 bytes per m bytes of input.
+ *   2a. The memory a decoded tree takes is bounded by its input: before an
+ *      array is allocated its cost (tree_cost(): N nodes, and for structs
+ *      N blocks of their fields' nodes plus malloc's overhead) is charged
+ *      to a budget of PROTO_DECODE_RATIO bytes per input byte plus
+ *      PROTO_DECODE_SLACK, and an array that would overdraw it is
+ *      KLAB_ETOOLARGE.  Invariant 2 alone allowed ~40 bytes of tree per
+ *      byte (a Metadata topic "" is 2 bytes and 80 bytes of tree: 10 MB
+ *      of them made 1.7 GB with the answer); a request of ordinary
+ *      elements (names, partitions, offsets) costs 5-20 bytes per byte.
  *   3. Every node of a tree was built from its schema (node_init_*), so
  *      the encoder may trust node types; a mismatch is an assert.
  *   4. proto_encode() and the frame writers leave out unchanged on error.
@@ -352,6 +359,21 @@ pvalue_array_resize(struct pvalue *arr, int32_t n)
 }
 
 void
+pvalue_array_filter(struct pvalue *arr, const bool *keep)
+{
+	int32_t k = 0;
+
+	assert(is_array(arr->type));
+	for (int32_t i = 0; i < arr->a.n; i++) {
+		if (!keep[i])
+			node_clear(&arr->a.v[i]);
+		else
+			arr->a.v[k++] = arr->a.v[i]; /* a node owns its kids: moving it is enough */
+	}
+	arr->a.n = k; /* the block keeps its size; node_clear frees it */
+}
+
+void
 pvalue_array_set_null(struct pvalue *arr)
 {
 	assert(is_array(arr->type));
@@ -361,7 +383,13 @@ pvalue_array_set_null(struct pvalue *arr)
 
 /* ---- decoder ------------------------------------------------------------- */
 
-static int decode_struct(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue *st);
+/* A decoder's input and what is left of its memory budget (invariant 2a). */
+struct dec {
+	struct cursor *c;
+	size_t budget;
+};
+
+static int decode_struct(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st);
 
 static int
 cur_rc(const struct cursor *c)
@@ -404,19 +432,37 @@ decode_slice(enum ptype t, bool nullable, struct cursor *c, struct pvalue *v)
 }
 
 static int
-decode_elem(struct pvalue *arr, int16_t v, struct cursor *c, struct pvalue *el)
+decode_elem(struct pvalue *arr, int16_t v, struct dec *d, struct pvalue *el)
 {
 	switch (arr->type) {
-	case PT_ARRAY: return decode_struct(arr->a.schema, v, c, el);
-	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, c, el);
-	default: return decode_int(el->type, c, &el->i);
+	case PT_ARRAY: return decode_struct(arr->a.schema, v, d, el);
+	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, d->c, el);
+	default: return decode_int(el->type, d->c, &el->i);
 	}
 }
 
-static int
-decode_array(const struct pfield *f, int16_t v, struct cursor *c, struct pvalue *arr)
+/*
+ * The bytes of memory n elements of array arr take (invariant 2a): the
+ * nodes, and for a struct element the block of its fields' nodes
+ * (node_init_struct), each block with malloc's overhead.  Nested arrays
+ * are charged when they are decoded.
+ */
+static size_t
+tree_cost(const struct pvalue *arr, size_t n)
 {
+	size_t per = sizeof(struct pvalue);
+
+	if (arr->type == PT_ARRAY && arr->a.schema->nfields > 0)
+		per += arr->a.schema->nfields * sizeof(struct pvalue) + PROTO_ALLOC_OVERHEAD;
+	return PROTO_ALLOC_OVERHEAD + n * per;
+}
+
+static int
+decode_array(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *arr)
+{
+	struct cursor *c = d->c;
 	int32_t n = (int32_t)cur_get_be32(c);
+	size_t cost;
 	int rc;
 
 	if (!cur_ok(c))
@@ -427,32 +473,35 @@ decode_array(const struct pfield *f, int16_t v, struct cursor *c, struct pvalue 
 	}
 	if ((size_t)n > c->len / elem_min_size(f, v))
 		return KLAB_ETRUNCATED; /* invariant 2: before allocating */
+	if ((cost = tree_cost(arr, (size_t)n)) > d->budget)
+		return KLAB_ETOOLARGE; /* invariant 2a: before allocating */
+	d->budget -= cost;
 	rc = pvalue_array_resize(arr, n);
 	for (int32_t i = 0; i < n && rc == KLAB_OK; i++)
-		rc = decode_elem(arr, v, c, &arr->a.v[i]);
+		rc = decode_elem(arr, v, d, &arr->a.v[i]);
 	return rc;
 }
 
 static int
-decode_field(const struct pfield *f, int16_t v, struct cursor *c, struct pvalue *val)
+decode_field(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *val)
 {
 	if (!pfield_present(f, v))
 		return KLAB_OK; /* keeps its default */
 	if (f->type == PT_STRUCT)
-		return decode_struct(f->sub, v, c, val);
+		return decode_struct(f->sub, v, d, val);
 	if (is_array(f->type))
-		return decode_array(f, v, c, val);
+		return decode_array(f, v, d, val);
 	if (is_slice(f->type))
-		return decode_slice(f->type, null_ok(f, v), c, val);
-	return decode_int(f->type, c, &val->i);
+		return decode_slice(f->type, null_ok(f, v), d->c, val);
+	return decode_int(f->type, d->c, &val->i);
 }
 
 /* st holds defaults (node_init_struct); overwrite the fields present at v. */
 static int
-decode_struct(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue *st)
+decode_struct(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
-		int rc = decode_field(&s->fields[i], v, c, &st->a.v[i]);
+		int rc = decode_field(&s->fields[i], v, d, &st->a.v[i]);
 
 		if (rc != KLAB_OK)
 			return rc;
@@ -460,16 +509,25 @@ decode_struct(const struct pschema *s, int16_t v, struct cursor *c, struct pvalu
 	return KLAB_OK;
 }
 
+size_t
+proto_decode_budget(size_t len)
+{
+	return len > (SIZE_MAX - PROTO_DECODE_SLACK) / PROTO_DECODE_RATIO
+		       ? SIZE_MAX
+		       : PROTO_DECODE_RATIO * len + PROTO_DECODE_SLACK;
+}
+
 int
 proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out)
 {
+	struct dec d = { c, proto_decode_budget(c->len) };
 	struct pvalue *st = pvalue_new(s);
 	int rc;
 
 	*out = NULL;
 	if (st == NULL)
 		return KLAB_ENOMEM;
-	rc = decode_struct(s, v, c, st);
+	rc = decode_struct(s, v, &d, st);
 	if (rc != KLAB_OK) {
 		pvalue_free(st);
 		return rc;

@@ -179,16 +179,39 @@ struct pvalue *pvalue_at(const struct pvalue *arr, int32_t i);
  */
 int pvalue_array_resize(struct pvalue *arr, int32_t n);
 
+/*
+ * Keep the elements i of arr for which keep[i] (keep has pvalue_count(arr)
+ * entries), in their order, freeing the others.
+ */
+void pvalue_array_filter(struct pvalue *arr, const bool *keep);
+
 /* Make an array null (allowed on the wire only where it is nullable). */
 void pvalue_array_set_null(struct pvalue *arr);
 
 /* ---- codec --------------------------------------------------------------- */
 
 /*
+ * The memory a tree decoded from len bytes may take (proto.c, invariant
+ * 2a): PROTO_DECODE_RATIO bytes per byte of input plus PROTO_DECODE_SLACK,
+ * counting PROTO_ALLOC_OVERHEAD bytes for each block malloc hands out.  A
+ * request whose tree would take more is refused, not decoded: the work a
+ * request causes is bounded by its size (STYLE.md, convention 6).  Kafka
+ * has no such bound; klab's keeps 16 bytes per byte, enough for every
+ * request of ordinary elements, and refuses e.g. a Metadata request of a
+ * million empty names (40 bytes of tree per byte).
+ */
+#define PROTO_DECODE_RATIO 16
+#define PROTO_DECODE_SLACK ((size_t)4 << 20)
+#define PROTO_ALLOC_OVERHEAD 16
+size_t proto_decode_budget(size_t len);
+
+/*
  * Decode exactly p[0..len) as schema s at version v into a new tree *out
  * (pointing into p).  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
  * early, KLAB_ECORRUPT for an impossible length or count or for bytes left
- * over, KLAB_ENOMEM.  On error *out is NULL.
+ * over, KLAB_ETOOLARGE when the tree would take more memory than
+ * proto_decode_budget(len), KLAB_ENOMEM when an allocation failed.  On
+ * error *out is NULL.
  */
 int proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t len,
 		 struct pvalue **out);

@@ -20,6 +20,24 @@ controller(const struct kclient *kc)
 	return KCLIENT_ANY;
 }
 
+int
+kadmin_check_topic(const char *topic, struct kerr *e)
+{
+	size_t n = strlen(topic);
+
+	if (n > KADMIN_TOPIC_NAME_MAX)
+		return kerr_set(e, KLAB_EINVAL, "topic name is %zu characters; the limit is %d", n,
+				KADMIN_TOPIC_NAME_MAX);
+	return KLAB_OK;
+}
+
+/* A string a request field can carry (int16 length). */
+static bool
+fits(const char *s)
+{
+	return s == NULL || strlen(s) <= INT16_MAX;
+}
+
 static int
 send(struct kclient *kc, int16_t api, int16_t max_version, struct pvalue *body, kclient_cb cb,
      void *arg)
@@ -34,8 +52,14 @@ kadmin_create_topic(struct kclient *kc, const char *topic, int32_t partitions,
 		    int16_t replication_factor, const struct kadmin_config *configs,
 		    int32_t nconfigs, int32_t timeout_ms, kclient_cb cb, void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(KAPI_CREATE_TOPICS)->request), *t, *cf;
+	struct pvalue *body, *t, *cf;
 
+	if (kadmin_check_topic(topic, NULL) != KLAB_OK)
+		return KLAB_EINVAL;
+	for (int32_t i = 0; i < nconfigs; i++)
+		if (!fits(configs[i].name) || !fits(configs[i].value))
+			return KLAB_EINVAL;
+	body = pvalue_new(proto_api(KAPI_CREATE_TOPICS)->request);
 	if (body == NULL || pvalue_array_resize(pvalue_array(body, "topics"), 1) != KLAB_OK)
 		goto fail;
 	t = pvalue_at(pvalue_array(body, "topics"), 0);
@@ -60,9 +84,11 @@ int
 kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, kclient_cb cb,
 		    void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(KAPI_DELETE_TOPICS)->request), *names;
+	struct pvalue *body, *names;
 
-	if (body == NULL)
+	if (kadmin_check_topic(topic, NULL) != KLAB_OK)
+		return KLAB_EINVAL;
+	if ((body = pvalue_new(proto_api(KAPI_DELETE_TOPICS)->request)) == NULL)
 		return KLAB_ENOMEM;
 	names = pvalue_array(body, "topic_names");
 	if (pvalue_array_resize(names, 1) != KLAB_OK) {
@@ -78,9 +104,11 @@ kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, k
 int
 kadmin_metadata(struct kclient *kc, const char *topic, kclient_cb cb, void *arg)
 {
-	struct pvalue *body = pvalue_new(proto_api(KAPI_METADATA)->request), *arr;
+	struct pvalue *body, *arr;
 
-	if (body == NULL)
+	if (topic != NULL && kadmin_check_topic(topic, NULL) != KLAB_OK)
+		return KLAB_EINVAL;
+	if ((body = pvalue_new(proto_api(KAPI_METADATA)->request)) == NULL)
 		return KLAB_ENOMEM;
 	arr = pvalue_array(body, "topics");
 	if (topic == NULL) {

@@ -31,6 +31,20 @@ int kadmin_create_topic(struct kclient *kc, const char *topic, int32_t partition
 			int16_t replication_factor, const struct kadmin_config *configs,
 			int32_t nconfigs, int32_t timeout_ms, kclient_cb cb, void *arg);
 
+/*
+ * Kafka's limit on a topic name (Topic.MAX_NAME_LENGTH).  A longer name is
+ * invalid everywhere, and from 32,768 bytes on a string field cannot even
+ * carry it.
+ */
+#define KADMIN_TOPIC_NAME_MAX 249
+
+/*
+ * May topic be sent?  KLAB_OK, or KLAB_EINVAL with the sentence in e
+ * ("topic name is 300 characters; the limit is 249").  The kadmin_* calls
+ * refuse such a name with KLAB_EINVAL too; a tool checks first to say why.
+ */
+int kadmin_check_topic(const char *topic, struct kerr *e);
+
 /* DeleteTopics (v3 or the broker's highest) for one topic. */
 int kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, kclient_cb cb,
 			void *arg);

@@ -244,6 +244,7 @@ set_action(struct topics *t, enum action a)
 static int
 parse(struct topics *t, int argc, char **argv, struct kclient_config *cc)
 {
+	struct kerr e = { 0 };
 	int64_t v;
 
 	for (int i = 1; i < argc; i++) {
@@ -299,6 +300,8 @@ parse(struct topics *t, int argc, char **argv, struct kclient_config *cc)
 		return usage("give one of --create, --list, --describe, --delete");
 	if ((t->action == CREATE || t->action == DELETE) && t->topic == NULL)
 		return usage("--topic is required with --create and --delete");
+	if (t->topic != NULL && kadmin_check_topic(t->topic, &e) != KLAB_OK)
+		return usage(kerr_msg(&e)); /* before a request is built: never too long for it */
 	return 0;
 }
 

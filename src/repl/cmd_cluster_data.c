@@ -187,10 +187,14 @@ cl_cmd_topic(struct repl *r, void *state, int argc, char **argv)
 	struct kadmin_config cfgs[32];
 	int64_t partitions = -1;
 	int32_t ncfg = 0;
+	struct kerr e = { 0 };
 	int rc;
 
 	if (!cl_have_world(c))
 		return -1;
+	/* before a request is built: a name too long for Kafka is a clear error */
+	if (argc >= 3 && strcmp(argv[1], "list") != 0 && kadmin_check_topic(argv[2], &e) != KLAB_OK)
+		return repl_error(r, "%s", kerr_msg(&e));
 	cl_begin_wait(c);
 	if (strcmp(argv[1], "create") == 0 && argc >= 3) {
 		for (int i = 3; i < argc; i++) {
@@ -568,6 +572,8 @@ cl_cmd_dot(struct repl *r, void *state, int argc, char **argv)
 
 	if (!cl_need_sim(c, "dot"))
 		return -1;
+	if (dot_check_base(base, &e) != KLAB_OK)
+		return repl_error(r, "%s", kerr_msg(&e));
 	snprintf(path, sizeof(path), "%s.dot", base);
 	if ((f = fopen(path, "w")) == NULL)
 		return repl_error(r, "%s: cannot write", path);

@@ -665,6 +665,8 @@ cmd_dot(struct repl *r, void *state, int argc, char **argv)
 
 	if (need_log(r, sh) != 0)
 		return -1;
+	if (dot_check_base(base, &e) != KLAB_OK)
+		return repl_error(r, "%s", kerr_msg(&e));
 	snprintf(path, sizeof(path), "%s.dot", base);
 	if ((f = fopen(path, "w")) == NULL)
 		return repl_error(r, "%s: %s", path, strerror(errno));

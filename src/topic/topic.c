@@ -28,6 +28,7 @@
  */
 #define FILE_NAME_MAX 255
 #define TOPIC_NAME_MAX_ON_DISK ((size_t)FILE_NAME_MAX - (sizeof(".properties.tmp") - 1))
+_Static_assert(TOPIC_NAME_MAX_ON_DISK == TOPIC_NAME_MAX_KLAB, "topic.h names klab's limit");
 
 static const char *const cleanup_policies[] = { "delete", NULL };
 static const char *const timestamp_types[] = { "CreateTime", "LogAppendTime", NULL };
@@ -77,21 +78,31 @@ legal_char(char c)
 int
 topic_name_validate(const char *name, bool *collision, struct kerr *e)
 {
-	size_t n = strlen(name);
+	return topic_name_validate_bytes((const uint8_t *)name, strlen(name), collision, e);
+}
 
+/*
+ * The rules on the exact bytes: a name from the wire may hold a NUL, which
+ * must make it invalid rather than cut it short ("victim\0x" is not
+ * "victim").
+ */
+int
+topic_name_validate_bytes(const uint8_t *name, size_t n, bool *collision, struct kerr *e)
+{
 	if (collision != NULL)
-		*collision = strpbrk(name, "._") != NULL;
+		*collision =
+			n > 0 && (memchr(name, '.', n) != NULL || memchr(name, '_', n) != NULL);
 	if (n == 0)
 		return kerr_set(e, KLAB_EINVAL, "a topic name cannot be empty");
 	if (n > TOPIC_NAME_MAX)
 		return kerr_set(e, KLAB_EINVAL, "topic name is %zu characters; the limit is %d", n,
 				TOPIC_NAME_MAX);
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return kerr_set(e, KLAB_EINVAL, "a topic cannot be named '%s'", name);
+	if ((n == 1 && name[0] == '.') || (n == 2 && name[0] == '.' && name[1] == '.'))
+		return kerr_set(e, KLAB_EINVAL, "a topic cannot be named '%.*s'", (int)n, name);
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)name[i];
+		unsigned char c = name[i];
 
-		if (legal_char(name[i]))
+		if (legal_char((char)c))
 			continue;
 		if (c < 0x20 || c >= 0x7f) /* never print half a UTF-8 character or a control */
 			return kerr_set(
@@ -100,9 +111,9 @@ topic_name_validate(const char *name, bool *collision, struct kerr *e)
 				"%zu: use only ASCII letters, digits, '.', '_' and '-'",
 				c, i);
 		return kerr_set(e, KLAB_EINVAL,
-				"topic name '%s' has an illegal character '%c': use only "
+				"topic name '%.*s' has an illegal character '%c': use only "
 				"ASCII letters, digits, '.', '_' and '-'",
-				name, name[i]);
+				(int)n, name, c);
 	}
 	return KLAB_OK;
 }

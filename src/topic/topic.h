@@ -33,6 +33,7 @@
 #define KLAB_TOPIC_TOPIC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/config.h"
@@ -41,6 +42,11 @@
 #include "log/logdir.h"
 
 #define TOPIC_NAME_MAX 249
+/*
+ * The longest name klab can create: its metadata file
+ * "<name>.properties.tmp" must fit in a file name of 255 bytes (topic.c).
+ */
+#define TOPIC_NAME_MAX_KLAB 240
 #define TOPIC_PARTITIONS_MAX 10000
 #define TOPIC_RF_MAX 16
 #define TOPICS_META_DIR ".klab-topics"
@@ -76,6 +82,8 @@ struct topic_store {
  * names replace '.' with '_'.
  */
 int topic_name_validate(const char *name, bool *collision, struct kerr *e);
+/* The same rules on name[0..n), a NUL byte included (names from the wire). */
+int topic_name_validate_bytes(const uint8_t *name, size_t n, bool *collision, struct kerr *e);
 
 /* Open log directory path and every topic recorded in it. */
 int topics_open(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,

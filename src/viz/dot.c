@@ -82,11 +82,24 @@ run_dot(const char *format, const char *in, const char *out, struct kerr *e)
 }
 
 int
+dot_check_base(const char *base, struct kerr *e)
+{
+	if (base[0] == '\0' || base[0] == '-')
+		return kerr_set(e, KLAB_EINVAL,
+				"'%s': a file name must not be empty or start with '-' (Graphviz "
+				"would take it for an option)",
+				base);
+	return KLAB_OK;
+}
+
+int
 dot_render(const char *base, struct kerr *e)
 {
 	char in[4096], out[4096];
 	int rc;
 
+	if ((rc = dot_check_base(base, e)) != KLAB_OK)
+		return rc;
 	snprintf(in, sizeof(in), "%s.dot", base);
 	snprintf(out, sizeof(out), "%s.svg", base);
 	if ((rc = run_dot("svg", in, out, e)) != KLAB_OK)

@@ -22,8 +22,16 @@ void dot_begin(FILE *f, const char *name, const char *rankdir);
 void dot_end(FILE *f);
 
 /*
+ * Is base a name the `dot` commands may write and hand to Graphviz?  Not
+ * empty and not starting with '-', which Graphviz would read as an option
+ * ("dot -x").  KLAB_OK, or KLAB_EINVAL with the sentence in e.
+ */
+int dot_check_base(const char *base, struct kerr *e);
+
+/*
  * Render base.dot to base.svg and base.png with Graphviz.  KLAB_ENOTFOUND
- * when the `dot` program is missing (the .dot file is still there).
+ * when the `dot` program is missing (the .dot file is still there);
+ * KLAB_EINVAL for a base dot_check_base refuses.
  */
 int dot_render(const char *base, struct kerr *e);
 

@@ -779,6 +779,43 @@ test_ch3_spliced_fetch_response_equals_the_copied_one(void **state)
 	tu_tmpdir_remove(dir);
 }
 
+/*
+ * The decoder's memory is bounded by its input (proto.c, invariant 2a): a
+ * Metadata v1 body of 400,000 empty names (800 KB, 40 bytes of tree per
+ * byte) is KLAB_ETOOLARGE before anything is allocated for it, while the
+ * same count of 8-character names (4 MB, 8 bytes of tree per byte)
+ * decodes.
+ */
+static void
+test_ch3_decode_cost_is_bounded_by_the_input(void **state)
+{
+	const uint32_t n = 400000;
+	const struct api_desc *api = proto_api(KAPI_METADATA);
+	struct pvalue *v = NULL;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	buf_put_be32(&b, n);
+	for (uint32_t i = 0; i < n; i++)
+		buf_put_be16(&b, 0);
+	assert_true(buf_ok(&b));
+	assert_true(n * 80 > proto_decode_budget(b.len));
+	assert_int_equal(proto_decode(api->request, 1, b.data, b.len, &v), KLAB_ETOOLARGE);
+	assert_null(v);
+	buf_reset(&b);
+	buf_put_be32(&b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		buf_put_be16(&b, 8);
+		buf_put(&b, "t1234567", 8);
+	}
+	assert_true(buf_ok(&b));
+	assert_int_equal(proto_decode(api->request, 1, b.data, b.len, &v), KLAB_OK);
+	assert_int_equal(pvalue_count(pvalue_array(v, "topics")), (int32_t)n);
+	pvalue_free(v);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -797,6 +834,7 @@ main(void)
 		cmocka_unit_test(test_ch3_frames_reject_negative_and_oversized_sizes),
 		cmocka_unit_test(test_ch3_trace_names_api_version_and_main_fields),
 		cmocka_unit_test(test_ch3_spliced_fetch_response_equals_the_copied_one),
+		cmocka_unit_test(test_ch3_decode_cost_is_bounded_by_the_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

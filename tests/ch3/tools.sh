@@ -224,6 +224,26 @@ rc=$?
 check "a line without the key separator is an error" \
 	"1 klab produce: No key separator found on line number 1: 'novalue'" "$rc $out"
 
+# a topic name of 40,000 characters: a clear error, not the codec's assert on its length
+long=$(head -c 40000 /dev/zero | tr '\0' x)
+for act in --create --describe --delete; do
+	k topics --bootstrap-server "$b" $act --topic "$long" </dev/null >/dev/null 2>"$tmp/err"
+	rc=$?
+	if [ $rc = 2 ] && grep -q "topic name is 40000 characters; the limit is 249" "$tmp/err"; then
+		ok "topics $act of a 40,000-character name: exit 2 and why"
+	else
+		bad "topics $act of a 40,000-character name: exit $rc" "$(head -c 300 "$tmp/err")"
+	fi
+done
+printf 'cluster\n! topic create %s 1\n! topic describe %s\n! topic delete %s\n' \
+	"$long" "$long" "$long" >"$tmp/long.klab"
+(cd "$tmp" && timeout $T "$klab" repl -e -f long.klab) >"$tmp/long.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && [ "$(grep -c "^error: topic name is 40000 characters; the limit is 249" "$tmp/long.out")" = 3 ]; then
+	ok "the shell's topic create/describe/delete of a 40,000-character name: an error each"
+else
+	bad "the shell with a 40,000-character name: exit $rc" "$(tail -c 300 "$tmp/long.out")"
+fi
 out=$(k topics --bootstrap-server "$b" --delete --topic logs 2>&1)
 check "topics --delete" "0 " "$? $out"
 out=$(k topics --bootstrap-server "$b" --list 2>&1)

@@ -27,6 +27,80 @@ str_field(struct broker_req *r, const struct pvalue *st, const char *name)
 	return p == NULL ? NULL : breq_strndup(r, p, len);
 }
 
+/*
+ * A topic name from the wire, checked on its exact bytes before any use:
+ * a C string stops at a NUL, and "victim\0../x" must not become "victim".
+ * KLAB_OK with *name a NUL-terminated copy of a name Kafka's rules allow
+ * (topic_name_validate_bytes); KLAB_EINVAL with *name NULL and e saying
+ * why; KLAB_ENOMEM.  A NULL name is no topic: find_log and the metadata
+ * source find nothing for it.
+ */
+static int
+wire_topic(struct broker_req *r, const struct pvalue *st, const char *field, char **name,
+	   struct kerr *e)
+{
+	int32_t len;
+	const uint8_t *p = pvalue_get_bytes(st, field, &len);
+
+	*name = NULL;
+	if (p == NULL)
+		return kerr_set(e, KLAB_EINVAL, "a topic name cannot be null");
+	if (topic_name_validate_bytes(p, (size_t)len, NULL, e) != KLAB_OK)
+		return KLAB_EINVAL;
+	return (*name = breq_strndup(r, p, len)) != NULL ? KLAB_OK : KLAB_ENOMEM;
+}
+
+/*
+ * A valid name klab cannot create: Kafka allows 249 characters, but klab's
+ * metadata file "<name>.properties.tmp" must fit in 255 bytes (topic.h).
+ * INVALID_TOPIC_EXCEPTION at once, rather than a failure on every attempt.
+ */
+static const char *
+too_long_for_klab(struct broker_req *r, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n <= TOPIC_NAME_MAX_KLAB)
+		return NULL;
+	return breq_printf(r,
+			   "Topic name is %zu characters: Kafka allows %d, klab at most %d (its "
+			   "metadata file <name>.properties.tmp must fit in a 255-byte file name).",
+			   n, TOPIC_NAME_MAX, TOPIC_NAME_MAX_KLAB);
+}
+
+/*
+ * For each element i of arr (an array of structs), how many elements have
+ * its string field `field`: rep[i] = +count for the first of them, -count
+ * for the others (nulls never repeat).  Sorted, so O(n log n); NULL when
+ * out of memory.
+ */
+static int32_t *
+name_repeats(struct broker_req *r, const struct pvalue *arr, const char *field)
+{
+	int32_t n = pvalue_count(arr);
+	struct breq_key *keys = malloc((size_t)(n > 0 ? n : 1) * sizeof(*keys));
+	int32_t *rep = breq_alloc(r, (size_t)n * sizeof(*rep));
+
+	if (keys == NULL || rep == NULL) {
+		free(keys);
+		return NULL;
+	}
+	for (int32_t i = 0; i < n; i++) {
+		keys[i].p = pvalue_get_bytes(pvalue_at(arr, i), field, &keys[i].len);
+		keys[i].num = 0;
+		keys[i].pos = i;
+	}
+	breq_keys_sort(keys, (size_t)n);
+	for (int32_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && breq_key_same(&keys[i], &keys[j]); j++)
+			;
+		for (int32_t k = i; k < j; k++) /* keys[i] is the earliest of its run */
+			rep[keys[k].pos] = keys[k].p == NULL ? 1 : k == i ? j - i : i - j;
+	}
+	free(keys);
+	return rep;
+}
+
 /* Point response string field `to` at the request's string field `from`. */
 static void
 copy_str(struct pvalue *dst, const char *to, const struct pvalue *src, const char *from)
@@ -175,23 +249,26 @@ metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *t
 	if (pvalue_array_resize(topics, n) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t i = 0; i < n; i++) {
-		char *name = str_field(r, pvalue_at(want, i), "name");
+		const struct pvalue *wi = pvalue_at(want, i);
 		struct pvalue *el = pvalue_at(topics, i);
+		char *name;
 		int32_t np;
 		struct kerr e = { 0 };
 		int16_t err = KERR_NONE;
+		int rc;
 
-		if (name == NULL)
+		if ((rc = wire_topic(r, wi, "name", &name, &e)) == KLAB_ENOMEM)
 			return KLAB_ENOMEM;
 		np = m->ops->partitions(m, name);
 		/* LAB 3 BEGIN meta_topic_error: a named topic that is missing: invalid, unknown or auto-created
-		 * skeleton: (void)e; (void)auto_create; err = KERR_NONE;
+		 * skeleton: (void)e; (void)auto_create; (void)rc; err = KERR_NONE;
 		 */
 		/* TODO(lab 3, meta_topic_error): write this part. */
-		(void)e; (void)auto_create; err = KERR_NONE;
+		(void)e; (void)auto_create; (void)rc; err = KERR_NONE;
 		/* LAB 3 END meta_topic_error */
 		if (metadata_topic(r, el, name, err == KERR_NONE ? np : -1, err) != KLAB_OK)
 			return KLAB_ENOMEM;
+		copy_str(el, "name", wi, "name"); /* the name as asked, byte for byte */
 	}
 	return KLAB_OK;
 }
@@ -258,11 +335,13 @@ each_partition(struct broker_req *r, const struct pvalue *req, struct pvalue *re
 		struct pvalue *to = pvalue_at(tout, i);
 		const struct pvalue *pin = pvalue_array(ti, w->parts_in);
 		struct pvalue *pout = pvalue_array(to, w->parts_out);
-		char *name = str_field(r, ti, w->name_in);
+		char *name; /* NULL for a name Kafka's rules refuse: no such topic */
+		struct kerr e = { 0 };
 		int32_t np = pvalue_count(pin);
 
 		copy_str(to, w->name_out, ti, w->name_in);
-		if (name == NULL || pvalue_array_resize(pout, np) != KLAB_OK)
+		if (wire_topic(r, ti, w->name_in, &name, &e) == KLAB_ENOMEM ||
+		    pvalue_array_resize(pout, np) != KLAB_OK)
 			return KLAB_ENOMEM;
 		for (int32_t j = 0; j < np; j++) {
 			int rc = fn(r, arg, name, pvalue_at(pin, j), pvalue_at(pout, j));
@@ -330,6 +409,12 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		if (records[pos + BATCH_MAGIC_OFFSET] != BATCH_MAGIC) {
 			*msg = "klab stores only magic-2 record batches (Produce v3 and later)";
 			return KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT;
+		}
+		/* the low byte of the int16 attributes; only a coordinator writes markers */
+		if (records[pos + BATCH_ATTR_OFFSET + 1] & BATCH_ATTR_CONTROL) {
+			*msg = "Clients are not allowed to write control records (Kafka's "
+			       "LogValidator)";
+			return KERR_INVALID_RECORD;
 		}
 		pos += BATCH_LOG_OVERHEAD + (size_t)blen;
 		nbatches++;
@@ -684,41 +769,38 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 	struct pvalue *tout = pvalue_array(resp, "topics");
 	bool validate_only = pvalue_get_int(req, "validate_only") != 0;
 	int32_t nt = pvalue_count(tin);
+	int32_t *repeats = name_repeats(r, tin, "name"); /* sorted: O(n log n) */
 
-	if (pvalue_array_resize(tout, nt) != KLAB_OK)
+	if (repeats == NULL || pvalue_array_resize(tout, nt) != KLAB_OK)
 		return KLAB_ENOMEM;
 	for (int32_t i = 0; i < nt; i++) {
 		const struct pvalue *ti = pvalue_at(tin, i);
 		struct pvalue *to = pvalue_at(tout, i);
-		char *name = str_field(r, ti, "name");
+		char *name;
 		const char *msg = NULL;
 		int32_t partitions = 0;
 		struct config ov;
 		struct kerr e = { 0 };
 		int16_t err;
-		int dup = 0;
+		int rc = wire_topic(r, ti, "name", &name, &e);
 
-		if (name == NULL)
+		if (rc == KLAB_ENOMEM)
 			return KLAB_ENOMEM;
 		copy_str(to, "name", ti, "name");
-		for (int32_t k = 0; k < nt; k++) {
-			int32_t l1, l2;
-			const uint8_t *p1 = pvalue_get_bytes(ti, "name", &l1);
-			const uint8_t *p2 = pvalue_get_bytes(pvalue_at(tin, k), "name", &l2);
-
-			dup += p1 != NULL && p2 != NULL && l1 == l2 &&
-			       memcmp(p1, p2, (size_t)l1) == 0;
-		}
 		config_init(&ov);
-		if (dup > 1) {
+		if (repeats[i] > 1 || repeats[i] < -1) {
 			err = KERR_INVALID_REQUEST;
 			msg = "Create topics request contains duplicate topic names.";
+		} else if (rc != KLAB_OK) {
+			err = KERR_INVALID_TOPIC_EXCEPTION;
+			msg = breq_printf(r, "%s", kerr_msg(&e));
+		} else if ((msg = too_long_for_klab(r, name)) != NULL) {
+			err = KERR_INVALID_TOPIC_EXCEPTION;
 		} else {
 			err = create_check(r, ti, name, &partitions, &ov, &msg);
 		}
 		if (err == KERR_NONE && !validate_only) {
-			int rc = create_placed(r, name, partitions, assignment_of(r, ti), &ov, &e);
-
+			rc = create_placed(r, name, partitions, assignment_of(r, ti), &ov, &e);
 			if (rc != KLAB_OK) {
 				err = rc == KLAB_ECONFIG ? KERR_INVALID_CONFIG
 							 : KERR_UNKNOWN_SERVER_ERROR;
@@ -744,22 +826,35 @@ handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pval
 	struct metadata_source *m = &r->b->meta;
 	const struct pvalue *in = pvalue_array(req, "topic_names");
 	struct pvalue *out = pvalue_array(resp, "responses");
-	int32_t n = pvalue_count(in);
+	int32_t n = pvalue_count(in), k = 0;
 	const char **names = breq_alloc(r, (size_t)n * sizeof(*names));
 	int16_t *errors = breq_alloc(r, (size_t)n * sizeof(*errors));
 
 	if (names == NULL || errors == NULL || pvalue_array_resize(out, n) != KLAB_OK)
 		return KLAB_ENOMEM;
+	/*
+	 * Only names Kafka's rules allow, checked on their exact bytes, go to
+	 * the metadata source; the others name no topic (Kafka:
+	 * UNKNOWN_TOPIC_OR_PARTITION) - "victim\0zzz" must not delete "victim".
+	 */
 	for (int32_t i = 0; i < n; i++) {
 		const struct pvalue *nv = pvalue_at(in, i);
+		struct pvalue *o = pvalue_at(out, i);
 
-		if ((names[i] = breq_strndup(r, nv->s.p, nv->s.len)) == NULL)
+		pvalue_set_bytes(o, "name", nv->s.p != NULL ? nv->s.p : no_bytes, nv->s.len);
+		pvalue_set_int(o, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		if (topic_name_validate_bytes(nv->s.p, (size_t)nv->s.len, NULL, NULL) != KLAB_OK)
+			continue;
+		if ((names[k] = breq_strndup(r, nv->s.p, nv->s.len)) == NULL)
 			return KLAB_ENOMEM;
+		k++;
 	}
-	m->ops->delete_topics(m, r->h, names, n, errors);
-	for (int32_t i = 0; i < n; i++) {
-		pvalue_set_str(pvalue_at(out, i), "name", names[i]);
-		pvalue_set_int(pvalue_at(out, i), "error_code", errors[i]);
+	m->ops->delete_topics(m, r->h, names, k, errors);
+	for (int32_t i = 0, j = 0; i < n && j < k; i++) {
+		const struct pvalue *nv = pvalue_at(in, i);
+
+		if (topic_name_validate_bytes(nv->s.p, (size_t)nv->s.len, NULL, NULL) == KLAB_OK)
+			pvalue_set_int(pvalue_at(out, i), "error_code", errors[j++]);
 	}
 	return KLAB_OK;
 }
