@@ -111,6 +111,26 @@ take_marker(struct logdir *d, struct kerr *e)
 	return fs_fsync_dir(d->fs, d->path, e); /* from now on a crash is unclean */
 }
 
+/* Kafka's LogManager.lockLogDirs, with its words. */
+static int
+take_lock(struct logdir *d, struct kerr *e)
+{
+	char path[4096];
+	struct kerr le = { 0 };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, LOGDIR_LOCK_FILE);
+	rc = fs_lock(d->fs, path, &d->lock, &le);
+	if (rc == KLAB_ESTATE)
+		return kerr_set(e, rc,
+				"Failed to acquire lock on file %s in %s. A Kafka instance in "
+				"another process or thread is using this directory.",
+				LOGDIR_LOCK_FILE, d->path);
+	if (rc != KLAB_OK)
+		return kerr_set(e, rc, "%s", kerr_msg(&le));
+	return KLAB_OK;
+}
+
 int
 logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e)
 {
@@ -122,7 +142,7 @@ logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
 	d->fs = fs;
-	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK)
+	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK || (rc = take_lock(d, e)) != KLAB_OK)
 		goto fail;
 	load_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, &d->recovery, &d->nrecovery);
 	load_checkpoint(d, LOGDIR_START_CHECKPOINT, &d->start, &d->nstart);
@@ -246,10 +266,24 @@ write_checkpoint(const struct logdir *d, const char *file, bool recovery)
 	return rc == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
+bool
+logdir_fail(struct logdir *d, const char *why)
+{
+	if (d->offline)
+		return false;
+	d->offline = true;
+	kerr_set(&d->offline_why, KLAB_EIO, "%s", why != NULL && *why ? why : "a write failed");
+	return true;
+}
+
 int
 logdir_checkpoint(struct logdir *d)
 {
-	int rc = write_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, true);
+	int rc;
+
+	if (d->offline)
+		return KLAB_EIO;
+	rc = write_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, true);
 
 	if (rc == KLAB_OK)
 		rc = write_checkpoint(d, LOGDIR_START_CHECKPOINT, false);
@@ -264,6 +298,7 @@ logdir_free(struct logdir *d)
 	free(d->logs);
 	checkpoint_free(d->recovery, d->nrecovery);
 	checkpoint_free(d->start, d->nstart);
+	fs_close(d->lock); /* no I/O: lets go of the lock */
 	free(d->path);
 	free(d);
 }
@@ -274,6 +309,10 @@ logdir_close(struct logdir *d)
 	char marker[4096];
 	int rc = KLAB_OK;
 
+	if (d->offline) { /* nothing more is written to it (logdir_fail) */
+		logdir_release(d);
+		return KLAB_EIO;
+	}
 	for (size_t i = 0; i < d->nlogs; i++)
 		if (log_flush(d->logs[i].log, d->logs[i].log->last_flush_ms) != KLAB_OK)
 			rc = KLAB_EIO;

@@ -7,6 +7,7 @@
 
 #include "log/logdir.h"
 #include "net/disk_real.h"
+#include "net/disk_sim.h"
 
 struct fixture {
 	char dir[64];
@@ -300,6 +301,39 @@ test_ch1_logdir_checkpoint_parse_rejects_malformed(void **state)
 	}
 }
 
+/*
+ * Kafka's <log.dir>/.lock: a second open of a directory that is open is
+ * refused with Kafka's sentence, on the real disk (flock) and on the
+ * simulated one; a close, a release or a power cut lets go of it.
+ */
+static void
+test_ch1_logdir_lock_refuses_a_second_owner(void **state)
+{
+	struct fixture *f = *state;
+	struct disk_sim *sim = disk_sim_new(7);
+	struct fs *disks[2] = { disk_real(), disk_sim_fs(sim) };
+
+	for (int i = 0; i < 2; i++) {
+		struct kerr e = { 0 };
+		struct logdir *d = NULL, *d2 = NULL;
+
+		assert_int_equal(logdir_open(&d, disks[i], f->dir, &e), KLAB_OK);
+		assert_int_equal(logdir_open(&d2, disks[i], f->dir, &e), KLAB_ESTATE);
+		assert_non_null(strstr(kerr_msg(&e), "Failed to acquire lock on file .lock"));
+		assert_int_equal(logdir_close(d), KLAB_OK);
+		assert_int_equal(logdir_open(&d, disks[i], f->dir, &e), KLAB_OK);
+		logdir_release(d); /* no I/O, but the lock goes */
+		assert_int_equal(logdir_open(&d, disks[i], f->dir, &e), KLAB_OK);
+		if (i == 1) { /* a power cut kills the holder */
+			assert_int_equal(disk_sim_crash(sim, NULL), KLAB_OK);
+			assert_int_equal(logdir_open(&d2, disks[i], f->dir, &e), KLAB_OK);
+			logdir_release(d2);
+		}
+		logdir_release(d);
+	}
+	disk_sim_free(sim);
+}
+
 int
 main(void)
 {
@@ -310,6 +344,7 @@ main(void)
 		T(test_ch1_logdir_unreadable_checkpoint_means_full_recovery),
 		T(test_ch1_logdir_checkpoint_keeps_log_start_offset),
 		T(test_ch1_logdir_log_names),
+		T(test_ch1_logdir_lock_refuses_a_second_owner),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_accepts_kafka_format),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_rejects_malformed),
 	};
