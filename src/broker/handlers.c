@@ -550,6 +550,8 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 	struct fetch_state st = { pvalue_get_int(req, "max_bytes"), 0, false };
 	int rc;
 
+	/* files earlier responses were handed are taken by now (segment.c, invariant 4) */
+	segment_files_next_epoch(&r->b->store->dir->files);
 	if (st.budget <= 0)
 		st.budget = INT32_MAX;
 	pvalue_set_int(resp, "error_code", KERR_NONE);

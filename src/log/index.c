@@ -154,6 +154,16 @@ index_close(struct index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+/* The file, reopened if it was released. */
+static int
+reopen(struct index *ix)
+{
+	if (ix->file != NULL)
+		return KLAB_OK;
+	return fs_open(ix->fs, ix->path, FS_CREATE, &ix->file, NULL) == KLAB_OK ? KLAB_OK
+										: KLAB_EIO;
+}
+
 /* Write the entries appended since the last write (invariant 1). */
 static int
 write_pending(struct index *ix)
@@ -161,10 +171,24 @@ write_pending(struct index *ix)
 	size_t n = (ix->n - ix->written) * ix->entry_size;
 	size_t at = ix->written * ix->entry_size;
 
-	if (n > 0 && fs_pwrite(ix->file, ix->mem + at, n, at, NULL) != KLAB_OK)
+	if (n == 0)
+		return KLAB_OK;
+	if (reopen(ix) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = true;
+	if (fs_pwrite(ix->file, ix->mem + at, n, at, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	ix->written = ix->n;
 	return KLAB_OK;
+}
+
+void
+index_release_file(struct index *ix)
+{
+	if (ix->file != NULL && write_pending(ix) == KLAB_OK) {
+		fs_close(ix->file);
+		ix->file = NULL;
+	}
 }
 
 int
@@ -172,7 +196,12 @@ index_sync(struct index *ix)
 {
 	if (write_pending(ix) != KLAB_OK)
 		return KLAB_EIO;
-	return fs_fsync(ix->file, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
+	if (!ix->unsynced && ix->file == NULL) /* released, and synced before: nothing to do */
+		return KLAB_OK;
+	if (reopen(ix) != KLAB_OK || fs_fsync(ix->file, NULL) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = false;
+	return KLAB_OK;
 }
 
 bool
@@ -188,6 +217,9 @@ trim_file(struct index *ix)
 	if (ix->written <= ix->n)
 		return KLAB_OK;
 	ix->written = ix->n;
+	if (reopen(ix) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = true;
 	return fs_truncate(ix->file, ix->n * ix->entry_size, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
@@ -195,6 +227,9 @@ int
 index_reset(struct index *ix)
 {
 	ix->n = ix->written = 0;
+	if (reopen(ix) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = true;
 	return fs_truncate(ix->file, 0, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 

@@ -10,7 +10,8 @@
  * batch would push the active segment past log.segment.bytes, when the
  * active segment's first batch is older than log.roll.ms, when its index
  * is full, or when the batch's offsets would not fit in the 32-bit
- * relative offsets of the index.
+ * relative offsets of the index.  The sealed segment goes cold: it holds
+ * no descriptor of its own from then on (segment.c, invariant 4).
  *
  * Durability (chapter 1 §6): a batch is safe once log_flush() fsynced its
  * segment; a segment *file* is safe once its directory was fsynced too, so
@@ -219,14 +220,21 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 	size_t n = 0;
 	int rc = list_segments(l->fs, l->dir, &bases, &n, e);
 
+	struct segment *s;
+
+	/* every segment but the last goes cold at once: hundreds of them never hold
+	 * their files together (segment.c, invariant 4); recovery reopens them */
 	for (size_t i = 0; rc == KLAB_OK && i < n; i++)
-		rc = new_segment(l, bases[i], now_ms, NULL, e);
+		if ((rc = new_segment(l, bases[i], now_ms, &s, e)) == KLAB_OK && i + 1 < n)
+			segment_cool(s, l->files);
 	free(bases);
 	if (rc != KLAB_OK)
 		return rc;
 	l->report.segments = (int)l->nsegs;
 	if ((rc = recover_segments(l, clean, e)) != KLAB_OK)
 		return rc;
+	if (l->nsegs > 0 && segment_warm(active(l)) != KLAB_OK)
+		return kerr_set(e, KLAB_EIO, "%s: cannot reopen the active segment", l->dir);
 	if (l->nsegs == 0) {
 		l->dir_unsynced = true; /* a new segment file: its name needs a directory fsync */
 		return new_segment(l, l->log_start_offset, now_ms, NULL, e);
@@ -239,6 +247,15 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 	 int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
 	 struct kerr *e)
 {
+	return log_open_in(out, fs, dir, cfg, recovery_point, log_start_offset, clean, now_ms, NULL,
+			   e);
+}
+
+int
+log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
+	    int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
+	    struct segment_files *files, struct kerr *e)
+{
 	struct log *l = calloc(1, sizeof(*l));
 	int rc;
 
@@ -247,6 +264,7 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
 	l->fs = fs;
+	l->files = files;
 	l->cfg = *cfg;
 	l->recovery_point = recovery_point > 0 ? recovery_point : 0;
 	l->log_start_offset = log_start_offset > 0 ? log_start_offset : 0;
@@ -508,7 +526,8 @@ log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_regi
 		return KLAB_OK;
 	if (rc != KLAB_OK)
 		return rc == KLAB_ETRUNCATED ? KLAB_ECORRUPT : rc;
-	out->file = s->file;
+	if ((out->file = segment_log_file(s, true)) == NULL) /* pinned: the response takes it */
+		return KLAB_EIO;
 	out->pos = (int64_t)pos;
 	out->first_offset = h.base_offset;
 	/* The common case, a consumer near the end: all the rest of the segment fits. */
@@ -605,7 +624,10 @@ log_roll(struct log *l, int64_t now_ms)
 	if ((rc = segment_seal(s)) != KLAB_OK)
 		return rc;
 	l->dir_unsynced = true; /* the new files' names are durable after the next flush */
-	return new_segment(l, l->next_offset, now_ms, NULL, NULL);
+	if ((rc = new_segment(l, l->next_offset, now_ms, NULL, NULL)) != KLAB_OK)
+		return rc;
+	segment_cool(s, l->files); /* sealed: no descriptor of its own (segment.c, invariant 4) */
+	return KLAB_OK;
 }
 
 uint64_t

@@ -142,6 +142,7 @@ logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
 	d->fs = fs;
+	segment_files_init(&d->files, LOGDIR_OPEN_COLD_FILES_MAX);
 	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK || (rc = take_lock(d, e)) != KLAB_OK)
 		goto fail;
 	load_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, &d->recovery, &d->nrecovery);
@@ -207,8 +208,9 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 		d->cap = cap;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);
-	rc = log_open(&l, d->fs, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
-		      checkpoint_lookup(d->start, d->nstart, name), d->was_clean, now_ms, e);
+	rc = log_open_in(&l, d->fs, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
+			 checkpoint_lookup(d->start, d->nstart, name), d->was_clean, now_ms,
+			 &d->files, e);
 	if (rc != KLAB_OK)
 		return rc;
 	if ((d->logs[d->nlogs].name = strdup(name)) == NULL) {

@@ -33,6 +33,8 @@
 #include "log/log.h"
 
 #define LOGDIR_LOCK_FILE ".lock"
+/* Cold segments' .log files open at once (segment.c, invariant 4). */
+#define LOGDIR_OPEN_COLD_FILES_MAX 64
 #define LOGDIR_CLEAN_MARKER ".kafka_cleanshutdown"
 #define LOGDIR_RECOVERY_CHECKPOINT "recovery-point-offset-checkpoint"
 #define LOGDIR_START_CHECKPOINT "log-start-offset-checkpoint"
@@ -50,9 +52,10 @@ struct logdir_log {
 struct logdir {
 	struct fs *fs;
 	char *path;
-	struct fs_file *lock; /* LOGDIR_LOCK_FILE, locked until the directory is closed */
-	bool was_clean;	      /* the marker was there when we opened */
-	bool offline;	      /* a write or flush failed: see logdir_fail */
+	struct fs_file *lock;	    /* LOGDIR_LOCK_FILE, locked until the directory is closed */
+	bool was_clean;		    /* the marker was there when we opened */
+	bool offline;		    /* a write or flush failed: see logdir_fail */
+	struct segment_files files; /* its logs' open cold files */
 	struct kerr offline_why;
 	struct checkpoint_entry *recovery, *start;
 	size_t nrecovery, nstart;

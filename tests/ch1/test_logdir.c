@@ -334,6 +334,64 @@ test_ch1_logdir_lock_refuses_a_second_owner(void **state)
 	disk_sim_free(sim);
 }
 
+/*
+ * Cold segments (segment.c, invariant 4): with a bound of 2 open cold
+ * files, 60 segments keep at most 2 .log files open beyond the active
+ * one, every old record still reads back, a crash and an unclean reopen
+ * recover them all, and files handed out by log_read_region stay open
+ * (pinned) until the next epoch even beyond the bound.
+ */
+static void
+test_ch1_logdir_cold_segments_keep_few_files_open(void **state)
+{
+	struct fixture *f = *state;
+	struct disk_sim *sim = disk_sim_new(11);
+	struct log_config lc = tu_log_config();
+	struct kerr e = { 0 };
+	struct fs_file *handed[5];
+	struct logdir *d = NULL;
+	struct log *l;
+	struct buf all;
+
+	lc.segment_bytes = 100; /* a segment per batch */
+	assert_int_equal(logdir_open(&d, disk_sim_fs(sim), f->dir, &e), KLAB_OK);
+	segment_files_init(&d->files, 2);
+	l = open_log(d, "c-0", &lc);
+	for (int i = 0; i < 60; i++)
+		tu_append(l, 1, 0, 80, (uint32_t)i, 0);
+	assert_int_equal(l->nsegs, 60);
+	assert_true(d->files.open <= 2);
+	buf_init(&all);
+	assert_int_equal(tu_read_all(l, 1 << 20, &all), KLAB_OK);
+	assert_true(d->files.open <= 2);
+	for (int i = 0; i < 5; i++) { /* one response handed five old files */
+		struct log_region rg;
+
+		assert_int_equal(log_read_region(l, i * 7, 1 << 20, &rg), KLAB_OK);
+		handed[i] = rg.file;
+		assert_non_null(handed[i]);
+	}
+	for (int i = 0; i < 5; i++)
+		assert_true(fs_size(handed[i], NULL) > 0); /* still open */
+	assert_int_equal(d->files.open, 5);
+	segment_files_next_epoch(&d->files);
+	assert_true(d->files.open <= 2);
+	/* a power cut, then an unclean open recovers all 60 within the bound */
+	assert_int_equal(log_flush(l, 0), KLAB_OK);
+	logdir_release(d);
+	assert_int_equal(disk_sim_crash(sim, NULL), KLAB_OK);
+	assert_int_equal(logdir_open(&d, disk_sim_fs(sim), f->dir, &e), KLAB_OK);
+	segment_files_init(&d->files, 2);
+	l = open_log(d, "c-0", &lc);
+	assert_int_equal(l->next_offset, 60);
+	assert_true(d->files.open <= 2);
+	buf_reset(&all);
+	assert_int_equal(tu_read_all(l, 1 << 20, &all), KLAB_OK);
+	buf_free(&all);
+	logdir_release(d);
+	disk_sim_free(sim);
+}
+
 int
 main(void)
 {
@@ -345,6 +403,7 @@ main(void)
 		T(test_ch1_logdir_checkpoint_keeps_log_start_offset),
 		T(test_ch1_logdir_log_names),
 		T(test_ch1_logdir_lock_refuses_a_second_owner),
+		T(test_ch1_logdir_cold_segments_keep_few_files_open),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_accepts_kafka_format),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_rejects_malformed),
 	};
