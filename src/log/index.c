@@ -11,6 +11,12 @@
  *   2. Keys ascend strictly: relative offsets in .index, timestamps in
  *      .timeindex (and their offsets never decrease).
  *   3. Every relative offset is >= 0.
+ *   4. The file holds a prefix of the entries.  When the disk is full a
+ *      write of new entries fails (index_sync: KLAB_ENOSPC) and they stay
+ *      in memory for a later sync: a shorter sparse index is still a
+ *      correct one (a lookup only scans further), so a full disk never
+ *      stops a flush or a recovery for an index's sake; a torn entry
+ *      makes the length a partial entry, and the next open rebuilds it.
  */
 #include "log/index.h"
 
@@ -170,14 +176,15 @@ write_pending(struct index *ix)
 {
 	size_t n = (ix->n - ix->written) * ix->entry_size;
 	size_t at = ix->written * ix->entry_size;
+	int rc;
 
 	if (n == 0)
 		return KLAB_OK;
 	if (reopen(ix) != KLAB_OK)
 		return KLAB_EIO;
 	ix->unsynced = true;
-	if (fs_pwrite(ix->file, ix->mem + at, n, at, NULL) != KLAB_OK)
-		return KLAB_EIO;
+	if ((rc = fs_pwrite(ix->file, ix->mem + at, n, at, NULL)) != KLAB_OK)
+		return rc == KLAB_ENOSPC ? KLAB_ENOSPC : KLAB_EIO;
 	ix->written = ix->n;
 	return KLAB_OK;
 }
@@ -194,14 +201,16 @@ index_release_file(struct index *ix)
 int
 index_sync(struct index *ix)
 {
-	if (write_pending(ix) != KLAB_OK)
+	int rc = write_pending(ix);
+
+	if (rc != KLAB_OK && rc != KLAB_ENOSPC)
 		return KLAB_EIO;
 	if (!ix->unsynced && ix->file == NULL) /* released, and synced before: nothing to do */
 		return KLAB_OK;
 	if (reopen(ix) != KLAB_OK || fs_fsync(ix->file, NULL) != KLAB_OK)
 		return KLAB_EIO;
-	ix->unsynced = false;
-	return KLAB_OK;
+	ix->unsynced = rc == KLAB_ENOSPC; /* what did not fit is still to write */
+	return rc;
 }
 
 bool

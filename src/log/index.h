@@ -76,6 +76,11 @@ void index_close(struct index *ix);
  * stays open and the next index_sync tries again.
  */
 void index_release_file(struct index *ix);
+/*
+ * Write the pending entries and fsync the file: KLAB_OK; KLAB_ENOSPC when
+ * the disk had no room for the new entries (they stay in memory, the file
+ * holds a shorter index, fsynced: index.c invariant 4); KLAB_EIO.
+ */
 int index_sync(struct index *ix);
 bool index_full(const struct index *ix);
 /* Drop every entry (and truncate the file). */

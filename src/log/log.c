@@ -189,7 +189,10 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 			return kerr_set(e, rc, "%s: recovery failed: %s", s->log_path,
 					klab_strerror(rc));
 		if ((rc = segment_flush(s)) != KLAB_OK) /* the rebuilt indexes too */
-			return kerr_set(e, rc, "%s: cannot fsync after recovery", s->log_path);
+			return kerr_set(e, rc,
+					"%s: cannot fsync after recovery (the disk reports an I/O "
+					"error): a log that cannot be made durable is not opened",
+					s->log_path);
 		l->report.segments_recovered++;
 		l->report.truncated_bytes += (int64_t)rep.truncated_bytes;
 		if (rep.truncated_bytes > 0) {
@@ -286,7 +289,10 @@ log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_c
 		l->recovery_point = l->next_offset;
 	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) { /* make the recovered log durable */
 		log_release(l);
-		return kerr_set(e, rc, "%s: cannot fsync after recovery", dir);
+		return kerr_set(e, rc,
+				"%s: cannot fsync after recovery (the disk reports an I/O "
+				"error): a log that cannot be made durable is not opened",
+				dir);
 	}
 	*out = l;
 	return KLAB_OK;

@@ -127,7 +127,7 @@ int segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n);
  */
 int segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batch_header *h);
 
-/* fsync the .log and both indexes. */
+/* fsync the .log and both indexes (an index the full disk left short is fine). */
 int segment_flush(struct segment *s);
 
 /* Cut the segment back to byte position pos (a batch boundary). */
