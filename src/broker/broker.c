@@ -249,6 +249,24 @@ run_maintenance(struct broker *b)
 	b->maintenance_runs++;
 }
 
+/* What opening the logs ignored, said once in the broker's log (log.c, log_open). */
+static void
+log_open_warnings(struct broker *b)
+{
+	for (size_t i = 0; i < b->store->dir->nlogs; i++) {
+		const struct logdir_log *dl = &b->store->dir->logs[i];
+
+		if (dl->log->report.start_ignored >= 0)
+			broker_log(b,
+				   "broker %d: warning: %s: the log-start checkpoint says %lld, "
+				   "beyond the log end %lld: ignored, the log starts at %lld",
+				   b->cfg.broker_id, dl->name,
+				   (long long)dl->log->report.start_ignored,
+				   (long long)dl->log->next_offset,
+				   (long long)dl->log->log_start_offset);
+	}
+}
+
 static void
 broker_start(struct node *n)
 {
@@ -277,6 +295,7 @@ broker_start(struct node *n)
 				b->cfg.on_fail(b->cfg.on_fail_arg);
 			return;
 		}
+		log_open_warnings(b);
 	}
 	config_free(&empty);
 	b->listener = n->rt->ops->listen(n->rt, b->cfg.listen_host, b->cfg.listen_port, &b->error);

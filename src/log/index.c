@@ -11,7 +11,9 @@
  *   2. Keys ascend strictly: relative offsets in .index, timestamps in
  *      .timeindex (and their offsets never decrease).
  *   3. Every relative offset is >= 0.
- *   4. The file holds a prefix of the entries.  When the disk is full a
+ *   4. The file holds a prefix of the entries (unsynced: it changed, or
+ *      was loaded non-empty, since its last fsync; only then does
+ *      index_sync fsync it).  When the disk is full a
  *      write of new entries fails (index_sync: KLAB_ENOSPC) and they stay
  *      in memory for a later sync: a shorter sparse index is still a
  *      correct one (a lookup only scans further), so a full disk never
@@ -114,6 +116,7 @@ load(struct index *ix, struct kerr *e)
 	if (!reserve(ix, (size_t)size / ix->entry_size))
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	ix->n = ix->written = (size_t)size / ix->entry_size;
+	ix->unsynced = ix->n > 0; /* written by an earlier run: maybe never fsynced */
 	if (ix->n > 0 && (rc = fs_pread_all(ix->file, ix->mem, (size_t)size, 0, e)) != KLAB_OK)
 		return rc == KLAB_ETRUNCATED ? kerr_set(e, KLAB_EIO, "%s: short read", ix->path)
 					     : rc;
@@ -205,8 +208,8 @@ index_sync(struct index *ix)
 
 	if (rc != KLAB_OK && rc != KLAB_ENOSPC)
 		return KLAB_EIO;
-	if (!ix->unsynced && ix->file == NULL) /* released, and synced before: nothing to do */
-		return KLAB_OK;
+	if (!ix->unsynced) /* unchanged since its last fsync, or empty since created */
+		return rc;
 	if (reopen(ix) != KLAB_OK || fs_fsync(ix->file, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	ix->unsynced = rc == KLAB_ENOSPC; /* what did not fit is still to write */
@@ -235,9 +238,13 @@ trim_file(struct index *ix)
 int
 index_reset(struct index *ix)
 {
+	int64_t size;
+
 	ix->n = ix->written = 0;
-	if (reopen(ix) != KLAB_OK)
+	if (reopen(ix) != KLAB_OK || (size = fs_size(ix->file, NULL)) < 0)
 		return KLAB_EIO;
+	if (size == 0) /* nothing to cut (a recovery of an empty segment costs no fsync) */
+		return KLAB_OK;
 	ix->unsynced = true;
 	return fs_truncate(ix->file, 0, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }

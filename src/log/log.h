@@ -58,6 +58,8 @@ struct log_open_report {
 	int64_t truncated_bytes;
 	int segments_deleted; /* after a corrupt one */
 	const char *why;      /* the first problem found, or NULL */
+	/* a log-start checkpoint beyond the log end, ignored (log.c, log_open); -1: none */
+	int64_t start_ignored;
 };
 
 struct log {

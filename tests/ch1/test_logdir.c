@@ -202,6 +202,39 @@ test_ch1_logdir_checkpoint_keeps_log_start_offset(void **state)
 	assert_int_equal(logdir_close(d), KLAB_OK);
 }
 
+/*
+ * A log-start checkpoint beyond the log end (10^12) would hide every
+ * record: it is ignored and reported, and every record still reads.
+ */
+static void
+test_ch1_logdir_start_checkpoint_beyond_log_end_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct log_config lc = tu_log_config();
+	struct logdir *d = open_dir(f);
+	struct log *l = open_log(d, "t-0", &lc);
+	struct buf all;
+
+	for (int i = 0; i < 4; i++)
+		tu_append(l, 2, i, 40, (uint32_t)i, 0);
+	assert_int_equal(logdir_close(d), KLAB_OK);
+	{
+		const char *text = "0\n1\nt 0 1000000000000\n";
+
+		tu_file_write(in_dir(f, LOGDIR_START_CHECKPOINT), text, strlen(text));
+	}
+	d = open_dir(f);
+	l = open_log(d, "t-0", &lc);
+	assert_int_equal(l->log_start_offset, 0);
+	assert_int_equal(l->report.start_ignored, 1000000000000LL);
+	buf_init(&all);
+	assert_int_equal(tu_read_all(l, 1 << 20, &all), KLAB_OK);
+	assert_true(all.len > 0);
+	buf_free(&all);
+	assert_int_equal(logdir_close(d), KLAB_OK);
+	expect_file_text(f, LOGDIR_START_CHECKPOINT, "0\n1\nt 0 0\n");
+}
+
 static void
 test_ch1_logdir_log_names(void **state)
 {
@@ -392,6 +425,39 @@ test_ch1_logdir_cold_segments_keep_few_files_open(void **state)
 	disk_sim_free(sim);
 }
 
+/*
+ * Recovery's cost in fsyncs: after an unclean stop, each recovered log
+ * costs one fsync of its .log, plus one per index file it rewrote (before:
+ * every file twice, 6 per log, and 1,400 logs took seconds).
+ */
+static void
+test_ch1_logdir_unclean_open_fsyncs_each_file_once(void **state)
+{
+	struct fixture *f = *state;
+	struct disk_sim *sim = disk_sim_new(5);
+	struct log_config lc = tu_log_config();
+	struct kerr e = { 0 };
+	struct logdir *d = NULL;
+	uint64_t before;
+	char name[16];
+
+	assert_int_equal(logdir_open(&d, disk_sim_fs(sim), f->dir, &e), KLAB_OK);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "e-%d", i);
+		open_log(d, name, &lc);
+	}
+	logdir_release(d); /* unclean: no marker, no checkpoint */
+	before = disk_sim_stats(sim)->fsyncs;
+	assert_int_equal(logdir_open(&d, disk_sim_fs(sim), f->dir, &e), KLAB_OK);
+	for (int i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "e-%d", i);
+		open_log(d, name, &lc);
+	}
+	assert_int_equal(disk_sim_stats(sim)->fsyncs - before, 20);
+	logdir_release(d);
+	disk_sim_free(sim);
+}
+
 int
 main(void)
 {
@@ -401,9 +467,11 @@ main(void)
 		T(test_ch1_logdir_reopen_is_clean_and_skips_scan),
 		T(test_ch1_logdir_unreadable_checkpoint_means_full_recovery),
 		T(test_ch1_logdir_checkpoint_keeps_log_start_offset),
+		T(test_ch1_logdir_start_checkpoint_beyond_log_end_ignored),
 		T(test_ch1_logdir_log_names),
 		T(test_ch1_logdir_lock_refuses_a_second_owner),
 		T(test_ch1_logdir_cold_segments_keep_few_files_open),
+		T(test_ch1_logdir_unclean_open_fsyncs_each_file_once),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_accepts_kafka_format),
 		cmocka_unit_test(test_ch1_logdir_checkpoint_parse_rejects_malformed),
 	};
