@@ -50,6 +50,39 @@ broker_log(struct broker *b, const char *fmt, ...)
 }
 
 void
+broker_log_dir_failed(struct broker *b, const char *why)
+{
+	if (b->store != NULL && logdir_fail(b->store->dir, why))
+		broker_log(b,
+			   "broker %d: log directory %s is offline: %s; its partitions answer "
+			   "KAFKA_STORAGE_ERROR until the broker is restarted",
+			   b->cfg.broker_id, b->store->dir->path, why);
+}
+
+/*
+ * Close the topic store; a close that could not flush, checkpoint or write
+ * the clean-shutdown marker (a full or failed disk) fails the broker, so
+ * its process does not report a clean shutdown.
+ */
+static void
+close_store(struct broker *b)
+{
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s", b->store->dir->path);
+	if (topics_close(b->store) != KLAB_OK && !b->failed) {
+		b->failed = true;
+		kerr_set(&b->error, KLAB_EIO,
+			 "log directory %s: the stop is not clean (a flush or checkpoint failed, "
+			 "or the directory is offline): no clean-shutdown marker, the next start "
+			 "recovers its logs",
+			 dir);
+		broker_log(b, "broker %d: %s", b->cfg.broker_id, kerr_msg(&b->error));
+	}
+	b->store = NULL;
+}
+
+void
 broker_init(struct broker *b, const struct broker_config *cfg)
 {
 	memset(b, 0, sizeof(*b));
@@ -67,8 +100,7 @@ broker_free(struct broker *b)
 {
 	free_parked(b, false);
 	if (b->store != NULL)
-		topics_close(b->store);
-	b->store = NULL;
+		close_store(b);
 	buf_free(&b->out);
 	proto_splices_free(&b->splices);
 	free(b->touched);
@@ -232,6 +264,8 @@ run_maintenance(struct broker *b)
 	int64_t now = b->node->rt->ops->now_ms(b->node->rt);
 	struct log_retention_report rep;
 
+	if (b->store->dir->offline)
+		return; /* nothing more is written to it (logdir_fail) */
 	for (size_t i = 0; i < b->store->n; i++) {
 		const struct topic *t = b->store->topics[i];
 
@@ -246,11 +280,37 @@ run_maintenance(struct broker *b)
 					   b->cfg.broker_id, rep.segments_deleted,
 					   rep.segments_deleted == 1 ? "" : "s", t->name, (int)p,
 					   (long long)rep.log_start_offset);
-			log_tick(t->logs[p], now);
+			if (log_tick(t->logs[p], now) != KLAB_OK)
+				broker_log_dir_failed(b, "a time-based flush failed");
 		}
 	}
-	logdir_checkpoint(b->store->dir);
+	if (logdir_checkpoint(b->store->dir) != KLAB_OK)
+		broker_log_dir_failed(b, "a checkpoint could not be written");
 	b->maintenance_runs++;
+}
+
+/* What opening the logs ignored, said once in the broker's log (log.c, log_open). */
+static void
+log_open_warnings(struct broker *b)
+{
+	for (size_t i = 0; i < b->store->dir->nlogs; i++) {
+		const struct logdir_log *dl = &b->store->dir->logs[i];
+
+		if (dl->log->report.start_restarted >= 0)
+			broker_log(b,
+				   "broker %d: warning: %s: the log-start checkpoint says %lld, "
+				   "beyond what the crash left: the log restarts empty there",
+				   b->cfg.broker_id, dl->name,
+				   (long long)dl->log->report.start_restarted);
+		if (dl->log->report.start_ignored >= 0)
+			broker_log(b,
+				   "broker %d: warning: %s: the log-start checkpoint says %lld, "
+				   "beyond the log end %lld: ignored, the log starts at %lld",
+				   b->cfg.broker_id, dl->name,
+				   (long long)dl->log->report.start_ignored,
+				   (long long)dl->log->next_offset,
+				   (long long)dl->log->log_start_offset);
+	}
 }
 
 static void
@@ -281,6 +341,7 @@ broker_start(struct node *n)
 				b->cfg.on_fail(b->cfg.on_fail_arg);
 			return;
 		}
+		log_open_warnings(b);
 	}
 	config_free(&empty);
 	b->listener = n->rt->ops->listen(n->rt, b->cfg.listen_host, b->cfg.listen_port, &b->error);
@@ -985,10 +1046,8 @@ broker_stop(struct node *n)
 	if (b->maintenance_timer > 0)
 		n->rt->ops->cancel_timer(n->rt, b->maintenance_timer);
 	b->maintenance_timer = 0;
-	if (b->store != NULL) {
-		topics_close(b->store);
-		b->store = NULL;
-	}
+	if (b->store != NULL)
+		close_store(b);
 }
 
 /* ---- invariants ---------------------------------------------------------------- */

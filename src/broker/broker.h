@@ -72,6 +72,7 @@ enum kafka_error {
 	KERR_INVALID_CONFIG = 40,
 	KERR_INVALID_REQUEST = 42,
 	KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+	KERR_KAFKA_STORAGE_ERROR = 56,
 	KERR_INVALID_RECORD = 87,
 };
 
@@ -264,5 +265,13 @@ int cluster_place(const int32_t *ids, int n, int32_t partitions, int16_t rf, int
 
 /* A line for the broker's log. */
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * A write, flush or checkpoint of the log directory failed (why says what):
+ * take it offline (logdir_fail) and log that once.  From then on every
+ * partition in it answers KAFKA_STORAGE_ERROR until the broker restarts,
+ * and the stop is not clean.
+ */
+void broker_log_dir_failed(struct broker *b, const char *why);
 
 #endif

@@ -32,6 +32,7 @@ static const struct {
 	{ 41, "NOT_CONTROLLER", true },
 	{ 42, "INVALID_REQUEST", false },
 	{ 43, "UNSUPPORTED_FOR_MESSAGE_FORMAT", false },
+	{ 56, "KAFKA_STORAGE_ERROR", true },
 	{ 74, "FENCED_LEADER_EPOCH", true },
 	{ 87, "INVALID_RECORD", false },
 };

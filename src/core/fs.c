@@ -111,6 +111,12 @@ fs_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr *
 	return fs->ops->list(fs, path, fn, arg, e);
 }
 
+int
+fs_lock(struct fs *fs, const char *path, struct fs_file **out, struct kerr *e)
+{
+	return fs->ops->lock(fs, path, out, e);
+}
+
 /* ---- recipes ------------------------------------------------------------ */
 
 bool

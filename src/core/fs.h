@@ -40,7 +40,15 @@
  *   6. Paths are '/'-separated; a file whose name is a symbolic link is
  *      never opened through it (KLAB_EINVAL), so a link planted in a log
  *      directory cannot make klab truncate a file elsewhere (a link to a
- *      directory, such as a log.dirs entry, is followed).
+ *      directory, such as a log.dirs entry, is followed).  Nor is anything
+ *      but a regular file (a FIFO, a device, a socket) opened as a file:
+ *      KLAB_EINVAL, without reading or writing it.
+ *   7. fs_lock takes an exclusive lock on a file (created if absent) for
+ *      as long as its handle stays open: a second fs_lock of the same
+ *      path, by this process or another, fails with KLAB_ESTATE until the
+ *      first handle is closed (or its process dies).  A lock guards a
+ *      directory against a second owner (Kafka's <log.dir>/.lock); it does
+ *      not stop plain opens of the file.
  *
  * Every operation takes a struct kerr * (NULL allowed) and writes
  * "<path>: <reason>" there on failure.
@@ -101,6 +109,8 @@ struct fs_ops {
 	int (*fsync_dir)(struct fs *fs, const char *path, struct kerr *e);
 	/* Entries in no particular order; the callback's nonzero return is returned. */
 	int (*list)(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr *e);
+	/* Rule 7: an exclusive lock held until fs_close(*out). */
+	int (*lock)(struct fs *fs, const char *path, struct fs_file **out, struct kerr *e);
 };
 
 struct fs {
@@ -125,6 +135,7 @@ int fs_unlink(struct fs *fs, const char *path, struct kerr *e);
 int fs_rename(struct fs *fs, const char *from, const char *to, struct kerr *e);
 int fs_fsync_dir(struct fs *fs, const char *path, struct kerr *e);
 int fs_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr *e);
+int fs_lock(struct fs *fs, const char *path, struct fs_file **out, struct kerr *e);
 
 /* ---- built from the operations ----------------------------------------- */
 

@@ -11,6 +11,14 @@
  *   2. Keys ascend strictly: relative offsets in .index, timestamps in
  *      .timeindex (and their offsets never decrease).
  *   3. Every relative offset is >= 0.
+ *   4. The file holds a prefix of the entries (unsynced: it changed, or
+ *      was loaded non-empty, since its last fsync; only then does
+ *      index_sync fsync it).  When the disk is full a
+ *      write of new entries fails (index_sync: KLAB_ENOSPC) and they stay
+ *      in memory for a later sync: a shorter sparse index is still a
+ *      correct one (a lookup only scans further), so a full disk never
+ *      stops a flush or a recovery for an index's sake; a torn entry
+ *      makes the length a partial entry, and the next open rebuilds it.
  */
 #include "log/index.h"
 
@@ -108,6 +116,7 @@ load(struct index *ix, struct kerr *e)
 	if (!reserve(ix, (size_t)size / ix->entry_size))
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	ix->n = ix->written = (size_t)size / ix->entry_size;
+	ix->unsynced = ix->n > 0; /* written by an earlier run: maybe never fsynced */
 	if (ix->n > 0 && (rc = fs_pread_all(ix->file, ix->mem, (size_t)size, 0, e)) != KLAB_OK)
 		return rc == KLAB_ETRUNCATED ? kerr_set(e, KLAB_EIO, "%s: short read", ix->path)
 					     : rc;
@@ -154,25 +163,57 @@ index_close(struct index *ix)
 	memset(ix, 0, sizeof(*ix));
 }
 
+/* The file, reopened if it was released. */
+static int
+reopen(struct index *ix)
+{
+	if (ix->file != NULL)
+		return KLAB_OK;
+	return fs_open(ix->fs, ix->path, FS_CREATE, &ix->file, NULL) == KLAB_OK ? KLAB_OK
+										: KLAB_EIO;
+}
+
 /* Write the entries appended since the last write (invariant 1). */
 static int
 write_pending(struct index *ix)
 {
 	size_t n = (ix->n - ix->written) * ix->entry_size;
 	size_t at = ix->written * ix->entry_size;
+	int rc;
 
-	if (n > 0 && fs_pwrite(ix->file, ix->mem + at, n, at, NULL) != KLAB_OK)
+	if (n == 0)
+		return KLAB_OK;
+	if (reopen(ix) != KLAB_OK)
 		return KLAB_EIO;
+	ix->unsynced = true;
+	if ((rc = fs_pwrite(ix->file, ix->mem + at, n, at, NULL)) != KLAB_OK)
+		return rc == KLAB_ENOSPC ? KLAB_ENOSPC : KLAB_EIO;
 	ix->written = ix->n;
 	return KLAB_OK;
+}
+
+void
+index_release_file(struct index *ix)
+{
+	if (ix->file != NULL && write_pending(ix) == KLAB_OK) {
+		fs_close(ix->file);
+		ix->file = NULL;
+	}
 }
 
 int
 index_sync(struct index *ix)
 {
-	if (write_pending(ix) != KLAB_OK)
+	int rc = write_pending(ix);
+
+	if (rc != KLAB_OK && rc != KLAB_ENOSPC)
 		return KLAB_EIO;
-	return fs_fsync(ix->file, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
+	if (!ix->unsynced) /* unchanged since its last fsync, or empty since created */
+		return rc;
+	if (reopen(ix) != KLAB_OK || fs_fsync(ix->file, NULL) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = rc == KLAB_ENOSPC; /* what did not fit is still to write */
+	return rc;
 }
 
 bool
@@ -188,13 +229,23 @@ trim_file(struct index *ix)
 	if (ix->written <= ix->n)
 		return KLAB_OK;
 	ix->written = ix->n;
+	if (reopen(ix) != KLAB_OK)
+		return KLAB_EIO;
+	ix->unsynced = true;
 	return fs_truncate(ix->file, ix->n * ix->entry_size, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
 int
 index_reset(struct index *ix)
 {
+	int64_t size;
+
 	ix->n = ix->written = 0;
+	if (reopen(ix) != KLAB_OK || (size = fs_size(ix->file, NULL)) < 0)
+		return KLAB_EIO;
+	if (size == 0) /* nothing to cut (a recovery of an empty segment costs no fsync) */
+		return KLAB_OK;
+	ix->unsynced = true;
 	return fs_truncate(ix->file, 0, NULL) == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 

@@ -39,7 +39,8 @@ enum index_kind { INDEX_OFFSET, INDEX_TIME };
 struct index {
 	enum index_kind kind;
 	struct fs *fs;
-	struct fs_file *file; /* NULL when closed */
+	struct fs_file
+		*file; /* NULL when closed (index_release_file): reopened on the next write */
 	char *path;
 	int64_t base_offset;
 	size_t entry_size;
@@ -47,6 +48,7 @@ struct index {
 	int64_t *keys; /* keys[i]: entry i's relative offset or timestamp */
 	size_t n, cap;
 	size_t written;	    /* entries [0, written) are in the file; index_sync writes the rest */
+	bool unsynced;	    /* the file changed since its last fsync */
 	size_t max_entries; /* log.index.size.max.bytes / entry_size */
 };
 
@@ -66,6 +68,19 @@ struct index_entry {
 int index_open(struct index *ix, struct fs *fs, enum index_kind kind, const char *path,
 	       int64_t base_offset, size_t max_bytes, struct kerr *e);
 void index_close(struct index *ix);
+/*
+ * Write the pending entries (no fsync) and let go of the file's
+ * descriptor (the entries stay in memory, where lookups read them); the
+ * next write, truncation or sync reopens it.  A sealed segment's indexes
+ * never change, so they hold no descriptor.  If the write fails the file
+ * stays open and the next index_sync tries again.
+ */
+void index_release_file(struct index *ix);
+/*
+ * Write the pending entries and fsync the file: KLAB_OK; KLAB_ENOSPC when
+ * the disk had no room for the new entries (they stay in memory, the file
+ * holds a shorter index, fsynced: index.c invariant 4); KLAB_EIO.
+ */
 int index_sync(struct index *ix);
 bool index_full(const struct index *ix);
 /* Drop every entry (and truncate the file). */

@@ -10,7 +10,8 @@
  * batch would push the active segment past log.segment.bytes, when the
  * active segment's first batch is older than log.roll.ms, when its index
  * is full, or when the batch's offsets would not fit in the 32-bit
- * relative offsets of the index.
+ * relative offsets of the index.  The sealed segment goes cold: it holds
+ * no descriptor of its own from then on (segment.c, invariant 4).
  *
  * Durability (chapter 1 §6): a batch is safe once log_flush() fsynced its
  * segment; a segment *file* is safe once its directory was fsynced too, so
@@ -191,7 +192,10 @@ recover_segments(struct log *l, bool clean, struct kerr *e)
 		if ((rc = segment_rewrite(s)) != KLAB_OK)
 			return kerr_set(e, rc, "%s: cannot rewrite after recovery", s->log_path);
 		if ((rc = segment_flush(s)) != KLAB_OK) /* the rebuilt indexes too */
-			return kerr_set(e, rc, "%s: cannot fsync after recovery", s->log_path);
+			return kerr_set(e, rc,
+					"%s: cannot fsync after recovery (the disk reports an I/O "
+					"error): a log that cannot be made durable is not opened",
+					s->log_path);
 		l->report.segments_recovered++;
 		l->report.truncated_bytes += (int64_t)rep.truncated_bytes;
 		if (rep.truncated_bytes > 0) {
@@ -222,14 +226,21 @@ load_segments(struct log *l, int64_t now_ms, bool clean, struct kerr *e)
 	size_t n = 0;
 	int rc = list_segments(l->fs, l->dir, &bases, &n, e);
 
+	struct segment *s;
+
+	/* every segment but the last goes cold at once: hundreds of them never hold
+	 * their files together (segment.c, invariant 4); recovery reopens them */
 	for (size_t i = 0; rc == KLAB_OK && i < n; i++)
-		rc = new_segment(l, bases[i], now_ms, NULL, e);
+		if ((rc = new_segment(l, bases[i], now_ms, &s, e)) == KLAB_OK && i + 1 < n)
+			segment_cool(s, l->files);
 	free(bases);
 	if (rc != KLAB_OK)
 		return rc;
 	l->report.segments = (int)l->nsegs;
 	if ((rc = recover_segments(l, clean, e)) != KLAB_OK)
 		return rc;
+	if (l->nsegs > 0 && segment_warm(active(l)) != KLAB_OK)
+		return kerr_set(e, KLAB_EIO, "%s: cannot reopen the active segment", l->dir);
 	if (l->nsegs == 0) {
 		l->dir_unsynced = true; /* a new segment file: its name needs a directory fsync */
 		return new_segment(l, l->log_start_offset, now_ms, NULL, e);
@@ -258,6 +269,15 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 	 int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
 	 struct kerr *e)
 {
+	return log_open_in(out, fs, dir, cfg, recovery_point, log_start_offset, clean, now_ms, NULL,
+			   e);
+}
+
+int
+log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
+	    int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
+	    struct segment_files *files, struct kerr *e)
+{
 	struct log *l = calloc(1, sizeof(*l));
 	int rc;
 
@@ -266,6 +286,7 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
 	l->fs = fs;
+	l->files = files;
 	l->cfg = *cfg;
 	l->recovery_point = recovery_point > 0 ? recovery_point : 0;
 	l->log_start_offset = log_start_offset > 0 ? log_start_offset : 0;
@@ -276,24 +297,49 @@ log_open(struct log **out, struct fs *fs, const char *dir, const struct log_conf
 		log_release(l);
 		return rc;
 	}
+	/*
+	 * A log start offset beyond the log end.  After a clean stop only a
+	 * damaged or crafted checkpoint says so (klab moves the log start only by
+	 * deleting whole segments, never past the log end): it is ignored and
+	 * reported (the broker logs it), and the log starts at its first segment.
+	 * After an unclean stop it is what a crash leaves when it took records
+	 * that retention had left: then offsets below the log start must not be
+	 * handed out again, and the log restarts empty at its log start offset,
+	 * as Kafka's LogLoader does (restart_at_log_start; reported too).
+	 */
+	l->report.start_ignored = -1;
+	l->report.start_restarted = -1;
+	if (l->log_start_offset > active(l)->next_offset && clean) {
+		l->report.start_ignored = l->log_start_offset;
+		l->log_start_offset = 0;
+	} else if (l->log_start_offset > active(l)->next_offset) {
+		l->report.start_restarted = l->log_start_offset;
+		if ((rc = restart_at_log_start(l, now_ms, e)) != KLAB_OK) {
+			log_release(l);
+			return rc;
+		}
+	}
 	if (l->log_start_offset < l->segs[0]->base_offset)
 		l->log_start_offset = l->segs[0]->base_offset;
-	if (l->log_start_offset > active(l)->next_offset &&
-	    (rc = restart_at_log_start(l, now_ms, e)) != KLAB_OK) {
-		log_release(l);
-		return rc;
-	}
 	l->next_offset = active(l)->next_offset;
 	if (l->recovery_point > l->next_offset)
 		l->recovery_point = l->next_offset;
-	/* After an unclean stop a failed directory fsync may have left segment
-	 * names that are not durable: the recovery flush fsyncs the directory. */
+	/*
+	 * Unclean: recover_segments rewrote and fsynced every segment from the
+	 * recovery point on; the flush that makes the recovered log durable
+	 * finds them synced (segment_flush fsyncs only what changed) and fsyncs
+	 * the directory, whose names a failed fsync before the crash may have
+	 * left undurable: one fsync per recovered file, not two.
+	 */
 	l->dir_unsynced |= !clean;
 	if (clean)
 		l->recovery_point = l->next_offset;
-	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) { /* make the recovered log durable */
+	else if ((rc = log_flush(l, now_ms)) != KLAB_OK) {
 		log_release(l);
-		return kerr_set(e, rc, "%s: cannot fsync after recovery", dir);
+		return kerr_set(e, rc,
+				"%s: cannot fsync after recovery (the disk reports an I/O "
+				"error): a log that cannot be made durable is not opened",
+				dir);
 	}
 	*out = l;
 	return KLAB_OK;
@@ -533,7 +579,8 @@ log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_regi
 		return KLAB_OK;
 	if (rc != KLAB_OK)
 		return rc == KLAB_ETRUNCATED ? KLAB_ECORRUPT : rc;
-	out->file = s->file;
+	if ((out->file = segment_log_file(s, true)) == NULL) /* pinned: the response takes it */
+		return KLAB_EIO;
 	out->pos = (int64_t)pos;
 	out->first_offset = h.base_offset;
 	/* The common case, a consumer near the end: all the rest of the segment fits. */
@@ -630,7 +677,10 @@ log_roll(struct log *l, int64_t now_ms)
 	if ((rc = segment_seal(s)) != KLAB_OK)
 		return rc;
 	l->dir_unsynced = true; /* the new files' names are durable after the next flush */
-	return new_segment(l, l->next_offset, now_ms, NULL, NULL);
+	if ((rc = new_segment(l, l->next_offset, now_ms, NULL, NULL)) != KLAB_OK)
+		return rc;
+	segment_cool(s, l->files); /* sealed: no descriptor of its own (segment.c, invariant 4) */
+	return KLAB_OK;
 }
 
 uint64_t

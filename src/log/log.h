@@ -58,6 +58,9 @@ struct log_open_report {
 	int64_t truncated_bytes;
 	int segments_deleted; /* after a corrupt one */
 	const char *why;      /* the first problem found, or NULL */
+	/* a log-start checkpoint beyond the log end (log.c, log_open_in), -1: none: */
+	int64_t start_ignored; /* after a clean stop: ignored, the log starts at its first segment */
+	int64_t start_restarted; /* after a crash: the log restarted empty at that offset */
 };
 
 struct log {
@@ -72,8 +75,9 @@ struct log {
 	int64_t unflushed_messages;
 	int64_t last_flush_ms;
 	int32_t leader_epoch;
-	bool dir_unsynced; /* a segment was created since the directory's last fsync */
-	bool failed;	   /* a flush failed: appends and flushes refused until reopened */
+	struct segment_files *files; /* its log directory's bound on open cold files, or NULL */
+	bool dir_unsynced;	     /* a segment was created since the directory's last fsync */
+	bool failed; /* a flush failed: appends and flushes refused until reopened */
 	struct log_open_report report;
 };
 
@@ -109,6 +113,15 @@ struct log_retention_report {
 int log_open(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
 	     int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
 	     struct kerr *e);
+
+/*
+ * log_open, with sealed and flushed segments going cold into files (a log
+ * directory's bound on open files, segment.c invariant 4); log_open keeps
+ * every file open.
+ */
+int log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
+		int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
+		struct segment_files *files, struct kerr *e);
 
 /*
  * Validate the batch p[0..len), assign its offsets (rewriting baseOffset

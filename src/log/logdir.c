@@ -111,6 +111,26 @@ take_marker(struct logdir *d, struct kerr *e)
 	return fs_fsync_dir(d->fs, d->path, e); /* from now on a crash is unclean */
 }
 
+/* Kafka's LogManager.lockLogDirs, with its words. */
+static int
+take_lock(struct logdir *d, struct kerr *e)
+{
+	char path[4096];
+	struct kerr le = { 0 };
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", d->path, LOGDIR_LOCK_FILE);
+	rc = fs_lock(d->fs, path, &d->lock, &le);
+	if (rc == KLAB_ESTATE)
+		return kerr_set(e, rc,
+				"Failed to acquire lock on file %s in %s. A Kafka instance in "
+				"another process or thread is using this directory.",
+				LOGDIR_LOCK_FILE, d->path);
+	if (rc != KLAB_OK)
+		return kerr_set(e, rc, "%s", kerr_msg(&le));
+	return KLAB_OK;
+}
+
 int
 logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e)
 {
@@ -122,7 +142,8 @@ logdir_open(struct logdir **out, struct fs *fs, const char *path, struct kerr *e
 		return kerr_set(e, KLAB_ENOMEM, "out of memory");
 	}
 	d->fs = fs;
-	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK)
+	segment_files_init(&d->files, LOGDIR_OPEN_COLD_FILES_MAX);
+	if ((rc = fs_mkdirs(fs, path, e)) != KLAB_OK || (rc = take_lock(d, e)) != KLAB_OK)
 		goto fail;
 	load_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, &d->recovery, &d->nrecovery);
 	load_checkpoint(d, LOGDIR_START_CHECKPOINT, &d->start, &d->nstart);
@@ -187,8 +208,9 @@ logdir_log(struct logdir *d, const char *name, const struct log_config *cfg, int
 		d->cap = cap;
 	}
 	snprintf(dir, sizeof(dir), "%s/%s", d->path, name);
-	rc = log_open(&l, d->fs, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
-		      checkpoint_lookup(d->start, d->nstart, name), d->was_clean, now_ms, e);
+	rc = log_open_in(&l, d->fs, dir, cfg, checkpoint_lookup(d->recovery, d->nrecovery, name),
+			 checkpoint_lookup(d->start, d->nstart, name), d->was_clean, now_ms,
+			 &d->files, e);
 	if (rc != KLAB_OK)
 		return rc;
 	if ((d->logs[d->nlogs].name = strdup(name)) == NULL) {
@@ -264,10 +286,24 @@ write_checkpoint(const struct logdir *d, const char *file, bool recovery)
 	return rc == KLAB_OK ? KLAB_OK : KLAB_EIO;
 }
 
+bool
+logdir_fail(struct logdir *d, const char *why)
+{
+	if (d->offline)
+		return false;
+	d->offline = true;
+	kerr_set(&d->offline_why, KLAB_EIO, "%s", why != NULL && *why ? why : "a write failed");
+	return true;
+}
+
 int
 logdir_checkpoint(struct logdir *d)
 {
-	int rc = write_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, true);
+	int rc;
+
+	if (d->offline)
+		return KLAB_EIO;
+	rc = write_checkpoint(d, LOGDIR_RECOVERY_CHECKPOINT, true);
 
 	if (rc == KLAB_OK)
 		rc = write_checkpoint(d, LOGDIR_START_CHECKPOINT, false);
@@ -282,6 +318,7 @@ logdir_free(struct logdir *d)
 	free(d->logs);
 	checkpoint_free(d->recovery, d->nrecovery);
 	checkpoint_free(d->start, d->nstart);
+	fs_close(d->lock); /* no I/O: lets go of the lock */
 	free(d->path);
 	free(d);
 }
@@ -292,6 +329,10 @@ logdir_close(struct logdir *d)
 	char marker[4096];
 	int rc = KLAB_OK;
 
+	if (d->offline) { /* nothing more is written to it (logdir_fail) */
+		logdir_release(d);
+		return KLAB_EIO;
+	}
 	for (size_t i = 0; i < d->nlogs; i++)
 		if (log_flush(d->logs[i].log, d->logs[i].log->last_flush_ms) != KLAB_OK)
 			rc = KLAB_EIO;

@@ -19,6 +19,23 @@
  *      last offset is o; every .timeindex entry (t -> o) has o in the
  *      segment and t <= the largest timestamp at or before o.
  *   3. next_offset = the last batch's last offset + 1 (base when empty).
+ *   4. Descriptors.  The active segment holds its three files open.  A
+ *      sealed one is cold (segment_cool): its indexes never change again,
+ *      so their entries are written out and their files closed (lookups
+ *      read the entries kept in memory), and its .log is one of a log
+ *      directory's bounded set of open cold files (struct segment_files,
+ *      least recently used first), reopened when a read, a flush or a
+ *      recovery needs it.  So a broker holds about 3 descriptors per
+ *      partition plus files->max, however many segments a tiny
+ *      segment.bytes makes (Kafka keeps every segment's files open and
+ *      asks for a large ulimit -n instead).  Closing a file loses nothing:
+ *      its dirty pages belong to the file, and an fsync through a new
+ *      descriptor writes them (and, since Linux 4.16, reports a writeback
+ *      error that no descriptor saw); the simulated disk keeps dirty
+ *      sectors per file too.  A file handed to a response
+ *      (log_read_region) is pinned until the next request
+ *      (segment_files_next_epoch), so it is never closed under a response
+ *      being built.
  */
 #include "log/segment.h"
 
@@ -78,6 +95,7 @@ segment_open(struct segment **out, struct fs *fs, const char *dir, int64_t base,
 		return kerr_set(e, rc, "out of memory");
 	s->fs = fs;
 	s->base_offset = base;
+	s->unsynced = true; /* what an earlier process left is unknown until a flush */
 	s->created_ms = now_ms;
 	s->index_interval_bytes = index_interval_bytes;
 	reset_stats(s);
@@ -103,11 +121,134 @@ fail:
 	return rc;
 }
 
+/* ---- the cold files (invariant 4) ---------------------------------------- */
+
+void
+segment_files_init(struct segment_files *c, size_t max)
+{
+	memset(c, 0, sizeof(*c));
+	c->max = max > 0 ? max : 1;
+	c->epoch = 1; /* a segment's pin starts at 0: not pinned */
+}
+
+static void
+lru_unlink(struct segment *s)
+{
+	struct segment_files *c = s->files;
+
+	if (s->lru_prev != NULL)
+		s->lru_prev->lru_next = s->lru_next;
+	else
+		c->head = s->lru_next;
+	if (s->lru_next != NULL)
+		s->lru_next->lru_prev = s->lru_prev;
+	else
+		c->tail = s->lru_prev;
+	s->lru_prev = s->lru_next = NULL;
+	c->open--;
+}
+
+static void
+lru_push(struct segment *s)
+{
+	struct segment_files *c = s->files;
+
+	s->lru_prev = NULL;
+	s->lru_next = c->head;
+	if (c->head != NULL)
+		c->head->lru_prev = s;
+	else
+		c->tail = s;
+	c->head = s;
+	c->open++;
+}
+
+static bool
+in_lru(const struct segment *s)
+{
+	return s->files != NULL && (s->files->head == s || s->lru_prev != NULL);
+}
+
+/* Close the least recently used cold files beyond max, except pinned ones and the newest. */
+static void
+lru_trim(struct segment_files *c)
+{
+	struct segment *s = c->tail;
+
+	while (c->open > c->max && s != NULL && s != c->head) {
+		struct segment *prev = s->lru_prev;
+
+		if (s->pin != c->epoch) {
+			lru_unlink(s);
+			fs_close(s->file);
+			s->file = NULL;
+		}
+		s = prev;
+	}
+}
+
+void
+segment_files_next_epoch(struct segment_files *c)
+{
+	c->epoch++;
+	lru_trim(c);
+}
+
+void
+segment_cool(struct segment *s, struct segment_files *files)
+{
+	if (files == NULL || s->cold)
+		return;
+	s->cold = true;
+	s->files = files;
+	index_release_file(&s->oi);
+	index_release_file(&s->ti);
+	if (s->file != NULL) {
+		lru_push(s);
+		lru_trim(files);
+	}
+}
+
+int
+segment_warm(struct segment *s)
+{
+	if (!s->cold)
+		return KLAB_OK;
+	if (segment_log_file(s, false) == NULL)
+		return KLAB_EIO;
+	lru_unlink(s);
+	s->cold = false;
+	return KLAB_OK;
+}
+
+struct fs_file *
+segment_log_file(const struct segment *cs, bool pin)
+{
+	/* the handle is a cache, not the segment's value: reads of a const segment may open it */
+	struct segment *s = (struct segment *)cs;
+
+	if (!s->cold)
+		return s->file;
+	if (s->file == NULL && fs_open(s->fs, s->log_path, 0, &s->file, NULL) != KLAB_OK) {
+		s->file = NULL;
+		return NULL;
+	}
+	if (in_lru(s))
+		lru_unlink(s);
+	lru_push(s);
+	if (pin)
+		s->pin = s->files->epoch;
+	lru_trim(s->files);
+	return s->file;
+}
+
 void
 segment_close(struct segment *s)
 {
 	if (s == NULL)
 		return;
+	if (in_lru(s))
+		lru_unlink(s);
 	fs_close(s->file);
 	index_close(&s->oi);
 	index_close(&s->ti);
@@ -130,11 +271,14 @@ segment_delete(struct segment *s)
 int
 segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n)
 {
+	struct fs_file *f;
 	int64_t got;
 
 	if (pos > s->size || n > s->size - pos)
 		return KLAB_ETRUNCATED;
-	got = fs_pread(s->file, dst, n, pos, NULL);
+	if ((f = segment_log_file(s, false)) == NULL)
+		return KLAB_EIO;
+	got = fs_pread(f, dst, n, pos, NULL);
 	if (got < 0)
 		return KLAB_EIO;
 	return (size_t)got == n ? KLAB_OK : KLAB_ETRUNCATED;
@@ -193,6 +337,7 @@ segment_append(struct segment *s, const uint8_t *p, size_t len, const struct bat
 
 	if (h->base_offset < s->next_offset || pos + len > UINT32_MAX)
 		return KLAB_EINVAL;
+	s->unsynced = true;
 	if ((rc = fs_pwrite(s->file, p, len, pos, NULL)) != KLAB_OK) {
 		/* a failed write may leave part of the batch: cut it off again */
 		fs_truncate(s->file, pos, NULL);
@@ -326,7 +471,9 @@ segment_recover(struct segment *s, size_t max_batch_bytes, struct segment_recove
 		return rc;
 	rep->valid_bytes = pos;
 	rep->truncated_bytes = s->size - pos;
-	if (pos < s->size && fs_truncate(s->file, pos, NULL) != KLAB_OK)
+	s->unsynced |= pos < s->size;
+	if (pos < s->size &&
+	    (segment_log_file(s, false) == NULL || fs_truncate(s->file, pos, NULL) != KLAB_OK))
 		return KLAB_EIO;
 	s->size = pos;
 	return KLAB_OK;
@@ -353,9 +500,22 @@ segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batc
 int
 segment_flush(struct segment *s)
 {
-	if (fs_fsync(s->file, NULL) != KLAB_OK || index_sync(&s->oi) != KLAB_OK ||
-	    index_sync(&s->ti) != KLAB_OK)
+	struct fs_file *f = segment_log_file(s, false);
+	int oi, ti;
+
+	/* one fsync per change: recovery's flush and the log's next one do not repeat it */
+	if (f == NULL || (s->unsynced && fs_fsync(f, NULL) != KLAB_OK))
 		return KLAB_EIO;
+	s->unsynced = false;
+	/* a full disk leaves an index short, which is correct (index.c, invariant 4) */
+	oi = index_sync(&s->oi);
+	ti = index_sync(&s->ti);
+	if ((oi != KLAB_OK && oi != KLAB_ENOSPC) || (ti != KLAB_OK && ti != KLAB_ENOSPC))
+		return KLAB_EIO;
+	if (s->cold) { /* rebuilt by a recovery: closed again (invariant 4) */
+		index_release_file(&s->oi);
+		index_release_file(&s->ti);
+	}
 	return KLAB_OK;
 }
 
@@ -379,6 +539,7 @@ segment_rewrite(struct segment *s)
 	for (uint64_t pos = 0; pos < s->size;) {
 		size_t n = s->size - pos < sizeof(chunk) ? (size_t)(s->size - pos) : sizeof(chunk);
 
+		s->unsynced = true;
 		if (segment_read(s, pos, chunk, n) != KLAB_OK ||
 		    fs_pwrite(s->file, chunk, n, pos, NULL) != KLAB_OK)
 			return KLAB_EIO;
@@ -394,7 +555,8 @@ segment_truncate_at(struct segment *s, uint64_t pos)
 
 	if (pos > s->size)
 		return KLAB_EINVAL;
-	if (fs_truncate(s->file, pos, NULL) != KLAB_OK)
+	s->unsynced = true;
+	if (segment_log_file(s, false) == NULL || fs_truncate(s->file, pos, NULL) != KLAB_OK)
 		return KLAB_EIO;
 	s->size = pos;
 	/* rebuild indexes and stats over what is left */

@@ -27,10 +27,12 @@
 #include "log/batch.h"
 #include "log/index.h"
 
+struct segment_files;
+
 struct segment {
 	int64_t base_offset;
 	struct fs *fs;
-	struct fs_file *file; /* the .log */
+	struct fs_file *file; /* the .log; NULL while a cold segment's file is closed */
 	char *log_path;
 	uint64_t size;	       /* bytes in .log */
 	int64_t next_offset;   /* one past the last offset held; base when empty */
@@ -41,8 +43,35 @@ struct segment {
 	uint64_t bytes_since_index;
 	uint32_t index_interval_bytes;
 	bool index_suspect; /* an index file failed its sanity check */
+	bool unsynced;	    /* the .log may hold writes no fsync covered yet */
 	struct index oi, ti;
+	/* cold: sealed; its files are opened on use (segment.c, invariant 4) */
+	bool cold;
+	struct segment_files *files;	     /* the bound on open cold files (NULL: none) */
+	struct segment *lru_prev, *lru_next; /* in files' list while cold and open */
+	uint64_t pin;			     /* files->epoch when log_read_region handed out file */
 };
+
+/*
+ * The open .log files of cold segments, one set per log directory: at most
+ * max of them (a least-recently-used list), beyond the files that requests
+ * still being answered were handed (pinned in the current epoch).
+ */
+struct segment_files {
+	struct segment *head, *tail; /* most recently used first */
+	size_t open, max;
+	uint64_t epoch;
+};
+
+/* An empty set of at most max (>= 1) open cold files. */
+void segment_files_init(struct segment_files *c, size_t max);
+
+/*
+ * A new request begins: the files handed out before were taken (the real
+ * runtime dup()s a file's descriptor when it queues it; the simulated one
+ * copies its bytes), so they may close again; the set shrinks to max.
+ */
+void segment_files_next_epoch(struct segment_files *c);
 
 /* What segment_recover() found. */
 struct segment_recovery {
@@ -99,7 +128,7 @@ int segment_read(const struct segment *s, uint64_t pos, void *dst, size_t n);
  */
 int segment_find(const struct segment *s, int64_t offset, uint64_t *pos, struct batch_header *h);
 
-/* fsync the .log and both indexes. */
+/* fsync the .log and both indexes (an index the full disk left short is fine). */
 int segment_flush(struct segment *s);
 
 /*
@@ -114,6 +143,25 @@ int segment_truncate_at(struct segment *s, uint64_t pos);
 
 /* On becoming inactive: the time index gets the segment's max timestamp. */
 int segment_seal(struct segment *s);
+
+/*
+ * A sealed segment goes cold: its index files are written out (not
+ * fsynced: a flush reopens them for that) and closed (their entries stay
+ * in memory) and its .log joins files, closed when the least recently used
+ * beyond files->max.  files NULL: nothing changes (a log without a log
+ * directory keeps its files open, as before).
+ */
+void segment_cool(struct segment *s, struct segment_files *files);
+
+/* Become active again (a recovery cut the segments after it): its files stay open. */
+int segment_warm(struct segment *s);
+
+/*
+ * The .log, opened again if it is cold and closed; NULL when it cannot be
+ * opened.  With pin, it stays open until the next epoch (log_read_region
+ * hands it to a response).
+ */
+struct fs_file *segment_log_file(const struct segment *s, bool pin);
 
 /*
  * Check the segment's invariants that hold in memory without reading the

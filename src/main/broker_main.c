@@ -14,6 +14,19 @@
  * runtime's bounds on slow requests and on queued responses: real.c, rules 4 and 7).  log.dirs/meta.properties records broker.id and cluster.id, as
  * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
  * broker cleanly (the topic store is closed: clean-shutdown markers).
+ *
+ * The disk, as Kafka treats it: log.dirs/.lock is held while the broker
+ * runs, so a second broker on the same directory exits at once naming it;
+ * a symbolic link or a special file where a segment file should be stops
+ * the start (nothing is read or written through it); a write, flush or
+ * checkpoint that fails takes the directory offline (KAFKA_STORAGE_ERROR
+ * for its partitions, logged once), and then the stop is not clean: exit
+ * status 1, no clean-shutdown marker, and the next start recovers (a full
+ * disk does not stop it).  Each partition keeps its active segment's three
+ * files open, and at most 64 older segment files stay open in all: a
+ * directory with more partitions than the open-file limit allows does not
+ * start, and says to raise ulimit -n (Kafka, which keeps every segment
+ * open, stops with "Too many open files" too).
  */
 #include <errno.h>
 #include <fcntl.h>

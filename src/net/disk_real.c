@@ -2,9 +2,15 @@
  * disk_real.c - the storage interface over POSIX (see core/fs.h and
  * disk_real.h).
  *
- * Each operation is one system call, with two rules added:
+ * Each operation is one system call, with three rules added:
  *   - O_NOFOLLOW on every open, and lstat() for stat: the last component
  *     of a path is never followed if it is a symbolic link (fs.h rule 6).
+ *   - O_NONBLOCK on every open, then fstat(): anything but a regular file
+ *     (a FIFO, whose open would otherwise wait for a writer; a device) is
+ *     closed again untouched and refused with KLAB_EINVAL (rule 6).
+ *   - fs_lock is flock(LOCK_EX | LOCK_NB) on the opened file: the kernel
+ *     drops the lock when the descriptor is closed or the process dies,
+ *     so a broker killed with SIGKILL never leaves a stale lock (rule 7).
  *   - errno becomes klab's codes at this edge: ENOENT -> KLAB_ENOTFOUND,
  *     ENOSPC/EDQUOT -> KLAB_ENOSPC, EEXIST and ENOTEMPTY (rmdir of a
  *     directory that still has entries) -> KLAB_ESTATE, ELOOP (a link)
@@ -19,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +57,11 @@ fail(struct kerr *e, const char *path, const char *what)
 
 	if (err == ELOOP)
 		return kerr_set(e, KLAB_EINVAL, "%s: is a symbolic link (not followed)", path);
+	if (err == EMFILE || err == ENFILE) /* every log keeps files open, as Kafka's do */
+		return kerr_set(e, KLAB_EIO,
+				"%s: %s: %s: raise the open-file limit (ulimit -n; Kafka advises "
+				"100000 or more) or hold fewer partitions",
+				path, what, strerror(err));
 	return kerr_set(e, code_of(err), "%s: %s: %s", path, what, strerror(err));
 }
 
@@ -59,12 +71,29 @@ rf(struct fs_file *f)
 	return (struct real_file *)f;
 }
 
+/* fd must be a regular file (rule 6); then it is made blocking again. */
+static int
+regular_only(int fd, const char *path, struct kerr *e)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return fail(e, path, "stat");
+	if (!S_ISREG(st.st_mode))
+		return kerr_set(e, KLAB_EINVAL, "%s: not a regular file (not opened)", path);
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+		return fail(e, path, "fcntl");
+	return KLAB_OK;
+}
+
 static int
 real_open(struct fs *fs, const char *path, int flags, struct fs_file **out, struct kerr *e)
 {
-	int oflags = O_CLOEXEC | O_NOFOLLOW | ((flags & FS_READONLY) ? O_RDONLY : O_RDWR);
+	int oflags =
+		O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | ((flags & FS_READONLY) ? O_RDONLY : O_RDWR);
 	size_t n = strlen(path) + 1;
 	struct real_file *f;
+	int rc;
 
 	if (flags & FS_CREATE)
 		oflags |= O_CREAT;
@@ -76,8 +105,12 @@ real_open(struct fs *fs, const char *path, int flags, struct fs_file **out, stru
 	f->base.fs = fs;
 	f->base.path = f->path;
 	if ((f->fd = open(path, oflags, 0644)) < 0) {
-		int rc = fail(e, path, "open");
-
+		rc = fail(e, path, "open");
+		free(f);
+		return rc;
+	}
+	if ((rc = regular_only(f->fd, path, e)) != KLAB_OK) {
+		close(f->fd);
 		free(f);
 		return rc;
 	}
@@ -275,6 +308,22 @@ real_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr
 	return rc;
 }
 
+static int
+real_lock(struct fs *fs, const char *path, struct fs_file **out, struct kerr *e)
+{
+	int rc = real_open(fs, path, FS_CREATE, out, e);
+
+	if (rc != KLAB_OK)
+		return rc;
+	if (flock(rf(*out)->fd, LOCK_EX | LOCK_NB) == 0)
+		return KLAB_OK;
+	rc = errno == EWOULDBLOCK ? kerr_set(e, KLAB_ESTATE, "%s: locked by another process", path)
+				  : fail(e, path, "lock");
+	real_close(*out);
+	*out = NULL;
+	return rc;
+}
+
 static const struct fs_ops real_ops = {
 	.open = real_open,
 	.close = real_close,
@@ -291,6 +340,7 @@ static const struct fs_ops real_ops = {
 	.rename = real_rename,
 	.fsync_dir = real_fsync_dir,
 	.list = real_list,
+	.lock = real_lock,
 };
 
 struct fs *

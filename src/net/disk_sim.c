@@ -136,6 +136,7 @@ struct dsim_file {
 	struct dsim_inode *node; /* NULL once the disk crashed: the handle is dead */
 	struct fs_file *mirror;	 /* the real file, in mirror mode */
 	bool readonly;
+	bool lock;		       /* taken by fs_lock: its file is locked while live */
 	struct dsim_file *prev, *next; /* the disk's open handles */
 	char path[];
 };
@@ -1052,6 +1053,10 @@ sim_pwrite(struct fs_file *f, const void *src, size_t n, uint64_t off, struct ke
 		return kerr_set(e, KLAB_ENOSPC, "%s: write: No space left on device (simulated)",
 				f->path);
 	}
+	if (rng_chance(d, d->faults.write_eio)) {
+		d->stats.faults++;
+		return kerr_set(e, KLAB_EIO, "%s: write: Input/output error (simulated)", f->path);
+	}
 	if (off + n > h->node->cur.len &&
 	    (rc = file_grow(d, h->node, off + n, f->path, "write", e)) != KLAB_OK)
 		return rc;
@@ -1353,6 +1358,29 @@ sim_list(struct fs *fs, const char *path, fs_list_fn fn, void *arg, struct kerr 
 	return rc;
 }
 
+/*
+ * fs.h rule 7 in memory: a file is locked while a live handle that fs_lock
+ * returned points at it.  A crash kills every handle, so it drops every
+ * lock, as a process's death drops its flock()s.
+ */
+static int
+sim_lock(struct fs *fs, const char *path, struct fs_file **out, struct kerr *e)
+{
+	struct disk_sim *d = disk_of(fs);
+	int rc = sim_open(fs, path, FS_CREATE, out, e);
+
+	if (rc != KLAB_OK)
+		return rc;
+	for (struct dsim_file *h = d->handles; h != NULL; h = h->next)
+		if (h->lock && h->node != NULL && h->node == hf(*out)->node) {
+			sim_close(*out);
+			*out = NULL;
+			return kerr_set(e, KLAB_ESTATE, "%s: locked by another process", path);
+		}
+	hf(*out)->lock = true;
+	return KLAB_OK;
+}
+
 static const struct fs_ops sim_ops = {
 	.open = sim_open,
 	.close = sim_close,
@@ -1369,6 +1397,7 @@ static const struct fs_ops sim_ops = {
 	.rename = sim_rename,
 	.fsync_dir = sim_fsync_dir,
 	.list = sim_list,
+	.lock = sim_lock,
 };
 
 /* ---- the disk ------------------------------------------------------------- */

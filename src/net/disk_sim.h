@@ -49,6 +49,7 @@ struct disk_faults {
 	double fsync_eio;    /* fs_fsync / fs_fsync_dir fails with KLAB_EIO */
 	double write_enospc; /* fs_pwrite fails with KLAB_ENOSPC, nothing written */
 	double read_eio;     /* fs_pread fails with KLAB_EIO */
+	double write_eio;    /* fs_pwrite fails with KLAB_EIO, nothing written */
 };
 
 /* What one crash threw away. */

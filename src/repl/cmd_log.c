@@ -108,6 +108,16 @@ print_open_report(struct repl *r, const struct log_shell *sh)
 
 	repl_printf(r, "opened %s/%s: %zu segment%s; the log %s\n", sh->dir->path, sh->name,
 		    l->nsegs, l->nsegs == 1 ? "" : "s", range_text(l, range, sizeof(range)));
+	if (rep->start_ignored >= 0)
+		repl_printf(r,
+			    "  warning: the log-start checkpoint says %" PRId64
+			    ", beyond the log end: ignored\n",
+			    rep->start_ignored);
+	if (rep->start_restarted >= 0)
+		repl_printf(r,
+			    "  warning: the log-start checkpoint says %" PRId64
+			    ", beyond what the crash left: the log restarts empty there\n",
+			    rep->start_restarted);
 	if (rep->segments == 0)
 		repl_printf(r, "  new log: nothing to recover\n");
 	else if (rep->clean && rep->segments_recovered == 0)

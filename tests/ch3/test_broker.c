@@ -14,7 +14,10 @@
  *   CreateTopics v0-4 (partitions, validate_only, replication factor,
  *   configs, duplicates) and DeleteTopics v0-3;
  *   bad input: garbage and truncated frames, unknown API keys and
- *   versions close the connection; the broker carries on.
+ *   versions close the connection; the broker carries on;
+ *   a full disk (ENOSPC) and a failing one (EIO on write, on fsync): the
+ *   log directory goes offline, KAFKA_STORAGE_ERROR, a stop that is not
+ *   clean, a restart (on the still-full disk too) that recovers.
  *
  * Set KLAB_SEED to replay the random frames of the garbage test.
  */
@@ -1219,6 +1222,132 @@ test_ch3_broker_stop_restart(void **state)
 	world_free(w);
 }
 
+/* ---- a full or failing disk (issue 10, item 11) ------------------------------------------- */
+
+/* Fetch of d-0 from offset at v11: its error code; the record bytes in *len. */
+static int64_t
+fetch_err(struct world *w, int64_t offset, int32_t *len)
+{
+	struct pvalue *req = fetch_req("d", 0, offset, 1 << 20), *resp;
+	int64_t err;
+
+	resp = rpc(w, KAPI_FETCH, 11, req);
+	assert_non_null(resp);
+	err = pvalue_get_int(fetch_part(resp), "error_code");
+	if (len != NULL)
+		pvalue_get_bytes(fetch_part(resp), "records", len);
+	pvalue_free(resp);
+	pvalue_free(req);
+	return err;
+}
+
+static bool
+logged(const struct world *w, const char *what)
+{
+	return strstr(w->logs, what) != NULL;
+}
+
+/*
+ * The disk fills up (ENOSPC): the append fails with KAFKA_STORAGE_ERROR
+ * and takes the log directory offline (logged once); every partition in
+ * it answers the same from then on, even with room again, while Metadata
+ * still answers; CreateTopics answers it too.  The stop is not clean (no
+ * marker, the broker failed), and a restart on the still-full disk
+ * recovers and serves every acknowledged record.
+ */
+static void
+test_ch3_broker_disk_full_takes_log_dir_offline(void **state)
+{
+	/* an index entry per batch: recovery rebuilds them, on a disk with no room */
+	static const char *const dense[] = { "log.index.interval.bytes", "1", NULL };
+	(void)state;
+	struct world *w = world_new_with(true, NULL, dense);
+	struct disk_sim *d = sim_disk_of(&w->sim, w->bi);
+	struct pvalue *req, *resp;
+	char marker[128];
+	int32_t len = 0;
+
+	create_topic(w, "d", 1);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(produce(w, 8, "d", 0, 3, 0, NULL), 0);
+	disk_sim_set_capacity(d, 1); /* full */
+	assert_int_equal(produce(w, 8, "d", 0, 2, 0, NULL), KERR_KAFKA_STORAGE_ERROR);
+	assert_true(logged(w, "is offline"));
+	disk_sim_set_capacity(d, 0);
+	assert_int_equal(produce(w, 8, "d", 0, 2, 0, NULL), KERR_KAFKA_STORAGE_ERROR);
+	assert_int_equal(fetch_err(w, 0, NULL), KERR_KAFKA_STORAGE_ERROR);
+	assert_int_equal(create(w, 4, "later", 1, 1, false, NULL, NULL), KERR_KAFKA_STORAGE_ERROR);
+	req = metadata_req(NULL, false);
+	resp = rpc(w, KAPI_METADATA, 8, req);
+	assert_non_null(resp);
+	pvalue_free(resp);
+	pvalue_free(req);
+	{ /* logged once */
+		const char *first = strstr(w->logs, "is offline");
+
+		assert_null(strstr(first + 1, "is offline"));
+	}
+	/* stop: not clean */
+	disk_sim_set_capacity(d, 1);
+	sim_stop(&w->sim, w->bi);
+	sim_run_until_idle(&w->sim, 1000);
+	assert_true(w->broker.failed);
+	assert_true(logged(w, "the stop is not clean"));
+	snprintf(marker, sizeof(marker), "%s/.kafka_cleanshutdown", w->dir);
+	assert_false(fs_exists(disk_sim_fs(d), marker));
+	/* restart on the full disk: recovery needs no room */
+	sim_restart(&w->sim, w->bi);
+	sim_run_until_idle(&w->sim, 1000);
+	if (w->broker.failed)
+		fail_msg("restart on a full disk: %s", w->logs);
+	if (!w->client.connected)
+		connect_client(w);
+	assert_int_equal(fetch_err(w, 0, &len), 0);
+	assert_true(len > 0);
+	assert_int_equal(fetch_err(w, 9, &len), 0); /* through the rebuilt index */
+	assert_true(len > 0);
+	disk_sim_set_capacity(d, 0);
+	world_free(w);
+}
+
+/* EIO: on fsync (log.flush.interval.messages=1 flushes every append) and on write. */
+static void
+test_ch3_broker_disk_eio_takes_log_dir_offline(void **state)
+{
+	static const char *const flush_each[] = { "log.flush.interval.messages", "1", NULL };
+	(void)state;
+
+	for (int how = 0; how < 2; how++) {
+		struct world *w = world_new_with(true, NULL, flush_each);
+		struct disk_sim *d = sim_disk_of(&w->sim, w->bi);
+		struct disk_faults f = { 0 };
+
+		create_topic(w, "d", 1);
+		assert_int_equal(produce(w, 8, "d", 0, 3, 0, NULL), 0);
+		if (how == 0) {
+			assert_int_equal(disk_sim_fail_fsync(d, NULL, 1), KLAB_OK);
+		} else {
+			f.write_eio = 1.0;
+			disk_sim_set_faults(d, &f);
+		}
+		assert_int_equal(produce(w, 8, "d", 0, 2, 0, NULL), KERR_KAFKA_STORAGE_ERROR);
+		f.write_eio = 0;
+		disk_sim_set_faults(d, &f);
+		assert_int_equal(produce(w, 8, "d", 0, 2, 0, NULL), KERR_KAFKA_STORAGE_ERROR);
+		assert_true(logged(w, "is offline"));
+		sim_stop(&w->sim, w->bi);
+		sim_run_until_idle(&w->sim, 1000);
+		assert_true(w->broker.failed);
+		sim_restart(&w->sim, w->bi);
+		sim_run_until_idle(&w->sim, 1000);
+		assert_false(w->broker.failed);
+		if (!w->client.connected)
+			connect_client(w);
+		assert_int_equal(produce(w, 8, "d", 0, 1, 0, NULL), 0);
+		world_free(w);
+	}
+}
+
 int
 main(void)
 {
@@ -1241,6 +1370,8 @@ main(void)
 		cmocka_unit_test(test_ch3_broker_bad_frames),
 		cmocka_unit_test(test_ch3_broker_retention_runs_on_a_timer),
 		cmocka_unit_test(test_ch3_broker_stop_restart),
+		cmocka_unit_test(test_ch3_broker_disk_full_takes_log_dir_offline),
+		cmocka_unit_test(test_ch3_broker_disk_eio_takes_log_dir_offline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -111,6 +111,7 @@ copy_str(struct pvalue *dst, const char *to, const struct pvalue *src, const cha
 	pvalue_set_bytes(dst, to, p == NULL ? no_bytes : p, p == NULL ? 0 : len);
 }
 
+/* The local log of a partition; NULL also while the log directory is offline. */
 static struct log *
 find_log(struct broker *b, const char *topic, int32_t partition, struct topic **tp)
 {
@@ -118,7 +119,7 @@ find_log(struct broker *b, const char *topic, int32_t partition, struct topic **
 
 	if (tp != NULL)
 		*tp = t;
-	if (t == NULL || partition < 0 || partition >= t->partitions)
+	if (t == NULL || partition < 0 || partition >= t->partitions || b->store->dir->offline)
 		return NULL;
 	return t->logs[partition];
 }
@@ -127,16 +128,21 @@ find_log(struct broker *b, const char *topic, int32_t partition, struct topic **
  * Why find_log found no log: the partition does not exist, or another
  * broker of the cluster holds it (the client's metadata is stale, or it
  * asked the wrong broker): NOT_LEADER_OR_FOLLOWER sends it back to
- * Metadata.
+ * Metadata; or it is here but its log directory is offline
+ * (broker_log_dir_failed): KAFKA_STORAGE_ERROR.
  */
 static int16_t
 partition_error(struct broker *b, const char *topic, int32_t partition)
 {
 	struct metadata_source *m = &b->meta;
 	int32_t n = topic == NULL ? -1 : m->ops->partitions(m, topic);
+	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
 
 	if (partition < 0 || partition >= n)
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	if (b->store->dir->offline && t != NULL && partition < t->partitions &&
+	    t->logs[partition] != NULL)
+		return KERR_KAFKA_STORAGE_ERROR;
 	return KERR_NOT_LEADER_OR_FOLLOWER;
 }
 
@@ -364,6 +370,8 @@ append_error(int rc)
 	case KLAB_ETOOLARGE: return KERR_MESSAGE_TOO_LARGE;
 	case KLAB_ETRUNCATED:
 	case KLAB_EINVAL: return KERR_INVALID_RECORD;
+	case KLAB_EIO:
+	case KLAB_ENOSPC: return KERR_KAFKA_STORAGE_ERROR; /* the log directory failed */
 	default: return KERR_UNKNOWN_SERVER_ERROR;
 	}
 }
@@ -440,7 +448,10 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 
 		if (rc != KLAB_OK) {
 			err = append_error(rc);
-			*msg = breq_printf(r, "%s", kerr_msg(&e));
+			*msg = breq_printf(r, "%s",
+					   *kerr_msg(&e) ? kerr_msg(&e) : "a flush failed");
+			if (err == KERR_KAFKA_STORAGE_ERROR)
+				broker_log_dir_failed(r->b, *msg);
 		} else {
 			r->appended = true;
 			if (pos == 0)
@@ -549,6 +560,8 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
 	struct fetch_state st = { pvalue_get_int(req, "max_bytes"), 0, false };
 	int rc;
 
+	/* files earlier responses were handed are taken by now (segment.c, invariant 4) */
+	segment_files_next_epoch(&r->b->store->dir->files);
 	if (st.budget <= 0)
 		st.budget = INT32_MAX;
 	pvalue_set_int(resp, "error_code", KERR_NONE);
@@ -747,6 +760,18 @@ create_check(struct broker_req *r, const struct pvalue *ti, const char *name, in
 	return check_configs(r, pvalue_array(ti, "configs"), ov, msg);
 }
 
+/* A failed creation's error code: a disk that fails takes the log directory offline. */
+static int16_t
+create_error(int rc)
+{
+	switch (rc) {
+	case KLAB_ECONFIG: return KERR_INVALID_CONFIG;
+	case KLAB_EIO:
+	case KLAB_ENOSPC: return KERR_KAFKA_STORAGE_ERROR;
+	default: return KERR_UNKNOWN_SERVER_ERROR;
+	}
+}
+
 /* The request's manual assignment (checked by create_check), or NULL. */
 static const int32_t *
 assignment_of(struct broker_req *r, const struct pvalue *ti)
@@ -799,12 +824,18 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 		} else {
 			err = create_check(r, ti, name, &partitions, &ov, &msg);
 		}
+		if (err == KERR_NONE && b->store->dir->offline) {
+			err = KERR_KAFKA_STORAGE_ERROR;
+			msg = breq_printf(r, "log directory %s is offline: %s", b->store->dir->path,
+					  kerr_msg(&b->store->dir->offline_why));
+		}
 		if (err == KERR_NONE && !validate_only) {
 			rc = create_placed(r, name, partitions, assignment_of(r, ti), &ov, &e);
 			if (rc != KLAB_OK) {
-				err = rc == KLAB_ECONFIG ? KERR_INVALID_CONFIG
-							 : KERR_UNKNOWN_SERVER_ERROR;
+				err = create_error(rc);
 				msg = breq_printf(r, "%s", kerr_msg(&e));
+				if (err == KERR_KAFKA_STORAGE_ERROR)
+					broker_log_dir_failed(b, msg);
 			} else {
 				broker_log(b, "broker %d: created topic '%s' with %d partitions",
 					   b->cfg.broker_id, name, partitions);
