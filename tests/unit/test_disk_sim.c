@@ -556,7 +556,7 @@ static uint64_t
 faulty_run(uint64_t seed, int *out, int n)
 {
 	struct t t = t_new(seed);
-	struct disk_faults faults = { 0.3, 0.3, 0.3 };
+	struct disk_faults faults = { 0.3, 0.3, 0.3, 0 };
 	struct fs_file *f;
 	uint8_t buf[16384];
 	uint64_t h = 1469598103934665603ull;
@@ -765,7 +765,7 @@ static uint64_t
 random_run(uint64_t seed)
 {
 	struct t t = t_new(seed);
-	struct disk_faults faults = { 0.05, 0.05, 0.05 };
+	struct disk_faults faults = { 0.05, 0.05, 0.05, 0 };
 	struct fs_file *open[2] = { NULL, NULL };
 	struct tu_rng r;
 	uint64_t h;
