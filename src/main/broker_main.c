@@ -11,7 +11,8 @@
  * cluster.id from it); and keys of klab's own: klab.fetch.sendfile (true; false copies
  * Fetch records through user space, for the zero-copy benchmark),
  * klab.request.read.timeout.ms and klab.queued.max.response.bytes (the
- * runtime's bounds on slow requests and on queued responses: real.c, rules 4 and 7).  log.dirs/meta.properties records broker.id and cluster.id, as
+ * runtime's bounds on slow requests and on queued responses: real.c, rules 4 and 7);
+ * queued.max.request.bytes (-1: no bound) caps requests being read, as Kafka's does.  log.dirs/meta.properties records broker.id and cluster.id, as
  * Kafka's does; a mismatch on start is an error.  SIGINT/SIGTERM stop the
  * broker cleanly (the topic store is closed: clean-shutdown markers).
  *
@@ -63,6 +64,9 @@ static const struct config_key broker_keys[] = {
 	{ "klab.queued.max.response.bytes", CONFIG_LONG, "268435456", 1, INT64_MAX, NULL,
 	  "queued responses of all connections together: over it, connections with "
 	  "responses queued are not read" },
+	{ "queued.max.request.bytes", CONFIG_LONG, "-1", -1, INT64_MAX, NULL,
+	  "requests being read by all connections together: over it, connections wait "
+	  "before reading more (-1: no bound)" },
 	{ "num.partitions", CONFIG_INT, "1", 1, 10000, NULL, "default partitions" },
 	{ "cluster.brokers", CONFIG_STRING, NULL, 0, -1, NULL,
 	  "the static cluster: ID@HOST:PORT,... (this broker included)" },
@@ -339,6 +343,27 @@ settings_cluster(const struct config *cfg, struct broker_config *bc)
 			       sizeof(bc->cluster_id));
 }
 
+/* queued.max.request.bytes: -1 (no bound) or at least 1; 0 and other negatives are refused. */
+static int
+queued_request_bytes(const struct config *cfg, int64_t *out)
+{
+	const struct config_entry *en = config_find(cfg, "queued.max.request.bytes");
+	struct kerr e = { 0 };
+
+	if (config_long(cfg, key("queued.max.request.bytes"), out, &e) != KLAB_OK)
+		return bad(&e);
+	if (*out != 0)
+		return 0;
+	if (en != NULL && en->line > 0)
+		kerr_set(&e, KLAB_ECONFIG,
+			 "%s:%d: queued.max.request.bytes=%s: must be -1 or at least 1",
+			 cfg->source, en->line, en->value);
+	else
+		kerr_set(&e, KLAB_ECONFIG, "queued.max.request.bytes=%s: must be -1 or at least 1",
+			 en != NULL ? en->value : "0");
+	return bad(&e);
+}
+
 /* socket.request.max.bytes, connections.max.idle.ms, the connection limits and queues. */
 static int
 settings_runtime(const struct config *cfg, struct real_config *rc)
@@ -365,6 +390,8 @@ settings_runtime(const struct config *cfg, struct real_config *rc)
 	if (config_long(cfg, key("klab.queued.max.response.bytes"), &v, &e) != KLAB_OK)
 		return bad(&e);
 	rc->queued_output_max = (size_t)v;
+	if (queued_request_bytes(cfg, &rc->queued_request_max) != 0)
+		return -1;
 	rc->handle_signals = true;
 	rc->log = log_line;
 	return 0;

@@ -19,6 +19,8 @@
  *     slow requests          closed klab.request.read.timeout.ms after the
  *                            request's first byte
  *     unmuted connections    the frames they hold -> on_frame
+ *     waiting connections    admitted while queued.max.request.bytes holds
+ *                            their next frame: read again
  *     flush                  every connection with queued output is written
  *
  * Sending never writes from inside a handler: send() and send_parts() queue
@@ -50,10 +52,27 @@
  *      mute: a node's own connects always read, so two runtimes never wait
  *      on each other.  A muted connection's input holds what was read
  *      before it muted (at most 16 reads of READ_CHUNK) and an incomplete
- *      request holds up to socket.request.max.bytes; requests being read
- *      are not capped across connections (Kafka's queued.max.request.bytes
- *      is not implemented: its default, -1, is no cap either), rule 7
- *      bounds how long each may take;
+ *      request holds up to socket.request.max.bytes.  Across connections,
+ *      queued.max.request.bytes (Kafka's; default -1: no cap) bounds the
+ *      requests being read: once an accepted connection's next frame size
+ *      is known and its body has not all arrived, that size is reserved
+ *      from the budget before more is read; if the budget cannot hold it,
+ *      or others already wait, the connection stops reading (`starved`)
+ *      until conns_admit admits it, the oldest waiter first.  A frame is
+ *      released when it has gone to the node, or its connection closes.
+ *      A frame larger than the whole budget is admitted when nothing else
+ *      is reserved (Kafka's pool lets an oversized request through when it
+ *      is free, too), so it waits, never forever.  A frame that arrives
+ *      whole in the read that brought its size reserves nothing: it goes
+ *      to the node at once, so a small request usually passes the waiters;
+ *      one whose size arrives ahead of its body waits its turn behind
+ *      them.  So requests being read hold at most the budget (or one
+ *      frame) plus, per accepted connection, the one READ_CHUNK read that
+ *      brought a size; an input buffer past INPUT_KEEP_BYTES is given
+ *      back once its large frame is handed on.  A waiting connection's
+ *      request is not timed by rule 7 (the broker, not the client, is
+ *      slow): its clock restarts when it is admitted, so one client holds
+ *      the budget at most klab.request.read.timeout.ms;
  *   5. a file part holds a dup() only while that is cheap: past
  *      CONN_FILES_MAX on its connection, or a quarter of RLIMIT_NOFILE for
  *      the process, or when dup() fails, its bytes are copied instead;
@@ -106,9 +125,10 @@
 #define REAL_MAX_NODES 16
 #define REAL_MAX_LISTENERS 64
 #define READ_CHUNK 65536
-#define CONN_FILES_MAX 16   /* dup()'d files queued on one connection (rule 5) */
-#define ACCEPT_PAUSE_MS 100 /* accepting pauses this long when even the spare fails */
-#define LOG_EVERY_MS 1000   /* a repeated complaint is logged at most this often */
+#define CONN_FILES_MAX 16		  /* dup()'d files queued on one connection (rule 5) */
+#define ACCEPT_PAUSE_MS 100		  /* accepting pauses this long when even the spare fails */
+#define LOG_EVERY_MS 1000		  /* a repeated complaint is logged at most this often */
+#define INPUT_KEEP_BYTES (4 * READ_CHUNK) /* a larger input buffer is trimmed (rule 4) */
 
 enum rkind { K_LISTENER, K_CONN, K_SIGNAL };
 
@@ -133,6 +153,9 @@ struct rconn {
 	bool dead;	   /* freed at the end of this iteration */
 	bool muted;	   /* too much output queued: its frames wait (rule 4) */
 	bool resume;	   /* unmuted: hand it the frames it holds this round */
+	bool starved;	   /* its next frame waits for queued.max.request.bytes (rule 4) */
+	uint64_t ticket;   /* when it began to wait: the oldest is admitted first */
+	size_t reserved;   /* bytes of its incomplete frame, counted in r->in_reserved */
 	uint32_t events;   /* what epoll watches for it */
 	uint32_t peer;	   /* an accepted one's IPv4 address (max.connections.per.ip) */
 	struct buf in;
@@ -189,6 +212,9 @@ struct real {
 	int nconns;		     /* live ones */
 	int naccepted;		     /* live ones that a listener accepted (max.connections) */
 	size_t out_bytes;	     /* queued output of the accepted ones (rule 4) */
+	size_t in_reserved;	     /* frames being read, reserved (queued.max.request.bytes) */
+	int nstarved;		     /* connections waiting for in_reserved to fall (rule 4) */
+	uint64_t next_ticket;	     /* for rconn.ticket */
 	size_t files;		     /* dup()'d files queued on every connection (rule 5) */
 	size_t files_max;	     /* a quarter of RLIMIT_NOFILE */
 	int spare_fd;		     /* kept open for EMFILE (rule 6); -1 when in use or lost */
@@ -381,6 +407,18 @@ outq_free_all(struct outq *q)
 	}
 }
 
+/* c's reserved frame went to its node, or c closed: give its bytes back (rule 4). */
+static void
+conn_release(struct real *r, struct rconn *c)
+{
+	if (c->starved)
+		r->nstarved--;
+	else
+		r->in_reserved -= c->reserved;
+	c->starved = false;
+	c->reserved = 0;
+}
+
 /* Close c's socket; tell its node (on_closed) unless the node asked for it. */
 static void
 conn_drop(struct real *r, struct rconn *c, bool tell)
@@ -400,6 +438,7 @@ conn_drop(struct real *r, struct rconn *c, bool tell)
 		r->out_bytes -= c->out_bytes;
 	r->files -= c->out_files;
 	c->out_bytes = c->out_files = 0;
+	conn_release(r, c);
 	if (!tell)
 		return;
 	if (was_connecting && n->ops->on_connected != NULL)
@@ -469,7 +508,8 @@ write_entry(struct real *r, struct rconn *c, struct outq *q)
 static void
 conn_arm(struct real *r, struct rconn *c)
 {
-	uint32_t ev = (c->closing || c->muted ? 0 : EPOLLIN) | (c->out != NULL ? EPOLLOUT : 0);
+	uint32_t ev = (c->closing || c->muted || c->starved ? 0 : EPOLLIN) |
+		      (c->out != NULL ? EPOLLOUT : 0);
 
 	if (ev != c->events && epoll_set(r, EPOLL_CTL_MOD, c->fd, ev, c) == 0)
 		c->events = ev;
@@ -483,6 +523,76 @@ conn_over(const struct real *r, const struct rconn *c)
 		return false;
 	return c->out_bytes >= r->cfg.mute_output_bytes || c->out_files >= CONN_FILES_MAX ||
 	       (c->out_bytes > 0 && r->out_bytes >= r->cfg.queued_output_max);
+}
+
+/* Can a frame of len bytes be reserved now?  One larger than the whole budget can when
+   nothing else is (rule 4). */
+static bool
+budget_fits(const struct real *r, size_t len)
+{
+	int64_t max = r->cfg.queued_request_max;
+
+	return max < 0 || r->in_reserved == 0 || r->in_reserved + len <= (uint64_t)max;
+}
+
+/*
+ * c's input begins with an incomplete frame of len bytes: reserve them from
+ * queued.max.request.bytes before reading on, or stop reading c until
+ * conns_admit can, behind every connection already waiting (rule 4).
+ */
+static void
+conn_reserve(struct real *r, struct rconn *c, size_t len)
+{
+	if (!c->accepted || c->starved || c->reserved > 0 || r->cfg.queued_request_max < 0)
+		return;
+	c->reserved = len;
+	if (r->nstarved == 0 && budget_fits(r, len)) {
+		r->in_reserved += len;
+		return;
+	}
+	c->starved = true;
+	c->ticket = r->next_ticket++;
+	r->nstarved++;
+	conn_arm(r, c);
+}
+
+/* Admit waiting connections, the oldest first, while the budget holds their frames. */
+static void
+conns_admit(struct real *r)
+{
+	while (r->nstarved > 0) {
+		struct rconn *first = NULL;
+
+		for (struct rconn *c = r->conns; c != NULL; c = c->next)
+			if (!c->dead && c->starved && (first == NULL || c->ticket < first->ticket))
+				first = c;
+		assert(first != NULL);
+		if (!budget_fits(r, first->reserved))
+			return;
+		first->starved = false;
+		r->nstarved--;
+		r->in_reserved += first->reserved;
+		first->request_ms = mono_ms(); /* rule 7: its clock starts now */
+		conn_arm(r, first);
+	}
+}
+
+/* After a large frame, give its buffer back: keep a copy of what is left (rule 4). */
+static void
+conn_input_trim(struct rconn *c)
+{
+	struct buf small;
+
+	if (c->in.cap <= INPUT_KEEP_BYTES || c->in.len > READ_CHUNK)
+		return;
+	buf_init(&small);
+	buf_put(&small, c->in.data, c->in.len);
+	if (!buf_ok(&small)) {
+		buf_free(&small); /* keep the large one */
+		return;
+	}
+	buf_free(&c->in);
+	c->in = small;
 }
 
 /* Write as much queued output as the socket takes (rule: never in a handler). */
@@ -552,17 +662,23 @@ conn_frames(struct real *r, struct rconn *c)
 			conn_drop(r, c, true);
 			return;
 		}
-		if (len == 0 || (size_t)len > c->in.len - pos)
+		if (len == 0)
 			break;
+		if ((size_t)len > c->in.len - pos) {
+			conn_reserve(r, c, (size_t)len);
+			break;
+		}
 		if (n->ops->on_frame != NULL)
 			n->ops->on_frame(n, c->id, c->in.data + pos, (size_t)len);
 		pos += (size_t)len;
+		conn_release(r, c);
 	}
 	if (c->dead)
 		return;
 	if (pos > 0) {
 		memmove(c->in.data, c->in.data + pos, c->in.len - pos);
 		c->in.len -= pos;
+		conn_input_trim(c);
 	}
 	/* rule 7: the clock of a request starts with its first byte */
 	if (c->in.len == 0)
@@ -574,7 +690,8 @@ conn_frames(struct real *r, struct rconn *c)
 static void
 conn_readable(struct real *r, struct rconn *c)
 {
-	for (int rounds = 0; rounds < 16 && !c->dead && !c->closing && !c->muted; rounds++) {
+	for (int rounds = 0; rounds < 16 && !c->dead && !c->closing && !c->muted && !c->starved;
+	     rounds++) {
 		ssize_t n;
 
 		if (!buf_reserve(&c->in, READ_CHUNK)) {
@@ -1072,6 +1189,7 @@ real_config_defaults(struct real_config *cfg)
 	cfg->max_output_bytes = 256u << 20;
 	cfg->mute_output_bytes = 1u << 20;
 	cfg->queued_output_max = 256u << 20;
+	cfg->queued_request_max = -1; /* none */
 	cfg->handle_signals = true;
 }
 
@@ -1227,7 +1345,7 @@ static bool
 conn_expired(struct real *r, struct rconn *c, int64_t now, int64_t *next)
 {
 	int64_t idle = r->cfg.idle_timeout_ms, rto = r->cfg.request_timeout_ms;
-	bool timed = c->accepted && rto > 0 && c->request_ms > 0 && !c->muted;
+	bool timed = c->accepted && rto > 0 && c->request_ms > 0 && !c->muted && !c->starved;
 	uint64_t held;
 
 	if (idle > 0 && !c->connecting && now - c->active_ms >= idle) {
@@ -1333,6 +1451,7 @@ loop_once(struct real *r, int64_t cap)
 	for (int i = 0; i < n; i++)
 		dispatch(r, &evs[i]);
 	conns_resume(r);
+	conns_admit(r);
 	conns_service(r);
 	conns_reap(r);
 	return KLAB_OK;

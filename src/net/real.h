@@ -36,6 +36,8 @@ struct real_config {
 					of its output is queued (1 MiB) */
 	size_t queued_output_max;   /* klab.queued.max.response.bytes: queued output of every
 					accepted connection together (256 MiB) */
+	int64_t queued_request_max; /* queued.max.request.bytes: frames being read by every
+					accepted connection together (-1: no bound) */
 	bool handle_signals;	    /* SIGINT/SIGTERM stop the loop */
 	/* Log lines (refused connections, oversized frames); NULL: stderr. */
 	void (*log)(void *arg, const char *line);

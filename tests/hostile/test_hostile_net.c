@@ -13,6 +13,10 @@
  *                                         logged at most once a second
  *   a request trickled a byte at a time   cut off klab.request.read.timeout.ms
  *                                         after its first byte
+ *   many large requests half sent         queued.max.request.bytes: one is
+ *                                         read at a time, the others wait
+ *                                         unread; all answered in the end
+ *   queued.max.request.bytes=0            refused at start, naming the line
  *
  * Each test starts its own `klab broker` (hostile.h) and stops it in the
  * teardown, so a failed assertion leaves no process behind.
@@ -24,6 +28,9 @@
 #define FETCH_PIPELINE 3000    /* Fetches sent without reading a response */
 #define METADATA_PIPELINE 6000 /* Metadata requests sent likewise */
 #define FILES_PER_CONN 16      /* real.c's CONN_FILES_MAX */
+#define BIG_SENDERS 64	       /* clients each half sending a large request */
+#define BIG_RECORD (900 << 10) /* the record value of each: a 900 KB frame */
+#define BIG_SENT (800 << 10)   /* what each sends before it pauses */
 
 static int
 setup(void **state)
@@ -58,7 +65,7 @@ start(struct hb *b, const char *extra, rlim_t nofile)
  * holds, not what it churned through.
  */
 static void
-start_small_quarantine(struct hb *b)
+start_small_quarantine(struct hb *b, const char *extra)
 {
 	const char *old = getenv("ASAN_OPTIONS");
 	char *saved = old != NULL ? strdup(old) : NULL, opts[512];
@@ -66,7 +73,7 @@ start_small_quarantine(struct hb *b)
 	snprintf(opts, sizeof(opts), "%s%squarantine_size_mb=16", old != NULL ? old : "",
 		 old != NULL && *old != '\0' ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
-	start(b, NULL, 0);
+	start(b, extra, 0);
 	if (saved != NULL)
 		setenv("ASAN_OPTIONS", saved, 1);
 	else
@@ -350,7 +357,7 @@ test_hostile_metadata_pipeline_unread_bounded_memory(void **state)
 	long rss0, rss1;
 	int64_t ms;
 
-	start_small_quarantine(b);
+	start_small_quarantine(b, NULL);
 	admin = hc_connect(b->port);
 	for (int i = 0; i < 40; i++) {
 		memset(name, 'm', 200);
@@ -537,6 +544,166 @@ test_hostile_slow_request_cut_off(void **state)
 	assert_int_equal(hb_stop(b), 0);
 }
 
+/* ---- requests being read ------------------------------------------------------- */
+
+/* A Produce (acks=1) of one record of value_len bytes to topic, as a frame. */
+static void
+produce_frame(struct buf *out, const char *topic, size_t value_len)
+{
+	struct pvalue *req = hc_body(KAPI_PRODUCE), *t, *p;
+	struct buf b;
+
+	buf_init(&b);
+	tu_batch_make(&b, 1, 1700000000000, value_len, 1);
+	pvalue_set_int(req, "acks", 1);
+	pvalue_set_int(req, "timeout_ms", 5000);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topic_data"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topic_data"), 0);
+	pvalue_set_str(t, "name", topic);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partition_data"), 1), KLAB_OK);
+	p = pvalue_at(pvalue_array(t, "partition_data"), 0);
+	pvalue_set_int(p, "index", 0);
+	pvalue_set_bytes(p, "records", b.data, (int32_t)b.len);
+	frame(out, KAPI_PRODUCE, 3, 1, req);
+	pvalue_free(req);
+	buf_free(&b);
+}
+
+/*
+ * Send bytes [0, upto) of f on each of fds[0..n), put[i] of them already
+ * sent, without blocking, round-robin, for at most ms; how many got there.
+ */
+static int
+send_upto(const int *fds, size_t *put, int n, const struct buf *f, size_t upto, int ms)
+{
+	int64_t deadline = h_now_ms() + ms;
+	int done = 0;
+
+	while (done < n && h_now_ms() < deadline) {
+		done = 0;
+		for (int i = 0; i < n; i++) {
+			ssize_t w = 0;
+
+			if (put[i] < upto)
+				w = send(fds[i], f->data + put[i], upto - put[i],
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			put[i] += w > 0 ? (size_t)w : 0;
+			done += put[i] == upto;
+		}
+		if (done < n)
+			usleep(1000);
+	}
+	return done;
+}
+
+/* An ApiVersions v0 sent in two parts: its first 6 bytes now, the rest 100 ms later. */
+static void
+send_split_api_versions(int fd)
+{
+	struct pvalue *body = hc_body(KAPI_API_VERSIONS);
+	struct buf f;
+
+	buf_init(&f);
+	frame(&f, KAPI_API_VERSIONS, 0, 1, body);
+	assert_int_equal(hc_send(fd, f.data, 6), 0);
+	usleep(100 * 1000);
+	assert_int_equal(hc_send(fd, f.data + 6, f.len - 6), 0);
+	pvalue_free(body);
+	buf_free(&f);
+}
+
+/*
+ * 64 clients each send 800 KB of a 900 KB Produce and pause.  Without a
+ * bound the broker reads them all (about 50 MB of input buffers); with
+ * queued.max.request.bytes=1048576 it reads one, and the others wait
+ * unread, their bytes in the kernel's socket buffers.  A small request
+ * that arrives whole is answered at once; one whose size arrives ahead of
+ * its body waits its turn behind the large ones (real.c, rule 4).  When
+ * the senders finish, every request is answered.
+ */
+static void
+test_hostile_queued_request_bytes_bounds_reading(void **state)
+{
+	struct hb *b = *state;
+	int fds[BIG_SENDERS], split, admin;
+	size_t put[BIG_SENDERS] = { 0 };
+	struct buf f;
+	long rss0, rss1;
+	int64_t ms;
+
+	start_small_quarantine(b, "auto.create.topics.enable=false\n"
+				  "queued.max.request.bytes=1048576\n");
+	buf_init(&f);
+	produce_frame(&f, "absent", BIG_RECORD);
+	admin = hc_connect(b->port);
+	assert_true(answer_ms(admin, 5000) >= 0);
+	rss0 = hb_rss_peak_kb(b);
+	for (int i = 0; i < BIG_SENDERS; i++)
+		assert_true((fds[i] = hc_connect(b->port)) >= 0);
+	assert_int_equal(send_upto(fds, put, BIG_SENDERS, &f, BIG_SENT, 10000), BIG_SENDERS);
+	rss1 = rss_settled(b, 6000);
+	ms = hc_probe_ms(b->port, 5000);
+	split = hc_connect(b->port);
+	send_split_api_versions(split);
+	print_message("%d clients half sending %zu KB: peak RSS %ld -> %ld kB, probe %lld ms\n",
+		      BIG_SENDERS, f.len >> 10, rss0, rss1, (long long)ms);
+	assert_true(rss1 - rss0 < 24 * 1024); /* unbounded: about 50 MB more */
+	assert_true(ms >= 0 && ms < 1000);
+	assert_int_equal(poll(&(struct pollfd){ .fd = split, .events = POLLIN }, 1, 500),
+			 0); /* it waits: neither answered nor closed */
+	assert_int_equal(send_upto(fds, put, BIG_SENDERS, &f, f.len, 20000), BIG_SENDERS);
+	for (int i = 0; i < BIG_SENDERS; i++) {
+		struct buf r;
+
+		buf_init(&r);
+		assert_int_equal(hc_read_frame(fds[i], &r, 20000), 0);
+		buf_free(&r);
+		close(fds[i]);
+	}
+	assert_true(hc_read_frame(split, &f, 5000) == 0); /* its turn came */
+	close(split);
+	close(admin);
+	buf_free(&f);
+	assert_int_equal(hb_stop(b), 0);
+}
+
+/* Run `klab broker` with these extra lines to its end; its exit status (128+signal if killed). */
+static int
+broker_exit_status(struct hb *b, const char *extra)
+{
+	int status;
+
+	memset(b, 0, sizeof(*b));
+	tu_tmpdir_make(b->dir, sizeof(b->dir));
+	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
+	b->port = h_free_port();
+	hb_write_config(b, extra);
+	if ((b->pid = fork()) == 0)
+		hb_exec(b, 0, 0);
+	assert_true(b->pid > 0);
+	assert_int_equal(waitpid(b->pid, &status, 0), b->pid);
+	b->pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* queued.max.request.bytes=0 or -2: the broker exits at once, naming the line. */
+static void
+test_hostile_queued_request_bytes_zero_refused(void **state)
+{
+	struct hb *b = *state;
+	int rc;
+
+	rc = broker_exit_status(b, "queued.max.request.bytes=0\n");
+	print_message("queued.max.request.bytes=0: exit %d: %s", rc, hb_log(b));
+	assert_true(rc > 0 && rc < 128);
+	assert_non_null(strstr(hb_log(b), "server.properties:4: queued.max.request.bytes=0: "
+					  "must be -1 or at least 1"));
+	hb_cleanup(b);
+	rc = broker_exit_status(b, "queued.max.request.bytes=-2\n");
+	assert_true(rc > 0 && rc < 128);
+	assert_non_null(strstr(hb_log(b), "queued.max.request.bytes=-2: must be between -1"));
+}
+
 int
 main(void)
 {
@@ -548,6 +715,8 @@ main(void)
 		T(test_hostile_max_connections_refuses_extra),
 		T(test_hostile_max_connections_per_ip_refuses_extra),
 		T(test_hostile_slow_request_cut_off),
+		T(test_hostile_queued_request_bytes_bounds_reading),
+		T(test_hostile_queued_request_bytes_zero_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
