@@ -211,6 +211,30 @@ hc_probe_ms(int port, int timeout_ms)
 	return rc == 0 ? h_now_ms() - t0 : -1;
 }
 
+/*
+ * A Produce request body: one batch of nrec records of value_len bytes
+ * (tu_batch_make) for partition 0 of topic, with acks and timeout_ms.
+ * The batch is copied into *batch, which must outlive the body.
+ */
+static inline struct pvalue *
+hc_produce_body(const char *topic, int nrec, size_t value_len, int acks, int timeout_ms,
+		struct buf *batch)
+{
+	struct pvalue *req = hc_body(KAPI_PRODUCE), *t, *p;
+
+	tu_batch_make(batch, nrec, 1700000000000, value_len, (uint32_t)nrec);
+	pvalue_set_int(req, "acks", acks);
+	pvalue_set_int(req, "timeout_ms", timeout_ms);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topic_data"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topic_data"), 0);
+	pvalue_set_str(t, "name", topic);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partition_data"), 1), KLAB_OK);
+	p = pvalue_at(pvalue_array(t, "partition_data"), 0);
+	pvalue_set_int(p, "index", 0);
+	pvalue_set_bytes(p, "records", batch->data, (int32_t)batch->len);
+	return req;
+}
+
 /* ---- the broker process ----------------------------------------------------- */
 
 static inline bool
@@ -282,12 +306,13 @@ hb_exec(struct hb *b, rlim_t nofile, rlim_t as_bytes)
  * log is in hb_log).  Under ASan a small RLIMIT_AS does not work: use
  * the broker's own limits, or measure VmHWM instead.
  */
+/*
+ * Start b's broker process in b->dir (kept from an earlier start: a
+ * restart on the same log directory) on a new free port: as hb_start.
+ */
 static inline int
-hb_start(struct hb *b, const char *extra, rlim_t nofile, rlim_t as_bytes)
+hb_launch(struct hb *b, const char *extra, rlim_t nofile, rlim_t as_bytes)
 {
-	memset(b, 0, sizeof(*b));
-	tu_tmpdir_make(b->dir, sizeof(b->dir));
-	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
 	b->port = h_free_port();
 	hb_write_config(b, extra);
 	if ((b->pid = fork()) == 0)
@@ -307,6 +332,15 @@ hb_start(struct hb *b, const char *extra, rlim_t nofile, rlim_t as_bytes)
 		usleep(50 * 1000);
 	}
 	return -1;
+}
+
+static inline int
+hb_start(struct hb *b, const char *extra, rlim_t nofile, rlim_t as_bytes)
+{
+	memset(b, 0, sizeof(*b));
+	tu_tmpdir_make(b->dir, sizeof(b->dir));
+	snprintf(b->log, sizeof(b->log), "%s/broker.log", b->dir);
+	return hb_launch(b, extra, nofile, as_bytes);
 }
 
 /*

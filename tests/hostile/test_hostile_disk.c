@@ -72,21 +72,12 @@ h_create(int fd, const char *name, int32_t np)
 static int64_t
 h_produce(int fd, const char *topic, int nrec, size_t value_len, int64_t *base)
 {
-	struct pvalue *req = hc_body(KAPI_PRODUCE), *resp, *t, *p;
+	struct pvalue *req, *resp, *p;
 	int64_t err = -2;
 	struct buf b;
 
 	buf_init(&b);
-	tu_batch_make(&b, nrec, 1000, value_len, (uint32_t)nrec);
-	pvalue_set_int(req, "acks", 1);
-	pvalue_set_int(req, "timeout_ms", 10000);
-	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topic_data"), 1), KLAB_OK);
-	t = pvalue_at(pvalue_array(req, "topic_data"), 0);
-	pvalue_set_str(t, "name", topic);
-	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partition_data"), 1), KLAB_OK);
-	p = pvalue_at(pvalue_array(t, "partition_data"), 0);
-	pvalue_set_int(p, "index", 0);
-	pvalue_set_bytes(p, "records", b.data, (int32_t)b.len);
+	req = hc_produce_body(topic, nrec, value_len, 1, 10000, &b);
 	if ((resp = h_rpc(fd, KAPI_PRODUCE, 8, req)) != NULL) {
 		p = pvalue_at(pvalue_array(pvalue_at(pvalue_array(resp, "responses"), 0),
 					   "partition_responses"),
@@ -178,25 +169,7 @@ h_second_broker(const struct hb *b, struct hb *o)
 static int
 hb_restart(struct hb *b, rlim_t nofile)
 {
-	b->port = h_free_port();
-	hb_write_config(b, NULL);
-	if ((b->pid = fork()) == 0)
-		hb_exec(b, nofile, 0);
-	assert_true(b->pid > 0);
-	for (int i = 0; i < 400; i++) {
-		int fd = hc_connect(b->port);
-
-		if (fd >= 0) {
-			close(fd);
-			return 0;
-		}
-		if (!hb_alive(b)) {
-			b->pid = 0;
-			return -1;
-		}
-		usleep(50 * 1000);
-	}
-	return -1;
+	return hb_launch(b, NULL, nofile, 0);
 }
 
 /* A broker with topic "victim" holding 3 records, stopped (cleanly: exit 0). */

@@ -129,20 +129,11 @@ create_topic(int fd, const char *name)
 static void
 produce(int fd, const char *topic, int nrec, size_t value_len)
 {
-	struct pvalue *req = hc_body(KAPI_PRODUCE), *resp, *t, *p;
+	struct pvalue *req, *resp, *t;
 	struct buf b;
 
 	buf_init(&b);
-	tu_batch_make(&b, nrec, 1700000000000, value_len, 1);
-	pvalue_set_int(req, "acks", 1);
-	pvalue_set_int(req, "timeout_ms", 5000);
-	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topic_data"), 1), KLAB_OK);
-	t = pvalue_at(pvalue_array(req, "topic_data"), 0);
-	pvalue_set_str(t, "name", topic);
-	assert_int_equal(pvalue_array_resize(pvalue_array(t, "partition_data"), 1), KLAB_OK);
-	p = pvalue_at(pvalue_array(t, "partition_data"), 0);
-	pvalue_set_int(p, "index", 0);
-	pvalue_set_bytes(p, "records", b.data, (int32_t)b.len);
+	req = hc_produce_body(topic, nrec, value_len, 1, 5000, &b);
 	resp = rpc(fd, KAPI_PRODUCE, 3, req);
 	t = pvalue_at(pvalue_array(resp, "responses"), 0);
 	assert_int_equal(
