@@ -4,7 +4,13 @@
  * One loop serves a person at a terminal (readline: history in
  * ~/.klab_history, tab completion of command names) and a script (-f FILE,
  * or commands piped to stdin).  Built-in commands: help, quit, echo, sleep,
- * time, config.  Everything else comes from the stage's tables.
+ * time, clock, config.  Everything else comes from the stage's tables.
+ *
+ * The clock is virtual in a script and wherever the settings say
+ * klab.clock=virtual (a chapter's klab.properties does, so that typing its
+ * walkthrough by hand shows the lesson's timestamps and retention); it is
+ * the wall clock at a terminal otherwise.  A virtual clock starts at
+ * REPL_EPOCH_MS and moves only with `sleep`.
  */
 #include "repl/repl.h"
 
@@ -27,6 +33,7 @@ static int builtin_quit(struct repl *r, void *state, int argc, char **argv);
 static int builtin_echo(struct repl *r, void *state, int argc, char **argv);
 static int builtin_sleep(struct repl *r, void *state, int argc, char **argv);
 static int builtin_time(struct repl *r, void *state, int argc, char **argv);
+static int builtin_clock(struct repl *r, void *state, int argc, char **argv);
 static int builtin_config(struct repl *r, void *state, int argc, char **argv);
 
 static const struct repl_cmd builtins[] = {
@@ -35,11 +42,18 @@ static const struct repl_cmd builtins[] = {
 	{ "exit", "", "leave the shell", NULL, 0, 0, builtin_quit },
 	{ "echo", "[TEXT ...]", "print the text (for scripts)", NULL, 0, -1, builtin_echo },
 	{ "sleep", "MS", "let MS milliseconds pass on the shell's clock",
-	  "In a script the clock is virtual: it starts at 2023-11-14T22:13:20Z and\n"
-	  "moves only when you sleep, so output repeats exactly.  At a terminal the\n"
-	  "clock is the wall clock and sleep moves it forward without waiting.",
+	  "On the virtual clock (scripts, and klab.clock=virtual) time starts at\n"
+	  "2023-11-14T22:13:20Z and moves only when you sleep, so output repeats\n"
+	  "exactly.  On the wall clock sleep moves time forward without waiting.",
 	  1, 1, builtin_sleep },
 	{ "time", "", "show the shell's clock", NULL, 0, 0, builtin_time },
+	{ "clock", "[virtual|wall]", "show which clock the shell uses, or switch",
+	  "virtual: time starts at 2023-11-14T22:13:20Z, where a script's starts,\n"
+	  "and moves only with `sleep`, so a walkthrough typed by hand shows the\n"
+	  "lesson's timestamps.  wall: the computer's clock.  Switch before you\n"
+	  "write anything: a log whose clock jumps back keeps its old timestamps.\n"
+	  "The setting klab.clock chooses the clock the shell starts with.",
+	  0, 1, builtin_clock },
 	{ "config", "[KEY [VALUE]]", "show the settings, or set one",
 	  "Settings come from `klab repl -c FILE` (Kafka's key names).  `config KEY\n"
 	  "VALUE` changes one for what you open next; some stages apply it at once.",
@@ -365,6 +379,20 @@ builtin_time(struct repl *r, void *state, int argc, char **argv)
 	return 0;
 }
 
+static int
+builtin_clock(struct repl *r, void *state, int argc, char **argv)
+{
+	(void)state;
+	if (argc == 2) {
+		if (strcmp(argv[1], "virtual") != 0 && strcmp(argv[1], "wall") != 0)
+			return repl_error(r, "the clock is 'virtual' or 'wall', not '%s'", argv[1]);
+		r->virtual_clock = strcmp(argv[1], "virtual") == 0;
+		r->clock_offset_ms = 0;
+	}
+	repl_printf(r, "clock %s\n", r->virtual_clock ? "virtual" : "wall");
+	return builtin_time(r, NULL, 1, argv);
+}
+
 /* Set KEY=VALUE only if every stage accepts the result. */
 static int
 config_change(struct repl *r, const char *key, const char *value)
@@ -519,7 +547,28 @@ usage(FILE *f)
 		   "  -c FILE       settings (Kafka's key names, e.g. log.dirs)\n"
 		   "  -f FILE       run the commands in FILE instead of reading a terminal\n"
 		   "  -e            with a script: stop at the first failing command, exit 1\n"
-		   "  --wall-clock  with a script: use the real clock, not the virtual one\n");
+		   "  --wall-clock  use the real clock, not the virtual one\n"
+		   "The clock is virtual in a script or with klab.clock=virtual in the\n"
+		   "settings (each chapter's klab.properties), the wall clock otherwise.\n");
+}
+
+/* Whether the shell starts on the virtual clock: klab.clock if set, else
+ * virtual for a script and wall at a terminal; --wall-clock wins.  -1 if
+ * klab.clock is neither virtual nor wall. */
+static int
+choose_clock(const struct repl *r, bool wall)
+{
+	const struct config_entry *en = config_find(&r->cfg, "klab.clock");
+
+	if (en != NULL && strcmp(en->value, "virtual") != 0 && strcmp(en->value, "wall") != 0) {
+		fprintf(stderr, "klab: klab.clock is 'virtual' or 'wall', not '%s'\n", en->value);
+		return -1;
+	}
+	if (wall)
+		return 0;
+	if (en != NULL)
+		return strcmp(en->value, "virtual") == 0;
+	return r->script;
 }
 
 static int
@@ -587,8 +636,9 @@ repl_main(int argc, char **argv, const struct repl_table *const *tables)
 		return 1;
 	}
 	r.script = script != NULL || !isatty(STDIN_FILENO);
-	r.virtual_clock = r.script && !wall;
-	if (start_tables(&r, tables) != 0) {
+	c = choose_clock(&r, wall);
+	r.virtual_clock = c == 1;
+	if (c < 0 || start_tables(&r, tables) != 0) {
 		rc = 1;
 	} else if (r.script) {
 		script_loop(&r, in);

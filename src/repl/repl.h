@@ -11,7 +11,9 @@
  *   - a failing command prints one line starting "error: " and returns -1;
  *   - from a script the shell echoes each line as "klab> LINE" first, and
  *     the clock is virtual (it starts at REPL_EPOCH_MS and moves only with
- *     `sleep`), so timestamps repeat from run to run.
+ *     `sleep`), so timestamps repeat from run to run.  klab.clock=virtual
+ *     in the settings (or the `clock virtual` command) puts a terminal on
+ *     the same clock.
  */
 #ifndef KLAB_REPL_REPL_H
 #define KLAB_REPL_REPL_H
@@ -65,7 +67,7 @@ struct repl {
 	int failures;
 };
 
-/* Milliseconds since the epoch: virtual in scripts, wall clock otherwise. */
+/* Milliseconds since the epoch on the shell's clock (virtual or wall). */
 int64_t repl_now_ms(const struct repl *r);
 void repl_printf(struct repl *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "error: ..." and return -1. */
