@@ -175,6 +175,8 @@ test-diagrams: $(foreach n,$(STAGES),build/san/ch$(n)/klab)
 # labs/labN-*/FILES taken from the learner's copy (learner), from a freshly
 # generated skeleton (skeleton), from src/ (ref) or from the reference with
 # one of tests/labs/labN/mutants/*.diff applied (mutant-NAME, tools/mutants.sh).
+# make grade also builds build/labN/klab from the learner's files and replays
+# the chapter's walkthrough with it.
 # make grade exits non-zero below full marks unless GRADE_EXIT=0; each test
 # may run GRADE_TIMEOUT seconds (10).  test-labs proves the reference scores
 # full, the skeleton zero, and every mutant below full.
@@ -193,6 +195,11 @@ build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/test: tests/labs/lab$(GRADE_LAB)/test_
 		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $(filter %.c %.o,$^) -o $@ $(TEST_LIBS)
+# The shell built from the same files, to replay the chapter's walkthrough.
+build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/klab: \
+		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) src/main/klab.c build/gen/ch$(GRADE_STAGE)/stage.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) $^ -o $@ $(LIBS)
 endif
 labs:
 	@tools/labgen.sh write

@@ -12,6 +12,10 @@
 #           require-below-full  fail unless some test fails (CI, on mutants)
 #           (none)              fail below full marks, unless GRADE_EXIT=0
 #
+# Graded by hand (no POLICY), learner and ref also build klab from the same
+# files (build/labN/klab for learner) and replay the chapter's walkthrough
+# with it, naming the first step whose output differs from the book's.
+#
 # Each test runs in its own process (a crash in one cannot hide the
 # others) for at most GRADE_TIMEOUT seconds (10); a test that runs longer
 # is reported as TIMEOUT, which usually means a loop in its region that
@@ -110,6 +114,46 @@ if [ -s "$said" ] && [ "$policy" != require-all-fail ]; then
 	cat "$said"
 fi
 echo "results: $tap, $xml, $json"
+
+# The learner's own code in the shell: build klab from the same files and
+# replay the chapter's walkthrough, naming the first step that differs.
+walkthrough() { # STAGE
+	klab=$out/lab$lab/$mode/klab
+	make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" "$klab" >"$out.log" 2>&1 || {
+		cat "$out.log" >&2; echo "grade: klab from lab $lab ($mode) does not build"; return 1; }
+	if [ "$mode" = learner ]; then mkdir -p "build/lab$lab"; cp "$klab" "build/lab$lab/klab"; fi
+	for script in chapters/0"$1"-*/walkthrough.klab; do
+		[ -f "$script" ] || continue
+		base=$(cd "$(dirname "$script")" && pwd)/walkthrough
+		tmp=$(mktemp -d)
+		cfg=""
+		[ -f "$base.properties" ] && cfg="-c $base.properties"
+		(cd "$tmp" && timeout -k 2 $((limit * 6)) "$OLDPWD/$klab" repl -e $cfg -f "$base.klab") >"$tmp/got" 2>&1
+		rc=$?
+		if cmp -s "$base.out" "$tmp/got"; then
+			echo "walkthrough: $script replays byte for byte with $klab"
+		else
+			line=$(cmp "$base.out" "$tmp/got" 2>/dev/null | sed -n 's/.* line \([0-9]*\).*/\1/p')
+			[ -n "$line" ] || line=$(($(wc -l <"$tmp/got") + 1))
+			awk -v n="$line" -v rc="$rc" -v script="$script" -v got="$tmp/got" '
+			NR <= n && /^klab> # [0-9]+\./ { step = substr($0, 9) }
+			NR <= n && /^klab> [^#]/ { cmd = substr($0, 7) }
+			NR == n { want = $0 }
+			END {
+				while ((getline g < got) > 0) if (++i == n) break
+				if (i < n) g = "(nothing: the shell stopped, exit " rc ")"
+				printf "walkthrough: %s differs at line %d, in step %s\n", script, n, step == "" ? "(before the first step)" : step
+				printf "  after: %s\n  book:  %s\n  yours: %s\n", cmd, want, g
+			}' "$base.out"
+			echo "  (the whole transcript: $out/lab$lab-$mode-walkthrough.out)"
+			cp "$tmp/got" "$out/lab$lab-$mode-walkthrough.out"
+			walk_failed=1
+		fi
+		rm -rf "$tmp"
+	done
+}
+walk_failed=0
+case $mode in learner|ref) [ -n "$policy" ] || walkthrough "$(cat "$(ls -d labs/lab"$lab"-* | head -n 1)/STAGE")" ;; esac
 
 case $policy in
 require-full)
