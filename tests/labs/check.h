@@ -6,6 +6,7 @@
  *     fails with: the batch's base offset: expected 7, got 0: did you set it before appending?
  *   CHECK_TRUE(cond, "what should hold: why");
  *   CHECK_OK(call, "what was called");  the call must return KLAB_OK
+ *   CHECK_RC(rc, KLAB_EIO, "hint", "what, as a format", ...);  an error code, by name
  *
  * what may be a format with arguments through CHECK_EQF for loops, which
  * name the case that failed ("slot of target 25 in {10, 20, 30, 40}").
@@ -48,6 +49,18 @@
 		if (rc_ != KLAB_OK)                                               \
 			fail_msg("%s returned %s (%d), expected KLAB_OK", (what), \
 				 klab_strerror(rc_), rc_);                        \
+	} while (0)
+
+/* got must be the error code want (KLAB_EIO...): both named in the message. */
+#define CHECK_RC(got, want, hint, ...)                                                       \
+	do {                                                                                 \
+		int got_ = (got), want_ = (want);                                            \
+		if (got_ != want_) {                                                         \
+			char what_[256];                                                     \
+			snprintf(what_, sizeof(what_), __VA_ARGS__);                         \
+			fail_msg("%s: expected %s, got %s: %s", what_, klab_strerror(want_), \
+				 klab_strerror(got_), (hint));                               \
+		}                                                                            \
 	} while (0)
 
 #endif
