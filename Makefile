@@ -173,7 +173,13 @@ test-diagrams: $(foreach n,$(STAGES),build/san/ch$(n)/klab)
 # tools/grade.sh builds build/grade/labN/MODE/test with GRADE_LAB and
 # GRADE_MODE set: the stage's sources, but the files listed in
 # labs/labN-*/FILES taken from the learner's copy (learner), from a freshly
-# generated skeleton (skeleton) or from src/ (ref).
+# generated skeleton (skeleton), from src/ (ref) or from the reference with
+# one of tests/labs/labN/mutants/*.diff applied (mutant-NAME, tools/mutants.sh).
+# make grade also builds build/labN/klab from the learner's files and replays
+# the chapter's walkthrough with it.
+# make grade exits non-zero below full marks unless GRADE_EXIT=0; each test
+# may run GRADE_TIMEOUT seconds (10).  test-labs proves the reference scores
+# full, the skeleton zero, and every mutant below full.
 LAB ?= 1
 LAB_NUMBERS := $(patsubst labs/lab%,%,$(foreach d,$(wildcard labs/lab*-*),$(firstword $(subst -, ,$(d)))))
 ifdef GRADE_LAB
@@ -183,18 +189,25 @@ GRADE_STAGE := $(shell cat $(GRADE_DIR)/STAGE)
 GRADE_ROOT_ref :=
 GRADE_ROOT_learner := $(GRADE_DIR)/
 GRADE_ROOT_skeleton := build/labs/lab$(GRADE_LAB)/
-GRADE_SRCS := $(foreach f,$(STAGE$(GRADE_STAGE)_SRCS),$(if $(filter $(f),$(GRADE_FILES)),$(GRADE_ROOT_$(GRADE_MODE))$(f),$(f)))
+GRADE_ROOT := $(if $(filter mutant-%,$(GRADE_MODE)),build/labs/lab$(GRADE_LAB)-$(GRADE_MODE)/,$(GRADE_ROOT_$(GRADE_MODE)))
+GRADE_SRCS := $(foreach f,$(STAGE$(GRADE_STAGE)_SRCS),$(if $(filter $(f),$(GRADE_FILES)),$(GRADE_ROOT)$(f),$(f)))
 build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/test: tests/labs/lab$(GRADE_LAB)/test_lab$(GRADE_LAB).c \
 		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $(filter %.c %.o,$^) -o $@ $(TEST_LIBS)
+# The shell built from the same files, to replay the chapter's walkthrough.
+build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/klab: \
+		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) src/main/klab.c build/gen/ch$(GRADE_STAGE)/stage.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) $^ -o $@ $(LIBS)
 endif
 labs:
 	@tools/labgen.sh write
 test-labs:
 	@tools/labgen.sh check
 	@for n in $(LAB_NUMBERS); do tools/grade.sh $$n ref require-full || exit 1; \
-	  tools/grade.sh $$n skeleton require-all-fail || exit 1; done
+	  tools/grade.sh $$n skeleton require-all-fail || exit 1; \
+	  tools/mutants.sh $$n || exit 1; done
 grade: deps-test
 	@tools/grade.sh $(LAB) $(if $(REF),ref,learner)
 

@@ -6,6 +6,8 @@
  * written byte by byte, indexes entry by entry), so a region is graded
  * on its own.  tests/labs/lab1/points gives each test its points.
  *
+ * Assertions say in words what was expected (labs/check.h).
+ *
  *   --list                   print the test names
  *   KLAB_TEST_FILTER=NAME    run only the test NAME (tools/grade.sh does)
  */
@@ -26,6 +28,9 @@
 #include "log/log.h"
 #include "log/segment.h"
 #include "net/disk_real.h"
+#include "net/disk_sim.h"
+
+#include "labs/check.h"
 
 /* A fresh directory for one test; removed with rm_tree at the end. */
 static char *
@@ -92,21 +97,42 @@ test_lab1_append_assigns_consecutive_offsets(void **state)
 	struct buf b;
 
 	(void)state;
-	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
+	CHECK_OK(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), "log_open");
 	buf_init(&b);
 	make_batch(&b, 0, 3, 1000);
-	assert_int_equal(log_append(l, b.data, b.len, 1000, &in, NULL), KLAB_OK);
-	assert_int_equal(in.first_offset, 0);
-	assert_int_equal(in.last_offset, 2);
+	CHECK_OK(log_append(l, b.data, b.len, 1000, &in, NULL), "log_append of 3 records");
+	CHECK_EQ(in.first_offset, 0, "first offset of the first batch in an empty log",
+		 "an empty log starts at offset 0");
+	CHECK_EQ(in.last_offset, 2, "last offset of a first batch of 3 records",
+		 "the last offset is the base offset plus last_offset_delta");
 	buf_reset(&b);
 	make_batch(&b, 999, 2, 1000); /* the producer's base offset is ignored */
-	assert_int_equal(log_append(l, b.data, b.len, 1000, &in, NULL), KLAB_OK);
-	assert_int_equal(in.first_offset, 3);
-	assert_int_equal(in.last_offset, 4);
-	assert_int_equal(l->next_offset, 5);
+	CHECK_OK(log_append(l, b.data, b.len, 1000, &in, NULL), "log_append of 2 more records");
+	CHECK_EQ(in.first_offset, 3, "first offset of a batch the producer numbered 999",
+		 "the log, not the producer, numbers records: the next offset is the log's");
+	CHECK_EQ(in.last_offset, 4, "last offset of that batch of 2 records",
+		 "the batch ends at its base offset plus last_offset_delta");
+	CHECK_EQ(l->next_offset, 5, "the log's next_offset after 5 records",
+		 "did you move next_offset past the batch's last offset?");
 	buf_free(&b);
 	assert_int_equal(log_close(l), KLAB_OK);
 	rm_tree(dir);
+}
+
+/* Read the whole segment file at base 0 of dir into out. */
+static void
+read_segment(const char *dir, struct buf *out)
+{
+	char path[4200], chunk[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/00000000000000000000.log", dir);
+	f = fopen(path, "rb");
+	CHECK_TRUE(f != NULL, "the log's first segment file 00000000000000000000.log is missing");
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_put(out, chunk, n);
+	assert_int_equal(fclose(f), 0);
 }
 
 static void
@@ -114,28 +140,37 @@ test_lab1_append_rewrites_base_offset_in_batch(void **state)
 {
 	char *dir = temp_dir();
 	struct log_config lc = small_config();
-	struct log_read_info ri;
 	struct batch_header h;
 	struct log *l;
 	struct buf b, r;
+	size_t pos = 0;
 
 	(void)state;
-	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
+	CHECK_OK(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), "log_open");
 	buf_init(&b);
 	buf_init(&r);
 	for (int i = 0; i < 3; i++) {
 		buf_reset(&b);
-		make_batch(&b, 0, 4, 1000);
-		assert_int_equal(log_append(l, b.data, b.len, 1000, NULL, NULL), KLAB_OK);
+		make_batch(&b, 7, 4, 1000); /* the producer says 7 every time */
+		CHECK_OK(log_append(l, b.data, b.len, 1000, NULL, NULL), "log_append of 4 records");
 	}
-	assert_int_equal(log_read(l, 9, 1, &r, &ri), KLAB_OK);
-	assert_int_equal(ri.batches, 1);
-	assert_int_equal(batch_validate(r.data, r.len, &h, NULL), KLAB_OK);
-	assert_int_equal(h.base_offset, 8); /* on disk, not just in memory */
-	assert_int_equal(batch_last_offset(&h), 11);
+	CHECK_OK(log_close(l), "log_close");
+	read_segment(dir, &r); /* the bytes on disk, not the log's memory */
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(batch_header_parse(r.data + pos, r.len - pos, &h),
+			 "parsing a batch on disk");
+		CHECK_EQF(
+			h.base_offset, 4 * i,
+			"did you write it into the batch (batch_set_base_offset) before appending?",
+			"base offset of batch %d on disk", i + 1);
+		CHECK_OK(batch_validate(r.data + pos, batch_size(&h), &h, NULL),
+			 "batch_validate of a batch on disk (its CRC does not cover the base "
+			 "offset)");
+		pos += batch_size(&h);
+	}
+	CHECK_EQ(pos, r.len, "bytes in the segment file after 3 batches", "one batch per append");
 	buf_free(&b);
 	buf_free(&r);
-	assert_int_equal(log_close(l), KLAB_OK);
 	rm_tree(dir);
 }
 
@@ -150,15 +185,20 @@ test_lab1_offsets_continue_after_reopen(void **state)
 
 	(void)state;
 	buf_init(&b);
-	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), KLAB_OK);
-	make_batch(&b, 0, 5, 1000);
-	assert_int_equal(log_append(l, b.data, b.len, 1000, NULL, NULL), KLAB_OK);
-	assert_int_equal(log_close(l), KLAB_OK);
-	assert_int_equal(log_open(&l, disk_real(), dir, &lc, 5, 0, true, 2000, NULL), KLAB_OK);
+	CHECK_OK(log_open(&l, disk_real(), dir, &lc, 0, 0, true, 1000, NULL), "log_open");
+	make_batch(&b, 42, 5, 1000); /* a producer's base offset that is not 0 */
+	CHECK_OK(log_append(l, b.data, b.len, 1000, NULL, NULL), "log_append of 5 records");
+	CHECK_OK(log_close(l), "log_close");
+	CHECK_OK(log_open(&l, disk_real(), dir, &lc, 5, 0, true, 2000, NULL),
+		 "log_open of the log again");
+	CHECK_EQ(l->next_offset, 5, "next_offset after reopening a log of 5 records",
+		 "reopening reads the offsets written on disk: did the batch on disk get base "
+		 "offset 0, or keep the producer's 42?");
 	buf_reset(&b);
 	make_batch(&b, 0, 1, 2000);
-	assert_int_equal(log_append(l, b.data, b.len, 2000, &in, NULL), KLAB_OK);
-	assert_int_equal(in.first_offset, 5);
+	CHECK_OK(log_append(l, b.data, b.len, 2000, &in, NULL), "log_append after reopening");
+	CHECK_EQ(in.first_offset, 5, "first offset appended after reopening a log of 5 records",
+		 "offsets continue where the log on disk ends");
 	buf_free(&b);
 	assert_int_equal(log_close(l), KLAB_OK);
 	rm_tree(dir);
@@ -169,20 +209,34 @@ test_lab1_offsets_continue_after_reopen(void **state)
 static void
 test_lab1_slot_floor_cases(void **state)
 {
-	const int64_t keys[] = { 10, 20, 30, 40 };
-	const int64_t one[] = { 7 };
+	static const int64_t keys[] = { 10, 20, 30, 40 };
+	static const int64_t one[] = { 7 };
+	static const struct {
+		const int64_t *keys;
+		size_t n;
+		const char *name;
+		int64_t target;
+		long want;
+	} cases[] = {
+		{ keys, 4, "{10, 20, 30, 40}", 5, -1 },
+		{ keys, 4, "{10, 20, 30, 40}", 10, 0 },
+		{ keys, 4, "{10, 20, 30, 40}", 15, 0 },
+		{ keys, 4, "{10, 20, 30, 40}", 25, 1 },
+		{ keys, 4, "{10, 20, 30, 40}", 30, 2 },
+		{ keys, 4, "{10, 20, 30, 40}", 40, 3 },
+		{ keys, 4, "{10, 20, 30, 40}", 1000, 3 },
+		{ keys, 0, "{}", 10, -1 },
+		{ one, 1, "{7}", 6, -1 },
+		{ one, 1, "{7}", 7, 0 },
+	};
 
 	(void)state;
-	assert_int_equal(index_slot_floor(keys, 4, 5), -1);
-	assert_int_equal(index_slot_floor(keys, 4, 10), 0);
-	assert_int_equal(index_slot_floor(keys, 4, 15), 0);
-	assert_int_equal(index_slot_floor(keys, 4, 25), 1);
-	assert_int_equal(index_slot_floor(keys, 4, 30), 2);
-	assert_int_equal(index_slot_floor(keys, 4, 40), 3);
-	assert_int_equal(index_slot_floor(keys, 4, 1000), 3);
-	assert_int_equal(index_slot_floor(keys, 0, 10), -1);
-	assert_int_equal(index_slot_floor(one, 1, 6), -1);
-	assert_int_equal(index_slot_floor(one, 1, 7), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		CHECK_EQF(index_slot_floor(cases[i].keys, cases[i].n, cases[i].target),
+			  cases[i].want,
+			  "the slot of the last key <= target, or -1 when every key is greater",
+			  "index_slot_floor(%s, target %lld)", cases[i].name,
+			  (long long)cases[i].target);
 }
 
 static void
@@ -205,7 +259,10 @@ test_lab1_slot_floor_many_keys(void **state)
 		want = target < 1 ? -1 : (long)((target - 1) / 2);
 		if (want >= N)
 			want = N - 1;
-		assert_int_equal(index_slot_floor(keys, N, target), want);
+		CHECK_EQF(index_slot_floor(keys, N, target), want,
+			  "the slot of the last key <= target, or -1 when every key is greater",
+			  "index_slot_floor(keys 1, 3, 5, ..., %d, target %lld)", 2 * N - 1,
+			  (long long)target);
 	}
 	free(keys);
 }
@@ -226,14 +283,18 @@ test_lab1_index_lookup_finds_floor_entry(void **state)
 		assert_int_equal(index_append_offset(&ix, 100 + 10 * i, (uint32_t)(1000 * i)),
 				 KLAB_OK);
 	en = index_lookup(&ix, 255); /* entries at 250 and 260: the floor is 250 */
-	assert_int_equal(en.offset, 250);
-	assert_int_equal(en.position, 15000);
+	CHECK_EQ(en.offset, 250, "index_lookup(255) in entries 110, 120, ..., 600",
+		 "the entry of the last offset <= 255");
+	CHECK_EQ(en.position, 15000, "position of the entry for 250", "the floor entry's position");
 	en = index_lookup(&ix, 600);
-	assert_int_equal(en.offset, 600);
-	assert_int_equal(en.position, 50000);
+	CHECK_EQ(en.offset, 600, "index_lookup(600), the last entry",
+		 "an exact match is its own floor");
+	CHECK_EQ(en.position, 50000, "position of the entry for 600", "the floor entry's position");
 	en = index_lookup(&ix, 105); /* below the first entry: the segment start */
-	assert_int_equal(en.offset, 100);
-	assert_int_equal(en.position, 0);
+	CHECK_EQ(en.offset, 100, "index_lookup(105), below the first entry (110)",
+		 "no key <= target: the slot is -1 and the lookup answers the segment's base");
+	CHECK_EQ(en.position, 0, "position for a target below the first entry",
+		 "the segment start");
 	index_close(&ix);
 	rm_tree(dir);
 }
@@ -291,12 +352,17 @@ test_lab1_recovery_truncates_torn_tail(void **state)
 	b.len -= sizes[3] / 2; /* the power went out halfway through batch 4 */
 	write_segment(dir, &b);
 	s = open_segment(dir, 4096);
-	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
-	assert_int_equal(rep.batches, 3);
-	assert_int_equal(rep.valid_bytes, sizes[0] + sizes[1] + sizes[2]);
-	assert_int_equal(rep.truncated_bytes, sizes[3] - sizes[3] / 2);
-	assert_int_equal(s->size, rep.valid_bytes);
-	assert_int_equal(s->next_offset, 6);
+	CHECK_OK(segment_recover(s, 1 << 20, &rep), "segment_recover of a torn tail");
+	CHECK_EQ(rep.batches, 3, "batches kept of 4, the last one torn in half",
+		 "a torn batch at the end ends the valid prefix");
+	CHECK_EQ(rep.valid_bytes, sizes[0] + sizes[1] + sizes[2], "valid_bytes",
+		 "the three whole batches");
+	CHECK_EQ(rep.truncated_bytes, sizes[3] - sizes[3] / 2, "truncated_bytes",
+		 "the half batch that reached the disk");
+	CHECK_EQ(s->size, rep.valid_bytes, "the segment's size after recovery",
+		 "the file is cut after the last valid batch");
+	CHECK_EQ(s->next_offset, 6, "next_offset after 3 batches of 2 records",
+		 "did note_batch run for each kept batch?");
 	segment_close(s);
 	buf_free(&b);
 	rm_tree(dir);
@@ -317,11 +383,15 @@ test_lab1_recovery_stops_at_corrupt_batch(void **state)
 	b.data[sizes[0] + sizes[1] + sizes[2] - 3] ^= 0x40; /* inside batch 3's last value */
 	write_segment(dir, &b);
 	s = open_segment(dir, 4096);
-	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
-	assert_int_equal(rep.batches, 2);
-	assert_int_equal(s->size, sizes[0] + sizes[1]);
-	assert_int_equal(rep.truncated_bytes, sizes[2] + sizes[3]);
-	assert_int_equal(s->next_offset, 4);
+	CHECK_OK(segment_recover(s, 1 << 20, &rep), "segment_recover of a corrupt batch");
+	CHECK_EQ(rep.batches, 2, "batches kept of 4, the third one with a flipped bit",
+		 "recovery keeps only the prefix before the first invalid batch (its CRC fails)");
+	CHECK_EQ(s->size, sizes[0] + sizes[1], "the segment's size after recovery",
+		 "the file is cut at the corrupt batch");
+	CHECK_EQ(rep.truncated_bytes, sizes[2] + sizes[3], "truncated_bytes",
+		 "everything from the corrupt batch on, the valid batch after it too");
+	CHECK_EQ(s->next_offset, 4, "next_offset after 2 batches of 2 records",
+		 "only kept batches count");
 	segment_close(s);
 	buf_free(&b);
 	rm_tree(dir);
@@ -342,16 +412,20 @@ test_lab1_recovery_rebuilds_index(void **state)
 	batches(&b, 40, sizes);
 	write_segment(dir, &b);
 	s = open_segment(dir, 200);
-	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
-	assert_int_equal(rep.batches, 40);
-	assert_true(s->oi.n >= 5);
+	CHECK_OK(segment_recover(s, 1 << 20, &rep), "segment_recover of 40 batches");
+	CHECK_EQ(rep.batches, 40, "batches kept of 40 valid ones", "a valid log is kept whole");
+	CHECK_TRUE(s->oi.n >= 5,
+		   "the offset index has fewer than 5 entries after recovering 40 "
+		   "batches with index.interval.bytes 200: did note_batch run for each?");
 	for (size_t i = 0; i < s->oi.n; i++) { /* each entry names a batch start */
 		struct index_entry en = index_entry_at(&s->oi, i);
 
-		assert_int_equal(segment_header_at(s, en.position, &h), KLAB_OK);
-		assert_int_equal(batch_last_offset(&h), en.offset);
+		CHECK_OK(segment_header_at(s, en.position, &h),
+			 "reading the batch an entry points at");
+		CHECK_EQF(batch_last_offset(&h), en.offset, "each entry names a batch's start",
+			  "offset of index entry %zu, against its batch's last offset", i);
 	}
-	assert_true(s->ti.n >= 1);
+	CHECK_TRUE(s->ti.n >= 1, "the time index is empty after recovering 40 batches");
 	segment_close(s);
 	buf_free(&b);
 	rm_tree(dir);
@@ -371,15 +445,106 @@ test_lab1_recovery_keeps_valid_log(void **state)
 	batches(&b, 6, sizes);
 	write_segment(dir, &b);
 	s = open_segment(dir, 4096);
-	assert_int_equal(segment_recover(s, 1 << 20, &rep), KLAB_OK);
-	assert_int_equal(rep.batches, 6);
-	assert_int_equal(rep.truncated_bytes, 0);
-	assert_int_equal(s->size, b.len);
-	assert_int_equal(s->next_offset, 12);
-	assert_int_equal(s->max_timestamp, 1000 + 5 + 1);
+	CHECK_OK(segment_recover(s, 1 << 20, &rep), "segment_recover of a valid log");
+	CHECK_EQ(rep.batches, 6, "batches kept of 6 valid ones", "a valid log is kept whole");
+	CHECK_EQ(rep.truncated_bytes, 0, "truncated_bytes of a valid log", "nothing is cut");
+	CHECK_EQ(s->size, b.len, "the segment's size", "a valid log keeps its size");
+	CHECK_EQ(s->next_offset, 12, "next_offset after 6 batches of 2 records",
+		 "the last batch's last offset plus one");
+	CHECK_EQ(s->max_timestamp, 1000 + 5 + 1, "max_timestamp",
+		 "the largest record timestamp of the kept batches");
 	segment_close(s);
 	buf_free(&b);
 	rm_tree(dir);
+}
+
+static void
+test_lab1_recovery_stops_at_backwards_offsets(void **state)
+{
+	char *dir = temp_dir();
+	struct segment_recovery rep;
+	struct segment *s;
+	size_t sizes[3], again;
+	struct buf b;
+
+	(void)state;
+	buf_init(&b);
+	batches(&b, 3, sizes); /* offsets 0-1, 2-3, 4-5 */
+	again = b.len;
+	make_batch(&b, 2, 2, 2000); /* valid on its own, but offsets 2-3 again */
+	again = b.len - again;
+	make_batch(&b, 6, 2, 2001);
+	write_segment(dir, &b);
+	s = open_segment(dir, 4096);
+	CHECK_OK(segment_recover(s, 1 << 20, &rep), "segment_recover");
+	CHECK_EQ(
+		rep.batches, 3, "batches kept when the fourth repeats offsets 2-3",
+		"a batch whose base offset is below next_offset is invalid (offsets go backwards)");
+	CHECK_EQ(rep.truncated_bytes, again + (b.len - again - sizes[0] - sizes[1] - sizes[2]),
+		 "truncated_bytes", "everything from the backwards batch on is cut");
+	CHECK_EQ(s->next_offset, 6, "next_offset", "the kept batches end at offset 5");
+	segment_close(s);
+	buf_free(&b);
+	rm_tree(dir);
+}
+
+/*
+ * A read that fails is not a corrupt batch: recovery must return the
+ * error and leave the file alone, never cut good data.  Every read of the
+ * simulated disk fails with probability 1/3, for 20 seeds.
+ */
+static void
+test_lab1_recovery_read_error_is_not_corruption(void **state)
+{
+	size_t sizes[8];
+	struct buf b;
+	int failed = 0;
+
+	(void)state;
+	buf_init(&b);
+	batches(&b, 8, sizes);
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct disk_sim *d = disk_sim_new(seed);
+		struct disk_faults f = { 0 };
+		struct segment_recovery rep;
+		struct segment *s;
+		uint64_t size = 0;
+		enum fs_kind kind;
+		int rc;
+
+		assert_non_null(d);
+		CHECK_OK(fs_mkdir(disk_sim_fs(d), "/log", NULL), "fs_mkdir on the simulated disk");
+		CHECK_OK(fs_write_file_atomic(disk_sim_fs(d), "/log/00000000000000000000.log",
+					      b.data, b.len, NULL),
+			 "writing the segment on the simulated disk");
+		CHECK_OK(segment_open(&s, disk_sim_fs(d), "/log", 0, 4096, 1 << 20, 0, NULL),
+			 "segment_open");
+		f.read_eio = 1.0 / 3;
+		disk_sim_set_faults(d, &f);
+		rc = segment_recover(s, 1 << 20, &rep);
+		disk_sim_set_faults(d, &(struct disk_faults){ 0 });
+		CHECK_OK(fs_stat(disk_sim_fs(d), "/log/00000000000000000000.log", &kind, &size,
+				 NULL),
+			 "fs_stat of the segment");
+		CHECK_EQF(size, b.len,
+			  "a read error (KLAB_EIO) is not corruption: return it, cut nothing",
+			  "size of a valid segment of 8 batches after a recovery whose reads fail "
+			  "(seed %llu, recovery returned %s)",
+			  (unsigned long long)seed, klab_strerror(rc));
+		if (rc == KLAB_OK)
+			CHECK_EQF(rep.batches, 8, "a valid segment is kept whole",
+				  "batches kept by a recovery that returned KLAB_OK (seed %llu)",
+				  (unsigned long long)seed);
+		else
+			CHECK_RC(rc, KLAB_EIO, "a failed read is reported, as the disk's error",
+				 "error returned by a recovery whose reads fail (seed %llu)",
+				 (unsigned long long)seed);
+		failed += rc != KLAB_OK;
+		segment_close(s);
+		disk_sim_free(d);
+	}
+	CHECK_TRUE(failed > 0, "no recovery met a read error: the test does not test anything");
+	buf_free(&b);
 }
 
 int
@@ -396,6 +561,8 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lab1_recovery_stops_at_corrupt_batch),
 		cmocka_unit_test(test_lab1_recovery_rebuilds_index),
 		cmocka_unit_test(test_lab1_recovery_keeps_valid_log),
+		cmocka_unit_test(test_lab1_recovery_stops_at_backwards_offsets),
+		cmocka_unit_test(test_lab1_recovery_read_error_is_not_corruption),
 	};
 	const char *filter = getenv("KLAB_TEST_FILTER");
 

@@ -37,6 +37,7 @@
 #define BROKER_ID 3
 
 #include "broker_client.h"
+#include "labs/check.h"
 
 /* ---- the world ----------------------------------------------------------------- */
 
@@ -759,6 +760,7 @@ struct front {
 	struct front_topic topics[FRONT_TOPICS];
 	int ntopics;
 	int metadata_requests;
+	int64_t stale_until_ms; /* answers before this moment name the old leaders */
 	struct buf out;
 };
 
@@ -846,6 +848,16 @@ front_metadata(const struct front *f)
 	return r;
 }
 
+/* Every leader one broker on (1 -> 2 -> 3 -> 1), as a stale answer gives them. */
+static void
+front_rotate_leaders(struct front *f)
+{
+	for (int i = 0; i < f->ntopics; i++)
+		for (int32_t p = 0; p < FRONT_PARTS; p++)
+			if (f->topics[i].leader[p] >= 1)
+				f->topics[i].leader[p] = f->topics[i].leader[p] % NBROKERS + 1;
+}
+
 static void
 front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 {
@@ -853,13 +865,20 @@ front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 	struct proto_request_header h;
 	struct cursor body;
 	struct pvalue *resp;
+	bool stale;
 
 	assert_true(len > 4);
 	assert_int_equal(proto_request_header_parse(frame + 4, len - 4, &h, &body), KLAB_OK);
 	assert_true(h.api_key == 3 || h.api_key == 18); /* the client asks the front nothing else */
 	if (h.api_key == 3)
 		f->metadata_requests++;
+	stale = h.api_key == 3 && n->rt->ops->now_ms(n->rt) < f->stale_until_ms;
+	if (stale) /* a stale answer: every leader one broker off */
+		front_rotate_leaders(f);
 	resp = h.api_key == 3 ? front_metadata(f) : front_versions();
+	if (stale) /* three rotations of 1..NBROKERS bring a leader back */
+		for (int i = 0; i < NBROKERS - 1; i++)
+			front_rotate_leaders(f);
 	buf_reset(&f->out);
 	assert_int_equal(proto_response_encode(h.correlation_id, proto_api(h.api_key)->response,
 					       h.api_version, resp, &f->out),
@@ -1144,7 +1163,9 @@ static void
 cw_settle(struct cworld *w, int64_t ms)
 {
 	CW_RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, ms);
-	assert_int_equal(kproducer_outstanding(&w->prod), 0);
+	CHECK_EQF(kproducer_outstanding(&w->prod), 0,
+		  "every batch ends acknowledged or failed: is one retried forever, or never sent?",
+		  "records still outstanding after %lld ms", (long long)ms);
 }
 
 /* Metadata from the front, once more (at most one per retry.backoff.ms). */
@@ -1426,11 +1447,17 @@ test_lab3_client_retry_not_leader(void **state)
 	for (int32_t p = 0; p < 6; p++)
 		cw_send(w, "spread", p, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 12);
-	assert_int_equal(w->errors, 0);
-	assert_true(w->prod.retried_batches >= 6);
-	assert_true(w->front.metadata_requests > metadata);
-	assert_true(w->last_ok_ms - t0 >= 300); /* not before retry.backoff.ms */
+	CHECK_EQ(w->ok, 12, "batches acknowledged after the leaders moved",
+		 "a batch answered NOT_LEADER_OR_FOLLOWER is retried until it lands");
+	CHECK_EQ(w->errors, 0, "batches failed after the leaders moved",
+		 "NOT_LEADER_OR_FOLLOWER is retriable: the batch must not fail");
+	CHECK_TRUE(w->front.metadata_requests > metadata,
+		   "no Metadata request after NOT_LEADER_OR_FOLLOWER: a retry must refresh "
+		   "metadata to learn the new leader (kclient_refresh_metadata)");
+	CHECK_EQ(w->prod.retried_batches, 6, "retries of 6 batches whose leaders all moved",
+		 "one retry each, to the new leader: did the retry refresh metadata first?");
+	CHECK_TRUE(w->last_ok_ms - t0 >= 300,
+		   "a retried batch landed before retry.backoff.ms (300 ms) had passed");
 	for (int32_t p = 0; p < 6; p++)
 		assert_int_equal(log_end(w, ft->leader[p], "spread", p), 2);
 
@@ -1448,6 +1475,43 @@ test_lab3_client_retry_not_leader(void **state)
 	assert_int_equal(w->errors, 0);
 	assert_true(w->prod.retried_batches > retried);
 	assert_true(log_end(w, ft->leader[0], "spread", 0) >= 3);
+	cw_free(w);
+}
+
+/*
+ * The retry itself must ask for Metadata: for 400 ms the front's answers
+ * name the old leaders, so the refreshes the sends asked for learn
+ * nothing; only a refresh asked for by a retry after that finds the new
+ * leaders.  A retry that does not refresh goes to the old leader forever.
+ */
+static void
+test_lab3_client_retry_refreshes_metadata(void **state)
+{
+	struct cworld *w = cw_new();
+	const struct front_topic *ft;
+
+	(void)state;
+	slots_fill(&w->prod.kc);
+	ft = cw_create_topic(w, "spread", 6, NULL, 0);
+	for (int32_t p = 0; p < 6; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	CHECK_EQ(w->ok, 6, "batches acknowledged before the leaders moved", "a working producer");
+
+	w->prod.kc.cfg.retry_backoff_ms = 300;
+	w->front.stale_until_ms = sim_now(&w->sim) + 400;
+	cache_rotate(w, "spread");
+	for (int32_t p = 0; p < 6; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	CHECK_EQ(w->ok, 12, "batches acknowledged once the Metadata answers are fresh again",
+		 "every retry must refresh metadata (kclient_refresh_metadata) to learn the "
+		 "new leader");
+	CHECK_EQ(w->errors, 0, "batches failed", "NOT_LEADER_OR_FOLLOWER is retriable");
+	for (int32_t p = 0; p < 6; p++)
+		CHECK_EQF(log_end(w, ft->leader[p], "spread", p), 2,
+			  "the batch lands on the leader",
+			  "log end of spread-%d on its leader, broker %d", p, ft->leader[p]);
 	cw_free(w);
 }
 
@@ -1558,6 +1622,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_lab3_client_caches_leaders),
 		cmocka_unit_test(test_lab3_client_produces_to_leaders),
 		cmocka_unit_test(test_lab3_client_retry_not_leader),
+		cmocka_unit_test(test_lab3_client_retry_refreshes_metadata),
 		cmocka_unit_test(test_lab3_client_final_errors_not_retried),
 		cmocka_unit_test(test_lab3_client_retries_bounded),
 	};
