@@ -1417,6 +1417,21 @@ test_lab3_client_produces_to_leaders(void **state)
 
 /* ---- retry_not_leader ------------------------------------------------------------- */
 
+/* A producer that has sent one batch to each of "spread"'s 6 partitions, all acknowledged. */
+static struct cworld *
+cw_spread(const struct front_topic **ft)
+{
+	struct cworld *w = cw_new();
+
+	slots_fill(&w->prod.kc);
+	*ft = cw_create_topic(w, "spread", 6, NULL, 0);
+	for (int32_t p = 0; p < 6; p++)
+		cw_send(w, "spread", p, 10);
+	cw_settle(w, 10000);
+	CHECK_EQ(w->ok, 6, "batches acknowledged before the leaders moved", "a working producer");
+	return w;
+}
+
 /*
  * The producer's cache is wrong on purpose (every leader moved to the next
  * broker): each batch is answered NOT_LEADER_OR_FOLLOWER, the producer
@@ -1427,18 +1442,12 @@ test_lab3_client_produces_to_leaders(void **state)
 static void
 test_lab3_client_retry_not_leader(void **state)
 {
-	struct cworld *w = cw_new();
 	const struct front_topic *ft;
+	struct cworld *w = cw_spread(&ft);
 	int metadata;
 	int64_t t0, retried;
 
 	(void)state;
-	slots_fill(&w->prod.kc);
-	ft = cw_create_topic(w, "spread", 6, NULL, 0);
-	for (int32_t p = 0; p < 6; p++)
-		cw_send(w, "spread", p, 10);
-	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 6);
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	cache_rotate(w, "spread");
@@ -1487,16 +1496,10 @@ test_lab3_client_retry_not_leader(void **state)
 static void
 test_lab3_client_retry_refreshes_metadata(void **state)
 {
-	struct cworld *w = cw_new();
 	const struct front_topic *ft;
+	struct cworld *w = cw_spread(&ft);
 
 	(void)state;
-	slots_fill(&w->prod.kc);
-	ft = cw_create_topic(w, "spread", 6, NULL, 0);
-	for (int32_t p = 0; p < 6; p++)
-		cw_send(w, "spread", p, 10);
-	cw_settle(w, 10000);
-	CHECK_EQ(w->ok, 6, "batches acknowledged before the leaders moved", "a working producer");
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	w->front.stale_until_ms = sim_now(&w->sim) + 400;
