@@ -9,6 +9,8 @@
 #   make diagrams   regenerate diagrams/ from their scripts
 #   make bench      benchmarks, with the machine's limits beside them
 #   make grade LAB=1 [REF=1]   grade a lab (REF=1: the reference solution)
+#   make grade LAB=1 LEVEL=open   grade the open level (labs/lab1-*/open/)
+#   make grade LAB=1 EXTRA_TESTS=DIR   add an instructor's tests (labs/INSTRUCTORS.md)
 #   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS=60)
 #   make labs       regenerate the lab skeletons from the reference code
 #   make clean
@@ -176,10 +178,13 @@ test-diagrams: $(foreach n,$(STAGES),build/san/ch$(n)/klab)
 # generated skeleton (skeleton), from src/ (ref) or from the reference with
 # one of tests/labs/labN/mutants/*.diff applied (mutant-NAME, tools/mutants.sh).
 # make grade also builds build/labN/klab from the learner's files and replays
-# the chapter's walkthrough with it.
+# the chapter's walkthrough with it.  LEVEL=open grades labs/labN-*/open/
+# instead (whole files written from the headers); EXTRA_TESTS=DIR adds an
+# instructor's test programs and points (tools/grade.sh).
 # make grade exits non-zero below full marks unless GRADE_EXIT=0; each test
 # may run GRADE_TIMEOUT seconds (10).  test-labs proves the reference scores
-# full, the skeleton zero, and every mutant below full.
+# full, the skeleton and the open level's starting files zero, every mutant
+# below full, and the example of private tests full on the reference.
 LAB ?= 1
 LAB_NUMBERS := $(patsubst labs/lab%,%,$(foreach d,$(wildcard labs/lab*-*),$(firstword $(subst -, ,$(d)))))
 ifdef GRADE_LAB
@@ -189,12 +194,21 @@ GRADE_STAGE := $(shell cat $(GRADE_DIR)/STAGE)
 GRADE_ROOT_ref :=
 GRADE_ROOT_learner := $(GRADE_DIR)/
 GRADE_ROOT_skeleton := build/labs/lab$(GRADE_LAB)/
+GRADE_ROOT_open := $(GRADE_DIR)/open/
+GRADE_ROOT_open-skeleton := build/labs/lab$(GRADE_LAB)-open/
 GRADE_ROOT := $(if $(filter mutant-%,$(GRADE_MODE)),build/labs/lab$(GRADE_LAB)-$(GRADE_MODE)/,$(GRADE_ROOT_$(GRADE_MODE)))
 GRADE_SRCS := $(foreach f,$(STAGE$(GRADE_STAGE)_SRCS),$(if $(filter $(f),$(GRADE_FILES)),$(GRADE_ROOT)$(f),$(f)))
 build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/test: tests/labs/lab$(GRADE_LAB)/test_lab$(GRADE_LAB).c \
 		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(SAN) -Itests $(filter %.c %.o,$^) -o $@ $(TEST_LIBS)
+# An instructor's private tests (EXTRA_TESTS=DIR), against the same files.
+ifdef EXTRA_TESTS
+build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/extra/%: $(EXTRA_TESTS)/%.c \
+		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) build/gen/ch$(GRADE_STAGE)/stage.c)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_NODEP) $(SAN) -Itests $(filter %.c %.o,$^) -o $@ $(TEST_LIBS)
+endif
 # The shell built from the same files, to replay the chapter's walkthrough.
 build/grade/lab$(GRADE_LAB)/$(GRADE_MODE)/klab: \
 		$(patsubst %.c,build/san/obj/%.o,$(GRADE_SRCS) src/main/klab.c build/gen/ch$(GRADE_STAGE)/stage.c)
@@ -207,9 +221,12 @@ test-labs:
 	@tools/labgen.sh check
 	@for n in $(LAB_NUMBERS); do tools/grade.sh $$n ref require-full || exit 1; \
 	  tools/grade.sh $$n skeleton require-all-fail || exit 1; \
+	  tools/grade.sh $$n open-skeleton require-all-fail || exit 1; \
 	  tools/mutants.sh $$n || exit 1; done
+	@EXTRA_TESTS=labs/examples/extra-tests tools/grade.sh 1 ref require-full
 grade: deps-test
-	@tools/grade.sh $(LAB) $(if $(REF),ref,learner)
+	@$(if $(EXTRA_TESTS),EXTRA_TESTS=$(EXTRA_TESTS)) tools/grade.sh $(LAB) \
+	  $(if $(REF),ref,$(if $(filter open,$(LEVEL)),open,learner))
 
 # ---- fuzz ----------------------------------------------------------------
 # Fuzz targets link the newest stage that is built, in progress or not (a

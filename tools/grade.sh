@@ -4,6 +4,9 @@
 #   MODE    learner      the files in labs/labN-*/ (what a learner edits)
 #           ref          the reference code in src/
 #           skeleton     a fresh skeleton generated from the reference marks
+#           open         the files in labs/labN-*/open/ (the open level: whole
+#                        files written from their headers' contracts)
+#           open-skeleton  fresh open-level starting files (tools/labgen.sh open)
 #           mutant-NAME  a plausible wrong solution: the reference with
 #                        tests/labs/labN/mutants/NAME.diff applied, prepared
 #                        in build/labs/labN-mutant-NAME by tools/mutants.sh
@@ -23,6 +26,13 @@
 # test printed, and writes build/grade/labN-MODE.tap (TAP 13),
 # build/grade/labN-MODE.xml (JUnit) and build/grade/labN-MODE.json
 # (Gradescope's results.json).
+#
+# EXTRA_TESTS=DIR adds an instructor's private tests: DIR holds cmocka
+# programs test_*.c (with the --list and KLAB_TEST_FILTER conventions of
+# tests/labs/labN/test_labN.c) and a points file in the format of
+# tests/labs/labN/points.  Each program is built against the same files as
+# the lab's own test program, and its tests are graded in the same table,
+# after the public ones.
 set -u
 lab=$1 mode=$2 policy=${3:-}
 points=tests/labs/lab$lab/points
@@ -31,12 +41,21 @@ bin=$out/lab$lab/$mode/test
 limit=${GRADE_TIMEOUT:-10}
 lines=10
 [ -f "$points" ] || { echo "grade: no $points" >&2; exit 2; }
-case $mode in learner|ref|skeleton|mutant-?*) ;; *) echo "grade: bad mode $mode" >&2; exit 2 ;; esac
+case $mode in learner|ref|skeleton|open|open-skeleton|mutant-?*) ;; *) echo "grade: bad mode $mode" >&2; exit 2 ;; esac
 case $policy in ''|require-full|require-all-fail|require-below-full) ;;
 *) echo "grade: bad policy $policy" >&2; exit 2 ;; esac
 if [ "$mode" = skeleton ]; then
 	rm -rf "build/labs/lab$lab"
 	tools/labgen.sh gen "$lab" "build/labs/lab$lab" || exit 1
+fi
+if [ "$mode" = open-skeleton ]; then
+	rm -rf "build/labs/lab$lab-open"
+	tools/labgen.sh open "$lab" "build/labs/lab$lab-open" || exit 1
+fi
+extra=${EXTRA_TESTS:-}
+if [ -n "$extra" ]; then
+	[ -d "$extra" ] && [ -f "$extra/points" ] || { echo "grade: EXTRA_TESTS=$extra has no points file" >&2; exit 2; }
+	extra=$(cd "$extra" && pwd)
 fi
 mkdir -p "$out"
 make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" "$bin" >"$out.log" 2>&1 || {
@@ -44,11 +63,33 @@ make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" "$bin" >"$out.l
 	echo "grade: lab $lab ($mode) does not compile; score 0" >&2; exit 1; }
 
 # The program's tests must be exactly the ones the points file scores.
+# graded: one line per test: region, test, points, the program that runs it.
+graded=$out/lab$lab-$mode.graded
 "$bin" --list | sort >"$out/lab$lab-tests.txt"
 awk '!/^#/ && NF { print $2 }' "$points" | sort >"$out/lab$lab-points.txt"
 if ! cmp -s "$out/lab$lab-tests.txt" "$out/lab$lab-points.txt"; then
 	echo "grade: $points does not list exactly the tests of $bin" >&2
 	diff "$out/lab$lab-points.txt" "$out/lab$lab-tests.txt" >&2; exit 2
+fi
+awk -v bin="$bin" '!/^#/ && NF { print $1, $2, $3, bin }' "$points" >"$graded"
+if [ -n "$extra" ]; then
+	rm -rf "$out/lab$lab/$mode/extra"
+	: >"$out/lab$lab-extra-tests.txt"
+	for src in "$extra"/test_*.c; do
+		[ -f "$src" ] || continue
+		xbin=$out/lab$lab/$mode/extra/$(basename "$src" .c)
+		make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" EXTRA_TESTS="$extra" "$xbin" >"$out.log" 2>&1 || {
+			cat "$out.log" >&2; echo "grade: the extra test $src does not compile against lab $lab ($mode)" >&2; exit 2; }
+		"$xbin" --list | awk -v bin="$xbin" '{ print $1, bin }' >>"$out/lab$lab-extra-tests.txt"
+	done
+	awk '!/^#/ && NF { print $2 }' "$extra/points" | sort >"$out/lab$lab-points.txt"
+	awk '{ print $1 }' "$out/lab$lab-extra-tests.txt" | sort >"$out/lab$lab-tests.txt"
+	if ! cmp -s "$out/lab$lab-tests.txt" "$out/lab$lab-points.txt"; then
+		echo "grade: $extra/points does not list exactly the tests of $extra/test_*.c" >&2
+		diff "$out/lab$lab-points.txt" "$out/lab$lab-tests.txt" >&2; exit 2
+	fi
+	awk 'NR == FNR { bin[$1] = $2; next } !/^#/ && NF { print $1, $2, $3, bin[$2] }' \
+		"$out/lab$lab-extra-tests.txt" "$extra/points" >>"$graded"
 fi
 
 # What a failing test said, without cmocka's banner lines: at most $lines lines.
@@ -66,18 +107,17 @@ json_escape() { awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t");
 
 tap=$out/lab$lab-$mode.tap xml=$out/lab$lab-$mode.xml json=$out/lab$lab-$mode.json
 said=$out/lab$lab-$mode.failures
-n=$(awk '!/^#/ && NF' "$points" | wc -l)
+n=$(wc -l <"$graded")
 echo "TAP version 13" >"$tap"; echo "1..$n" >>"$tap"
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="lab%s-%s" tests="%s">\n' "$lab" "$mode" "$n" >"$xml"
 printf '{\n  "tests": [\n' >"$json"
 : >"$said"
 printf '\nLab %s (%s)\n%-16s %-48s %6s  %s\n' "$lab" "$mode" region test points result
 total=0 got=0 passed=0 i=0
-while read -r region test pts; do
-	case $region in ''|\#*) continue ;; esac
+while read -r region test pts tbin; do
 	i=$((i + 1)); total=$((total + pts))
 	log=$out/lab$lab-$mode-$test.log
-	KLAB_TEST_FILTER="$test" timeout -k 2 "$limit" "$bin" >"$log" 2>&1
+	KLAB_TEST_FILTER="$test" timeout -k 2 "$limit" "$tbin" >"$log" 2>&1
 	rc=$?
 	if [ $rc -eq 0 ]; then
 		result=pass score=$pts msg=""; got=$((got + pts)); passed=$((passed + 1))
@@ -104,7 +144,7 @@ while read -r region test pts; do
 		"$region" "$test" "$score" "$pts" "$([ $result = pass ] && echo passed || echo failed)" \
 		"$(printf '%s' "$msg" | json_escape)" >>"$json"
 	printf '%-16s %-48s %3s/%-2s  %s\n' "$region" "$test" "$score" "$pts" "$result"
-done <"$points"
+done <"$graded"
 echo "</testsuite>" >>"$xml"
 printf '\n  ],\n  "score": %s,\n  "max_score": %s\n}\n' "$got" "$total" >>"$json"
 printf 'total: %s/%s points (%s of %s tests passed)\n' "$got" "$total" "$passed" "$i"
@@ -121,7 +161,7 @@ walkthrough() { # STAGE
 	klab=$out/lab$lab/$mode/klab
 	make -s --no-print-directory GRADE_LAB="$lab" GRADE_MODE="$mode" "$klab" >"$out.log" 2>&1 || {
 		cat "$out.log" >&2; echo "grade: klab from lab $lab ($mode) does not build"; return 1; }
-	if [ "$mode" = learner ]; then mkdir -p "build/lab$lab"; cp "$klab" "build/lab$lab/klab"; fi
+	if [ "$mode" = learner ] || [ "$mode" = open ]; then mkdir -p "build/lab$lab"; cp "$klab" "build/lab$lab/klab"; fi
 	for script in chapters/0"$1"-*/walkthrough.klab; do
 		[ -f "$script" ] || continue
 		base=$(cd "$(dirname "$script")" && pwd)/walkthrough
@@ -153,7 +193,7 @@ walkthrough() { # STAGE
 	done
 }
 walk_failed=0
-case $mode in learner|ref) [ -n "$policy" ] || walkthrough "$(cat "$(ls -d labs/lab"$lab"-* | head -n 1)/STAGE")" ;; esac
+case $mode in learner|ref|open) [ -n "$policy" ] || walkthrough "$(cat "$(ls -d labs/lab"$lab"-* | head -n 1)/STAGE")" ;; esac
 
 case $policy in
 require-full)
