@@ -907,6 +907,36 @@ front_cluster(struct front *f)
 
 /* ---- the cluster world ------------------------------------------------------------ */
 
+/*
+ * Every client test runs its scenario in CW_SEEDS simulated worlds, each
+ * from its own seed (the order of events, the network's delays): a region
+ * that works only for one interleaving fails for another.  Failures name
+ * the seed; cw_seed is the world's seed while a scenario runs.
+ */
+#define CW_SEEDS 20
+static uint64_t cw_seed = 0x1AB3C;
+
+/* A failure inside a scenario, prefixed with the seed of its world. */
+#define CW_EQ(got, want, what, hint) \
+	CHECK_EQF(got, want, hint, "seed %#llx: %s", (unsigned long long)cw_seed, (what))
+#define CW_EQF(got, want, hint, fmt, ...) \
+	CHECK_EQF(got, want, hint, "seed %#llx: " fmt, (unsigned long long)cw_seed, __VA_ARGS__)
+#define CW_TRUE(cond, msg)                                                              \
+	do {                                                                            \
+		if (!(cond))                                                            \
+			fail_msg("seed %#llx: %s", (unsigned long long)cw_seed, (msg)); \
+	} while (0)
+
+/* Run scenario in CW_SEEDS worlds, seeds 0x1AB3C, 0x1AB3D, ... */
+static void
+cw_sweep(void (*scenario)(void))
+{
+	for (uint64_t i = 0; i < CW_SEEDS; i++) {
+		cw_seed = 0x1AB3C + i;
+		scenario();
+	}
+}
+
 struct cworld {
 	struct sim sim;
 	struct broker brokers[NBROKERS];
@@ -1010,7 +1040,7 @@ cw_new(void)
 	buf_init(&w->front.out);
 	front_cluster(&w->front);
 
-	sim_init(&w->sim, 0x1AB3C);
+	sim_init(&w->sim, cw_seed);
 	for (int32_t id = 1; id <= NBROKERS; id++) {
 		char name[32];
 
@@ -1024,14 +1054,16 @@ cw_new(void)
 	w->sim.check_each_step = true;
 	sim_run_for(&w->sim, 10);
 	for (int i = 0; i < NBROKERS; i++)
-		assert_false(w->brokers[i].failed);
+		CW_TRUE(!w->brokers[i].failed, "a broker of the cluster failed to start");
 	return w;
 }
 
 static void
 cw_free(struct cworld *w)
 {
-	assert_false(w->sim.violated);
+	CW_TRUE(!w->sim.violated,
+		"the producer broke one of its invariants (kproducer_check_invariants): a batch "
+		"counted twice, or a cached leader that is no broker?");
 	kproducer_free(&w->prod);
 	kclient_free(&w->admin);
 	for (int i = 0; i < NBROKERS; i++) {
@@ -1115,16 +1147,22 @@ cw_create_topic(struct cworld *w, const char *name, int32_t partitions,
 					     1000, admin_cb, &r),
 			 KLAB_OK);
 	CW_RUN_UNTIL(w, r.calls > 0, 5000);
-	assert_int_equal(r.calls, 1);
-	assert_int_equal(r.err, KLAB_OK);
-	assert_int_equal(r.code, 0);
+	CW_EQF(r.calls, 1, "CreateTopics goes through broker1, not a lab region",
+	       "answers to CreateTopics %s", name);
+	CW_EQF(r.err, KLAB_OK, "CreateTopics goes through broker1, not a lab region",
+	       "CreateTopics %s", name);
+	CW_EQF(r.code, 0, "CreateTopics goes through broker1, not a lab region",
+	       "error code of CreateTopics %s", name);
 	sim_run_for(&w->sim, 100); /* the other brokers hear of it */
 	memset(ft, 0, sizeof(*ft));
 	snprintf(ft->name, sizeof(ft->name), "%s", name);
 	ft->n = partitions;
 	for (int i = 0; i < NBROKERS; i++) {
-		assert_non_null(t = topics_find(w->brokers[i].store, name));
-		assert_int_equal(t->partitions, partitions);
+		t = topics_find(w->brokers[i].store, name);
+		CW_EQF(t != NULL, 1, "the cluster tells every broker of a new topic (not a region)",
+		       "broker %d holds topic %s", i + 1, name);
+		CW_EQF(t->partitions, partitions, "the cluster's placement (not a region)",
+		       "partitions of %s on broker %d", name, i + 1);
 	}
 	for (int32_t p = 0; p < partitions; p++) {
 		ft->index[p] = p;
@@ -1156,16 +1194,18 @@ cw_send(struct cworld *w, const char *topic, int32_t partition, size_t value_len
 	assert_true(value_len <= sizeof(value));
 	memset(value, 'v', sizeof(value));
 	r.kv = (struct kv){ (const uint8_t *)"k", 1, value, (int32_t)value_len };
-	assert_int_equal(kproducer_send(&w->prod, topic, partition, &r, NULL, &e), KLAB_OK);
+	CW_EQF(kproducer_send(&w->prod, topic, partition, &r, NULL, &e), KLAB_OK,
+	       "a send with room in buffer.memory succeeds", "kproducer_send to %s-%d (%.100s)",
+	       topic, partition, e.msg);
 }
 
 static void
 cw_settle(struct cworld *w, int64_t ms)
 {
 	CW_RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, ms);
-	CHECK_EQF(kproducer_outstanding(&w->prod), 0,
-		  "every batch ends acknowledged or failed: is one retried forever, or never sent?",
-		  "records still outstanding after %lld ms", (long long)ms);
+	CW_EQF(kproducer_outstanding(&w->prod), 0,
+	       "every batch ends acknowledged or failed: is one retried forever, or never sent?",
+	       "records still outstanding after %lld ms", (long long)ms);
 }
 
 /* Metadata from the front, once more (at most one per retry.backoff.ms). */
@@ -1176,8 +1216,11 @@ cw_refresh(struct cworld *w)
 
 	kclient_refresh_metadata(&w->prod.kc);
 	CW_RUN_UNTIL(w, w->front.metadata_requests > before && !w->prod.kc.metadata_inflight, 2000);
-	assert_true(w->front.metadata_requests > before);
-	assert_false(w->prod.kc.metadata_inflight);
+	CW_TRUE(w->front.metadata_requests > before,
+		"kclient_refresh_metadata sent no Metadata request to the bootstrap server");
+	CW_TRUE(!w->prod.kc.metadata_inflight,
+		"a Metadata request is still in flight 2 s after it was sent: was its answer "
+		"taken in (metadata_inflight cleared)?");
 }
 
 /* Make the producer's cached leaders of topic wrong: each moves to the next broker. */
@@ -1199,43 +1242,60 @@ cache_rotate(struct cworld *w, const char *topic)
  * a broker that moves keeps its slot and gets the new address.
  */
 static void
-test_lab3_client_learns_brokers(void **state)
+client_learns_brokers(void)
 {
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	const struct kc_slot *s;
 
-	(void)state;
 	w->front.brokers[3] = (struct front_broker){ -1, "nobody", 9999 };
 	w->front.brokers[4] = (struct front_broker){ 7, "", 9999 };
 	w->front.nbrokers = 5;
 	cw_refresh(w);
-	assert_true(kc->metadata_known);
-	assert_int_equal(kc->nslots, 1 + NBROKERS); /* the bootstrap server and the brokers */
+	CW_TRUE(kc->metadata_known, "after a Metadata answer, metadata_known is still false");
+	CW_EQ(kc->nslots, 1 + NBROKERS, "slots after the first Metadata answer",
+	      "one for the bootstrap server and one per broker with an id >= 0 and a host");
 	for (int32_t id = 1; id <= NBROKERS; id++) {
 		char host[32];
 
-		assert_non_null(s = slot_of(kc, id));
+		s = slot_of(kc, id);
+		CW_EQF(s != NULL, 1, "a broker in the answer gets a slot", "a slot for broker %d",
+		       id);
 		snprintf(host, sizeof(host), "broker%d", id);
-		assert_string_equal(s->host, host);
-		assert_int_equal(s->port, 9091 + id);
+		CW_EQF(strcmp(s->host, host), 0, "the host as the answer gives it",
+		       "host of broker %d's slot differs from %s (strcmp)", id, host);
+		CW_EQF(s->port, 9091 + id, "the port as the answer gives it",
+		       "port of broker %d's slot", id);
 	}
-	assert_null(slot_of(kc, 7));
+	CW_TRUE(slot_of(kc, 7) == NULL,
+		"broker 7 has an empty host in the answer and must get no slot");
 	/* broker 2 moves; the same three again, in another order */
 	w->front.nbrokers = NBROKERS;
 	w->front.brokers[0] = (struct front_broker){ 3, "broker3", 9094 };
 	w->front.brokers[1] = (struct front_broker){ 2, "broker2.example", 19093 };
 	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
 	cw_refresh(w);
-	assert_int_equal(kc->nslots, 1 + NBROKERS);
-	assert_non_null(s = slot_of(kc, 2));
-	assert_string_equal(s->host, "broker2.example");
-	assert_int_equal(s->port, 19093);
-	assert_non_null(s = slot_of(kc, 3));
-	assert_string_equal(s->host, "broker3");
-	assert_int_equal(s->port, 9094);
-	assert_string_equal(kc->slots[0].host, "front"); /* the bootstrap server stays */
+	CW_EQ(kc->nslots, 1 + NBROKERS, "slots after the same brokers came back in another order",
+	      "a known broker keeps its slot (found by node id): no new slot");
+	CW_TRUE((s = slot_of(kc, 2)) != NULL, "broker 2 lost its slot when it moved");
+	CW_TRUE(strcmp(s->host, "broker2.example") == 0,
+		"broker 2 moved to broker2.example, and its slot still has the old host: "
+		"update a known slot's address");
+	CW_EQ(s->port, 19093, "port of broker 2's slot after it moved",
+	      "update a known slot's address");
+	CW_TRUE((s = slot_of(kc, 3)) != NULL, "broker 3 lost its slot");
+	CW_TRUE(strcmp(s->host, "broker3") == 0, "broker 3's host changed, and should not have");
+	CW_EQ(s->port, 9094, "port of broker 3's slot", "it did not move");
+	CW_TRUE(strcmp(kc->slots[0].host, "front") == 0,
+		"slot 0 is no longer the bootstrap server: it stays, whatever the answer");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_learns_brokers(void **state)
+{
+	(void)state;
+	cw_sweep(client_learns_brokers);
 }
 
 struct versions_done {
@@ -1261,13 +1321,12 @@ versions_cb(struct kclient *kc, void *arg, int err, int16_t v, const struct pval
  * the answer gave (a wrong one is refused).
  */
 static void
-test_lab3_client_reaches_brokers(void **state)
+client_reaches_brokers(void)
 {
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	int ready = 0;
 
-	(void)state;
 	w->front.brokers[0] = (struct front_broker){ 2, "broker2", 9093 };
 	w->front.brokers[1] = (struct front_broker){ 3, "broker3", 9094 };
 	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
@@ -1277,18 +1336,32 @@ test_lab3_client_reaches_brokers(void **state)
 		struct pvalue *body = pvalue_new(proto_api(18)->request);
 
 		assert_non_null(body);
-		assert_int_equal(kclient_request(kc, id, 18, 2, body, false, versions_cb, &r),
-				 KLAB_OK);
+		CW_EQF(kclient_request(kc, id, 18, 2, body, false, versions_cb, &r), KLAB_OK,
+		       "a broker of the answer must be known by its id",
+		       "kclient_request to broker %d", id);
 		CW_RUN_UNTIL(w, r.calls > 0, 3000);
-		assert_int_equal(r.calls, 1);
-		assert_int_equal(r.err, KLAB_OK);
-		assert_int_equal(r.node, id);
+		CW_EQF(r.calls, 1, "the request goes over a connection to the slot's host and port",
+		       "answers to ApiVersions sent to broker %d within 3 s", id);
+		CW_EQF(r.err, KLAB_OK,
+		       "the request goes over a connection to the slot's host and port",
+		       "error of ApiVersions sent to broker %d", id);
+		CW_EQF(r.node, id, "each broker id has its own slot and connection",
+		       "the broker that answered a request for broker %d", id);
 	}
 	for (int i = 0; i < kc->nslots; i++)
 		ready += kc->slots[i].node_id >= 1 && kc->slots[i].state == KC_READY;
-	assert_int_equal(ready, NBROKERS);
-	assert_int_equal(kc->connects_failed, 0);
+	CW_EQ(ready, NBROKERS, "broker slots connected and ready",
+	      "one connection per broker, at the address its slot holds");
+	CW_EQ(kc->connects_failed, 0, "failed connects",
+	      "connect to the host and port the Metadata answer gave for that broker");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_reaches_brokers(void **state)
+{
+	(void)state;
+	cw_sweep(client_reaches_brokers);
 }
 
 /* ---- cache_leaders ---------------------------------------------------------------- */
@@ -1312,15 +1385,24 @@ check_leaders(struct kclient *kc, const struct front_topic *ft)
 {
 	const struct kc_topic *t = kclient_topic(kc, ft->name);
 
-	assert_non_null(t);
-	assert_true(t->known);
-	assert_int_equal(t->error, 0);
-	assert_int_equal(t->npartitions, ft->n);
+	CW_TRUE(t != NULL, "a wanted topic is not in the client's topic cache");
+	CW_EQF(t->known, 1, "a topic the answer gives without error is known",
+	       "known flag of topic %s", ft->name);
+	CW_EQF(t->error, 0, "the topic's error code from the answer", "error of topic %s",
+	       ft->name);
+	CW_EQF(t->npartitions, ft->n, "as many partitions as the answer lists",
+	       "partitions of topic %s", ft->name);
 	for (int32_t p = 0; p < ft->n; p++) {
-		assert_int_equal(kclient_leader(kc, ft->name, p), ft->leader[p]);
-		assert_int_equal(t->parts[p].error, ft->error_of[p]);
+		CW_EQF(kclient_leader(kc, ft->name, p), ft->leader[p],
+		       "store each leader at its partition_index, not at its position in the "
+		       "answer",
+		       "leader of %s-%d", ft->name, p);
+		CW_EQF(t->parts[p].error, ft->error_of[p],
+		       "store each partition's error code at its partition_index", "error of %s-%d",
+		       ft->name, p);
 	}
-	assert_int_equal(kclient_leader(kc, ft->name, ft->n), -1);
+	CW_EQF(kclient_leader(kc, ft->name, ft->n), -1, "no such partition: no leader",
+	       "leader of %s-%d (past the last partition)", ft->name, ft->n);
 }
 
 static void
@@ -1328,11 +1410,15 @@ check_unknown(struct kclient *kc, const char *name, int16_t error)
 {
 	const struct kc_topic *t = kclient_topic(kc, name);
 
-	assert_non_null(t);
-	assert_false(t->known);
-	assert_int_equal(t->error, error);
-	assert_int_equal(t->npartitions, 0);
-	assert_int_equal(kclient_leader(kc, name, 0), -1);
+	CW_TRUE(t != NULL, "a wanted topic is not in the client's topic cache");
+	CW_EQF(t->known, 0, "a topic answered with an error is not known", "known flag of topic %s",
+	       name);
+	CW_EQF(t->error, error, "keep the topic's error code from the answer", "error of topic %s",
+	       name);
+	CW_EQF(t->npartitions, 0, "a topic with an error has no partitions: forget the old ones",
+	       "partitions of topic %s", name);
+	CW_EQF(kclient_leader(kc, name, 0), -1, "a topic with an error has no leaders",
+	       "leader of %s-0", name);
 }
 
 /*
@@ -1343,14 +1429,13 @@ check_unknown(struct kclient *kc, const char *name, int16_t error)
  * replaces it all: leaders move, a topic grows, another is deleted.
  */
 static void
-test_lab3_client_caches_leaders(void **state)
+client_caches_leaders(void)
 {
 	static const int32_t order[] = { 3, 0, 5, 1, 4, 2 };
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	struct front_topic *spread, *busy;
 
-	(void)state;
 	spread = front_topic(&w->front, "spread", 0, 6);
 	for (int32_t j = 0; j < 6; j++) {
 		spread->index[j] = order[j];
@@ -1362,9 +1447,11 @@ test_lab3_client_caches_leaders(void **state)
 	busy->error_of[1] = 5; /* LEADER_NOT_AVAILABLE */
 	busy->leader[2] = 3;
 	front_topic(&w->front, "missing", 3, 0); /* UNKNOWN_TOPIC_OR_PARTITION */
-	assert_int_equal(kclient_want_topic(kc, "spread"), KLAB_OK);
-	assert_int_equal(kclient_want_topic(kc, "busy"), KLAB_OK);
-	assert_int_equal(kclient_want_topic(kc, "missing"), KLAB_OK);
+	CW_EQ(kclient_want_topic(kc, "spread"), KLAB_OK, "kclient_want_topic(spread)",
+	      "not a region");
+	CW_EQ(kclient_want_topic(kc, "busy"), KLAB_OK, "kclient_want_topic(busy)", "not a region");
+	CW_EQ(kclient_want_topic(kc, "missing"), KLAB_OK, "kclient_want_topic(missing)",
+	      "not a region");
 	cw_refresh(w);
 	check_leaders(kc, spread);
 	check_leaders(kc, busy);
@@ -1384,35 +1471,57 @@ test_lab3_client_caches_leaders(void **state)
 	cw_free(w);
 }
 
+static void
+test_lab3_client_caches_leaders(void **state)
+{
+	(void)state;
+	cw_sweep(client_caches_leaders);
+}
+
 /*
  * Records for each partition of a topic spread over three brokers reach
  * its leader's log, and no other broker is asked: no retry, no error.
  */
 static void
-test_lab3_client_produces_to_leaders(void **state)
+client_produces_to_leaders(void)
 {
 	struct cworld *w = cw_new();
 	const struct front_topic *ft;
 	int per_broker[NBROKERS + 1] = { 0 };
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	ft = cw_create_topic(w, "spread", 6, NULL, 0);
 	for (int32_t p = 0; p < 6; p++)
 		per_broker[ft->leader[p]]++;
 	for (int32_t id = 1; id <= NBROKERS; id++)
-		assert_int_equal(per_broker[id], 2);
+		CW_EQF(per_broker[id], 2,
+		       "the cluster places partitions round robin (not a region)",
+		       "partitions of spread led by broker %d", id);
 	for (int i = 0; i < 5; i++)
 		for (int32_t p = 0; p < 6; p++)
 			cw_send(w, "spread", p, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 30);
-	assert_int_equal(w->errors, 0);
-	assert_int_equal(w->prod.retried_batches, 0);
+	CW_EQ(w->ok, 30, "records acknowledged",
+	      "each batch goes to its partition's leader, as the cached Metadata answer says");
+	CW_EQ(w->errors, 0, "records failed", "send each batch to its partition's leader");
+	CW_EQ(w->prod.retried_batches, 0, "batches retried",
+	      "a batch sent to the right leader needs no retry: is the leader cached by "
+	      "partition_index?");
 	for (int32_t p = 0; p < 6; p++)
 		for (int32_t id = 1; id <= NBROKERS; id++)
-			assert_int_equal(log_end(w, id, "spread", p), id == ft->leader[p] ? 5 : -1);
+			CW_EQF(log_end(w, id, "spread", p), id == ft->leader[p] ? 5 : -1,
+			       "records reach the leader's log only (-1: the broker does not hold "
+			       "the partition)",
+			       "log end of spread-%d on broker %d (leader %d)", p, id,
+			       ft->leader[p]);
 	cw_free(w);
+}
+
+static void
+test_lab3_client_produces_to_leaders(void **state)
+{
+	(void)state;
+	cw_sweep(client_produces_to_leaders);
 }
 
 /* ---- retry_not_leader ------------------------------------------------------------- */
@@ -1440,14 +1549,12 @@ cw_spread(const struct front_topic **ft)
  * the batch goes again and lands.
  */
 static void
-test_lab3_client_retry_not_leader(void **state)
+client_retry_not_leader(void)
 {
 	const struct front_topic *ft;
 	struct cworld *w = cw_spread(&ft);
 	int metadata;
 	int64_t t0, retried;
-
-	(void)state;
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	cache_rotate(w, "spread");
@@ -1468,23 +1575,36 @@ test_lab3_client_retry_not_leader(void **state)
 	CHECK_TRUE(w->last_ok_ms - t0 >= 300,
 		   "a retried batch landed before retry.backoff.ms (300 ms) had passed");
 	for (int32_t p = 0; p < 6; p++)
-		assert_int_equal(log_end(w, ft->leader[p], "spread", p), 2);
+		CW_EQF(log_end(w, ft->leader[p], "spread", p), 2,
+		       "the retried batch lands on the new leader",
+		       "log end of spread-%d on its leader, broker %d", p, ft->leader[p]);
 
 	/* a request lost in a partitioned network: a timeout, then a retry */
 	retried = w->prod.retried_batches;
-	assert_int_equal(
-		sim_partition_str(&w->sim, "broker1,broker2,broker3,front,admin|producer", NULL),
-		KLAB_OK);
+	CW_EQ(sim_partition_str(&w->sim, "broker1,broker2,broker3,front,admin|producer", NULL),
+	      KLAB_OK, "sim_partition_str", "not a region");
 	cw_send(w, "spread", 0, 10);
 	sim_run_for(&w->sim, 1500);
-	assert_int_equal(w->ok, 12);
+	CW_EQ(w->ok, 12, "records acknowledged while the producer is cut off",
+	      "nothing can be acknowledged across a partitioned network");
 	sim_heal(&w->sim);
 	cw_settle(w, 15000);
-	assert_int_equal(w->ok, 13);
-	assert_int_equal(w->errors, 0);
-	assert_true(w->prod.retried_batches > retried);
-	assert_true(log_end(w, ft->leader[0], "spread", 0) >= 3);
+	CW_EQ(w->ok, 13, "records acknowledged after the network healed",
+	      "a request that timed out (request.timeout.ms) is retried");
+	CW_EQ(w->errors, 0, "records failed after a lost request",
+	      "a timeout is retriable: the batch must not fail");
+	CW_TRUE(w->prod.retried_batches > retried,
+		"a request lost in the network was not retried: a timeout is retriable");
+	CW_TRUE(log_end(w, ft->leader[0], "spread", 0) >= 3,
+		"the batch sent during the partition never reached spread-0's leader");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_retry_not_leader(void **state)
+{
+	(void)state;
+	cw_sweep(client_retry_not_leader);
 }
 
 /*
@@ -1494,12 +1614,10 @@ test_lab3_client_retry_not_leader(void **state)
  * leaders.  A retry that does not refresh goes to the old leader forever.
  */
 static void
-test_lab3_client_retry_refreshes_metadata(void **state)
+client_retry_refreshes_metadata(void)
 {
 	const struct front_topic *ft;
 	struct cworld *w = cw_spread(&ft);
-
-	(void)state;
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	w->front.stale_until_ms = sim_now(&w->sim) + 400;
@@ -1518,6 +1636,13 @@ test_lab3_client_retry_refreshes_metadata(void **state)
 	cw_free(w);
 }
 
+static void
+test_lab3_client_retry_refreshes_metadata(void **state)
+{
+	(void)state;
+	cw_sweep(client_retry_refreshes_metadata);
+}
+
 /*
  * An error a retry cannot cure fails the batch at once, with the broker's
  * error: a batch larger than the topic's max.message.bytes gets
@@ -1525,14 +1650,13 @@ test_lab3_client_retry_refreshes_metadata(void **state)
  * NOT_LEADER_OR_FOLLOWER in the same moment are retried and land.
  */
 static void
-test_lab3_client_final_errors_not_retried(void **state)
+client_final_errors_not_retried(void)
 {
 	static const struct kadmin_config small_cfg[] = { { "max.message.bytes", "300" } };
 	struct cworld *w = cw_new();
 	const struct front_topic *small, *spread;
 	int64_t t0, retried;
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	small = cw_create_topic(w, "small", 1, small_cfg, 1);
 	spread = cw_create_topic(w, "spread", 3, NULL, 0);
@@ -1540,7 +1664,7 @@ test_lab3_client_final_errors_not_retried(void **state)
 	for (int32_t p = 0; p < 3; p++)
 		cw_send(w, "spread", p, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 4);
+	CW_EQ(w->ok, 4, "records acknowledged before the leaders moved", "a working producer");
 
 	cache_rotate(w, "spread");
 	retried = w->prod.retried_batches;
@@ -1549,15 +1673,30 @@ test_lab3_client_final_errors_not_retried(void **state)
 	for (int32_t p = 0; p < 3; p++)
 		cw_send(w, "spread", p, 10);
 	cw_settle(w, 30000);
-	assert_int_equal(w->errors, 1);
-	assert_int_equal(w->last_kerr, 10); /* MESSAGE_TOO_LARGE */
-	assert_true(w->last_error_ms - t0 < w->prod.kc.cfg.retry_backoff_ms);
-	assert_int_equal(w->ok, 7);
-	assert_int_equal(w->prod.retried_batches - retried, 3); /* the spread batches, once each */
-	assert_int_equal(log_end(w, small->leader[0], "small", 0), 1);
+	CW_EQ(w->errors, 1, "records failed", "the batch too large for topic small fails, once");
+	CW_EQ(w->last_kerr, 10, "Kafka error of the failed batch",
+	      "report the broker's error, MESSAGE_TOO_LARGE (10)");
+	CW_TRUE(w->last_error_ms - t0 < w->prod.kc.cfg.retry_backoff_ms,
+		"MESSAGE_TOO_LARGE failed the batch only after retry.backoff.ms: a final error "
+		"fails it at once, with no retry");
+	CW_EQ(w->ok, 7, "records acknowledged",
+	      "the NOT_LEADER_OR_FOLLOWER batches are retried and land");
+	CW_EQ(w->prod.retried_batches - retried, 3, "batches retried",
+	      "the three spread batches once each, and never the MESSAGE_TOO_LARGE one");
+	CW_EQ(log_end(w, small->leader[0], "small", 0), 1, "log end of small-0",
+	      "the batch too large was not written");
 	for (int32_t p = 0; p < 3; p++)
-		assert_int_equal(log_end(w, spread->leader[p], "spread", p), 2);
+		CW_EQF(log_end(w, spread->leader[p], "spread", p), 2,
+		       "the retried batch lands on the new leader",
+		       "log end of spread-%d on its leader, broker %d", p, spread->leader[p]);
 	cw_free(w);
+}
+
+static void
+test_lab3_client_final_errors_not_retried(void **state)
+{
+	(void)state;
+	cw_sweep(client_final_errors_not_retried);
 }
 
 /*
@@ -1567,14 +1706,13 @@ test_lab3_client_final_errors_not_retried(void **state)
  * delivery.timeout.ms has passed.  Both report NOT_LEADER_OR_FOLLOWER.
  */
 static void
-test_lab3_client_retries_bounded(void **state)
+client_retries_bounded(void)
 {
 	struct cworld *w = cw_new();
 	struct front_topic *ft;
 	int32_t leader;
 	int64_t t0, requests;
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	ft = cw_create_topic(w, "stuck", 1, NULL, 0);
 	leader = ft->leader[0];
@@ -1585,24 +1723,45 @@ test_lab3_client_retries_bounded(void **state)
 	t0 = sim_now(&w->sim);
 	cw_send(w, "stuck", 0, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 0);
-	assert_int_equal(w->errors, 1);
-	assert_int_equal(w->last_kerr, 6); /* NOT_LEADER_OR_FOLLOWER */
-	assert_int_equal(w->prod.produce_requests - requests, 4);
-	assert_int_equal(w->prod.retried_batches, 3);
-	assert_true(w->last_error_ms - t0 >= 600 && w->last_error_ms - t0 < 1000);
+	CW_EQ(w->ok, 0, "records acknowledged", "the leader is wrong and stays wrong");
+	CW_EQ(w->errors, 1, "records failed with retries=3",
+	      "a batch fails once its retries are spent");
+	CW_EQ(w->last_kerr, 6, "Kafka error of the failed batch",
+	      "report the last error, NOT_LEADER_OR_FOLLOWER (6)");
+	CW_EQ(w->prod.produce_requests - requests, 4, "Produce requests with retries=3",
+	      "the first attempt and three retries: is the retry count off by one?");
+	CW_EQ(w->prod.retried_batches, 3, "retries with retries=3", "no more than retries");
+	CW_EQF(w->last_error_ms - t0 >= 600 && w->last_error_ms - t0 < 1000, 1,
+	       "retry.backoff.ms (200) between attempts: four attempts take 600 ms to < 1 s",
+	       "failed within [600, 1000) ms of the send (1: yes); it failed after %lld ms",
+	       (long long)(w->last_error_ms - t0));
 
 	w->prod.cfg.retries = INT32_MAX;
 	w->prod.cfg.delivery_timeout_ms = 1500;
 	t0 = sim_now(&w->sim);
 	cw_send(w, "stuck", 0, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->errors, 2);
-	assert_int_equal(w->last_kerr, 6);
-	assert_true(w->last_error_ms - t0 >= 1500 && w->last_error_ms - t0 < 2000);
-	assert_true(w->prod.retried_batches >= 3 + 5);
-	assert_int_equal(log_end(w, leader, "stuck", 0), 0);
+	CW_EQ(w->errors, 2, "records failed with unbounded retries",
+	      "a batch fails once delivery.timeout.ms has passed");
+	CW_EQ(w->last_kerr, 6, "Kafka error of the batch past delivery.timeout.ms",
+	      "report the last error, NOT_LEADER_OR_FOLLOWER (6)");
+	CW_EQF(w->last_error_ms - t0 >= 1500 && w->last_error_ms - t0 < 2000, 1,
+	       "delivery.timeout.ms (1500) bounds the retries",
+	       "failed within [1500, 2000) ms of the send (1: yes); it failed after %lld ms",
+	       (long long)(w->last_error_ms - t0));
+	CW_TRUE(w->prod.retried_batches >= 3 + 5,
+		"fewer than 5 retries in 1.5 s with retry.backoff.ms 200: keep retrying until "
+		"delivery.timeout.ms");
+	CW_EQ(log_end(w, leader, "stuck", 0), 0, "log end of stuck-0 on its real leader",
+	      "the test's front names the wrong leader throughout");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_retries_bounded(void **state)
+{
+	(void)state;
+	cw_sweep(client_retries_bounded);
 }
 
 int
