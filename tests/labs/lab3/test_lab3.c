@@ -87,10 +87,10 @@ world_new(int32_t id, bool auto_create, const char *host, int32_t port)
 	w->bi = sim_add_node(&w->sim, "broker", &broker_node_ops, &w->broker, w->dir);
 	w->ci = sim_add_node(&w->sim, "client", &client_ops, &w->client, NULL);
 	sim_run_until_idle(&w->sim, 1000);
-	assert_false(w->broker.failed);
+	CHECK_TRUE(!w->broker.failed, "the broker failed to start");
 	w->client.conn = crt(w)->ops->connect(crt(w), "broker", PORT);
 	sim_run_until_idle(&w->sim, 100000);
-	assert_true(w->client.connected);
+	CHECK_TRUE(w->client.connected, "the test's client could not connect to the broker");
 	return w;
 }
 
@@ -123,15 +123,26 @@ rpc(struct world *w, int16_t key, int16_t v, const struct pvalue *body)
 	struct buf out;
 
 	buf_init(&out);
-	assert_int_equal(proto_request_encode(&h, body, &out), KLAB_OK);
-	assert_int_equal(crt(w)->ops->send(crt(w), w->client.conn, out.data, out.len), KLAB_OK);
+	CHECK_EQF(proto_request_encode(&h, body, &out), KLAB_OK,
+		  "the test's request (not a region)", "encoding %s v%d", api->name, v);
+	CHECK_EQF(crt(w)->ops->send(crt(w), w->client.conn, out.data, out.len), KLAB_OK,
+		  "the test's client (not a region)", "sending %s v%d", api->name, v);
 	buf_free(&out);
 	sim_run_until_idle(&w->sim, 100000);
-	assert_int_equal(w->client.nframes - before, 1);
+	CHECK_EQF(w->client.nframes - before, 1,
+		  "the broker answers every request once: did the handler return an error, "
+		  "so the broker closed the connection?",
+		  "answers to %s v%d", api->name, v);
 	f = &w->client.frames[w->client.nframes - 1];
-	assert_true(f->len >= 8);
-	assert_int_equal((int32_t)be32_read(f->data + 4), w->corr);
-	assert_int_equal(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK);
+	CHECK_EQF(f->len >= 8, 1, "a response has at least a correlation id",
+		  "the answer to %s v%d is at least 8 bytes (1: yes; %zu bytes)", api->name, v,
+		  f->len);
+	CHECK_EQF((int32_t)be32_read(f->data + 4), w->corr, "the request's own correlation id",
+		  "correlation id of the answer to %s v%d", api->name, v);
+	CHECK_EQF(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK,
+		  "the response must decode at the request's version: a field missing, or one "
+		  "of a later version?",
+		  "decoding the answer to %s v%d", api->name, v);
 	assert_non_null(resp);
 	return resp;
 }
@@ -156,8 +167,8 @@ create_topic(struct world *w, const char *name, int32_t partitions)
 	pvalue_set_int(t, "num_partitions", partitions);
 	pvalue_set_int(t, "replication_factor", 1);
 	resp = rpc(w, 19, 3, req);
-	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
-			 0);
+	CHECK_EQF(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"), 0,
+		  "CreateTopics is not a lab region", "error code of CreateTopics %s", name);
 	pvalue_free(resp);
 	pvalue_free(req);
 }
@@ -184,7 +195,8 @@ produce(struct world *w, const char *topic, int32_t partition, int nrec, uint32_
 	resp = rpc(w, 0, 8, req);
 	t = pvalue_at(pvalue_array(resp, "responses"), 0);
 	p = pvalue_at(pvalue_array(t, "partition_responses"), 0);
-	assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+	CHECK_EQF(pvalue_get_int(p, "error_code"), 0, "Produce is not a lab region",
+		  "error code of Produce to %s-%d", topic, partition);
 	base = pvalue_get_int(p, "base_offset");
 	pvalue_free(resp);
 	pvalue_free(req);
@@ -211,15 +223,17 @@ metadata_req(const char *const *names, int32_t n, bool allow_auto_create)
 	return req;
 }
 
+/* The string field of st must be want; what names it in a failure ("v3 broker 0 host"). */
 static void
-assert_str(const struct pvalue *st, const char *field, const char *want)
+assert_str(const struct pvalue *st, const char *field, const char *want, const char *what)
 {
 	int32_t len = -1;
 	const uint8_t *p = pvalue_get_bytes(st, field, &len);
 
-	assert_non_null(p);
-	assert_int_equal(len, (int32_t)strlen(want));
-	assert_memory_equal(p, want, strlen(want));
+	if (p == NULL || len != (int32_t)strlen(want) || memcmp(p, want, strlen(want)) != 0)
+		fail_msg("%s: expected \"%s\", got %s%.*s%s", what, want, p == NULL ? "null" : "\"",
+			 p == NULL ? 0 : (int)len, p == NULL ? "" : (const char *)p,
+			 p == NULL ? "" : "\"");
 }
 
 /* The topic named name in a Metadata response, or NULL. */
@@ -245,15 +259,25 @@ check_brokers(const struct pvalue *resp, int16_t v, int32_t id, const char *host
 	      const char *cluster)
 {
 	const struct pvalue *b = pvalue_array(resp, "brokers");
+	char what[64];
 
-	assert_int_equal(pvalue_count(b), 1);
-	assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "node_id"), id);
-	assert_str(pvalue_at(b, 0), "host", host);
-	assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "port"), port);
+	CHECK_EQF(pvalue_count(b), 1, "the one broker of this cluster, whatever topics were asked",
+		  "Metadata v%d: brokers in the answer", v);
+	CHECK_EQF(pvalue_get_int(pvalue_at(b, 0), "node_id"), id, "this broker's broker.id",
+		  "Metadata v%d: node_id of the broker", v);
+	snprintf(what, sizeof(what), "Metadata v%d: host of the broker", v);
+	assert_str(pvalue_at(b, 0), "host", host, what);
+	CHECK_EQF(pvalue_get_int(pvalue_at(b, 0), "port"), port,
+		  "the advertised port when there is one, else the listening port",
+		  "Metadata v%d: port of the broker", v);
 	if (v >= 1)
-		assert_int_equal(pvalue_get_int(resp, "controller_id"), id);
-	if (v >= 2)
-		assert_str(resp, "cluster_id", cluster);
+		CHECK_EQF(pvalue_get_int(resp, "controller_id"), id,
+			  "from v1 on: this broker is the controller",
+			  "Metadata v%d: controller_id", v);
+	if (v >= 2) {
+		snprintf(what, sizeof(what), "Metadata v%d: cluster_id (from v2 on)", v);
+		assert_str(resp, "cluster_id", cluster, what);
+	}
 }
 
 /* Every version, with and without topics: the one broker, the controller, the cluster. */
@@ -305,24 +329,38 @@ check_partitions(const struct pvalue *t, int16_t v, int32_t partitions)
 {
 	const struct pvalue *parts;
 
-	assert_non_null(t);
-	assert_int_equal(pvalue_get_int(t, "error_code"), 0);
+	if (t == NULL)
+		fail_msg("Metadata v%d: a topic that exists is missing from the answer", v);
+	CHECK_EQF(pvalue_get_int(t, "error_code"), 0, "a topic that exists has no error",
+		  "Metadata v%d: topic error code", v);
 	parts = pvalue_array(t, "partitions");
-	assert_int_equal(pvalue_count(parts), partitions);
+	CHECK_EQF(pvalue_count(parts), partitions, "one entry per partition of the topic",
+		  "Metadata v%d: partitions of a topic of %d", v, partitions);
 	for (int32_t i = 0; i < partitions; i++) {
 		const struct pvalue *pp = pvalue_at(parts, i);
 		const struct pvalue *rep = pvalue_array(pp, "replica_nodes");
 		const struct pvalue *isr = pvalue_array(pp, "isr_nodes");
 
-		assert_int_equal(pvalue_get_int(pp, "error_code"), 0);
-		assert_int_equal(pvalue_get_int(pp, "partition_index"), i);
-		assert_int_equal(pvalue_get_int(pp, "leader_id"), BROKER_ID);
+		CHECK_EQF(pvalue_get_int(pp, "error_code"), 0,
+			  "a partition with a leader has no error",
+			  "Metadata v%d: error code of partition %d", v, i);
+		CHECK_EQF(pvalue_get_int(pp, "partition_index"), i, "partitions in index order",
+			  "Metadata v%d: partition_index of entry %d", v, i);
+		CHECK_EQF(pvalue_get_int(pp, "leader_id"), BROKER_ID,
+			  "this broker leads every partition",
+			  "Metadata v%d: leader of partition %d", v, i);
 		if (v >= 7)
-			assert_int_equal(pvalue_get_int(pp, "leader_epoch"), 0);
-		assert_int_equal(pvalue_count(rep), 1);
-		assert_int_equal(pvalue_at(rep, 0)->i, BROKER_ID);
-		assert_int_equal(pvalue_count(isr), 1);
-		assert_int_equal(pvalue_at(isr, 0)->i, BROKER_ID);
+			CHECK_EQF(pvalue_get_int(pp, "leader_epoch"), 0,
+				  "from v7 on: the leader epoch, 0 on one broker",
+				  "Metadata v%d: leader_epoch of partition %d", v, i);
+		CHECK_EQF(pvalue_count(rep), 1, "one replica: this broker",
+			  "Metadata v%d: replicas of partition %d", v, i);
+		CHECK_EQF(pvalue_at(rep, 0)->i, BROKER_ID, "the replica is this broker",
+			  "Metadata v%d: replica of partition %d", v, i);
+		CHECK_EQF(pvalue_count(isr), 1, "the ISR: this broker",
+			  "Metadata v%d: ISR size of partition %d", v, i);
+		CHECK_EQF(pvalue_at(isr, 0)->i, BROKER_ID, "the ISR is this broker",
+			  "Metadata v%d: ISR member of partition %d", v, i);
 	}
 }
 
@@ -341,7 +379,9 @@ test_lab3_meta_partitions_all_topics(void **state)
 		struct pvalue *req = metadata_req(v == 0 ? none : NULL, v == 0 ? 0 : -1, false);
 		struct pvalue *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 3);
+		CHECK_EQF(pvalue_count(pvalue_array(resp, "topics")), 3,
+			  "a request for all topics (null, or empty before v1) lists every topic",
+			  "Metadata v%d: topics in the answer", v);
 		check_partitions(meta_topic(resp, "one"), v, 1);
 		check_partitions(meta_topic(resp, "three"), v, 3);
 		check_partitions(meta_topic(resp, "eight"), v, 8);
@@ -365,10 +405,16 @@ test_lab3_meta_partitions_named(void **state)
 		struct pvalue *req = metadata_req(names, 3, false), *resp = rpc(w, 3, v, req);
 		const struct pvalue *ts = pvalue_array(resp, "topics");
 
-		assert_int_equal(pvalue_count(ts), 3);
-		assert_str(pvalue_at(ts, 0), "name", "b");
+		char what[64];
+
+		CHECK_EQF(pvalue_count(ts), 3,
+			  "one entry per topic asked, in the order asked, a repeated one twice",
+			  "Metadata v%d: topics in the answer to b, a, b", v);
+		snprintf(what, sizeof(what), "Metadata v%d: name of the first topic", v);
+		assert_str(pvalue_at(ts, 0), "name", "b", what);
 		check_partitions(pvalue_at(ts, 0), v, 2);
-		assert_str(pvalue_at(ts, 1), "name", "a");
+		snprintf(what, sizeof(what), "Metadata v%d: name of the second topic", v);
+		assert_str(pvalue_at(ts, 1), "name", "a", what);
 		check_partitions(pvalue_at(ts, 1), v, 4);
 		check_partitions(pvalue_at(ts, 2), v, 2);
 		pvalue_free(resp);
@@ -397,9 +443,14 @@ test_lab3_meta_unknown_topic(void **state)
 	for (int16_t v = 0; v <= 8; v++) { /* auto.create.topics.enable=false */
 		struct pvalue *req = metadata_req(names, 3, true), *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION);
-		assert_int_equal(topic_error(resp, 1), KERR_NONE);
-		assert_int_equal(topic_error(resp, 2), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		CHECK_EQF(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "UNKNOWN_TOPIC_OR_PARTITION (3) when auto.create.topics.enable is false",
+			  "Metadata v%d: error of \"nope\"", v);
+		CHECK_EQF(topic_error(resp, 1), KERR_NONE, "a topic that exists has no error",
+			  "Metadata v%d: error of \"known\"", v);
+		CHECK_EQF(topic_error(resp, 2), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "UNKNOWN_TOPIC_OR_PARTITION (3) when auto.create.topics.enable is false",
+			  "Metadata v%d: error of \"nada\"", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
@@ -408,12 +459,18 @@ test_lab3_meta_unknown_topic(void **state)
 	for (int16_t v = 4; v <= 8; v++) { /* the client says allow_auto_topic_creation=false */
 		struct pvalue *req = metadata_req(names, 1, false), *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		CHECK_EQF(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "from v4 on the request's allow_auto_topic_creation=false forbids it, "
+			  "even when the broker allows it",
+			  "Metadata v%d: error of \"nope\"", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
-	assert_null(topics_find(w->broker.store, "nope"));
-	assert_int_equal(w->broker.store->n, 0);
+	CHECK_TRUE(topics_find(w->broker.store, "nope") == NULL,
+		   "topic \"nope\" was created although the request said "
+		   "allow_auto_topic_creation=false");
+	CHECK_EQ(w->broker.store->n, 0, "topics in the broker's store",
+		 "no topic may be created when the request forbids it");
 	world_free(w);
 }
 
@@ -432,11 +489,16 @@ test_lab3_meta_invalid_topic(void **state)
 		struct pvalue *req = metadata_req(names, 6, true), *resp = rpc(w, 3, v, req);
 
 		for (int32_t i = 0; i < 6; i++)
-			assert_int_equal(topic_error(resp, i), KERR_INVALID_TOPIC_EXCEPTION);
+			CHECK_EQF(topic_error(resp, i), KERR_INVALID_TOPIC_EXCEPTION,
+				  "INVALID_TOPIC_EXCEPTION (17) for a name Kafka cannot have "
+				  "(topic_name_valid), before any auto-creation",
+				  "Metadata v%d: error of invalid name #%d (\"%.12s\")", v, i,
+				  names[i]);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
-	assert_int_equal(w->broker.store->n, 0);
+	CHECK_EQ(w->broker.store->n, 0, "topics in the broker's store",
+		 "an invalid name is never auto-created");
 	world_free(w);
 }
 
@@ -456,14 +518,25 @@ test_lab3_meta_auto_create(void **state)
 		snprintf(name, sizeof(name), "auto-%d", v);
 		req = metadata_req(names, 3, true);
 		resp = rpc(w, 3, v, req);
-		assert_int_equal(topic_error(resp, 0), KERR_NONE);
-		assert_int_equal(topic_error(resp, 1), KERR_INVALID_TOPIC_EXCEPTION);
-		assert_int_equal(topic_error(resp, 2), KERR_NONE);
+		CHECK_EQF(topic_error(resp, 0), KERR_NONE,
+			  "an auto-created topic exists at once on one broker: no error",
+			  "Metadata v%d: error of new topic %s", v, name);
+		CHECK_EQF(topic_error(resp, 1), KERR_INVALID_TOPIC_EXCEPTION,
+			  "an invalid name is not auto-created: INVALID_TOPIC_EXCEPTION (17)",
+			  "Metadata v%d: error of \"bad/one\"", v);
+		CHECK_EQF(topic_error(resp, 2), KERR_NONE, "auto-created once, then it exists",
+			  "Metadata v%d: error of \"shared\"", v);
 		t = topics_find(w->broker.store, name);
-		assert_non_null(t);
-		assert_int_equal(t->partitions, 2);
-		assert_non_null(topics_find(w->broker.store, "shared"));
-		assert_int_equal(w->broker.store->n, (size_t)v + 2);
+		if (t == NULL)
+			fail_msg("Metadata v%d with auto-creation allowed did not create topic %s",
+				 v, name);
+		CHECK_EQF(t->partitions, 2, "an auto-created topic gets num.partitions (2)",
+			  "Metadata v%d: partitions of auto-created %s", v, name);
+		CHECK_TRUE(topics_find(w->broker.store, "shared") != NULL,
+			   "topic \"shared\" was not auto-created");
+		CHECK_EQF(w->broker.store->n, (size_t)v + 2,
+			  "one new topic per version, \"shared\" once, never \"bad/one\"",
+			  "Metadata v%d: topics in the broker's store", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
@@ -522,21 +595,35 @@ fetch_world(void)
 
 	create_topic(w, "f", 1);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(produce(w, "f", 0, 3, (uint32_t)i), 3 * i);
+		CHECK_EQF(produce(w, "f", 0, 3, (uint32_t)i), 3 * i, "Produce is not a lab region",
+			  "base offset of batch %d of f-0", i);
 	return w;
 }
 
 /* ---- fetch_range ------------------------------------------------------------- */
 
+/* The offsets of partition p of a Fetch v answer from offset. */
 static void
-check_offsets(const struct pvalue *p, int16_t v, int64_t err, int64_t hw, int64_t start)
+check_offsets(const struct pvalue *p, int16_t v, int64_t offset, int64_t err, int64_t hw,
+	      int64_t start)
 {
-	assert_int_equal(pvalue_get_int(p, "error_code"), err);
-	assert_int_equal(pvalue_get_int(p, "high_watermark"), hw);
+	CHECK_EQF(
+		pvalue_get_int(p, "error_code"), err,
+		err == 0 ? "an offset in [log start, high watermark] is in range (the high "
+			   "watermark too: nothing to read yet)"
+			 : "OFFSET_OUT_OF_RANGE (1) below the log start or past the high watermark",
+		"Fetch v%d from offset %lld: error code", v, (long long)offset);
+	CHECK_EQF(pvalue_get_int(p, "high_watermark"), hw,
+		  "the log's high watermark, in range or not",
+		  "Fetch v%d from offset %lld: high_watermark", v, (long long)offset);
 	if (v >= 4)
-		assert_int_equal(pvalue_get_int(p, "last_stable_offset"), hw);
+		CHECK_EQF(pvalue_get_int(p, "last_stable_offset"), hw,
+			  "from v4 on: no transactions, so the high watermark",
+			  "Fetch v%d from offset %lld: last_stable_offset", v, (long long)offset);
 	if (v >= 5)
-		assert_int_equal(pvalue_get_int(p, "log_start_offset"), start);
+		CHECK_EQF(pvalue_get_int(p, "log_start_offset"), start,
+			  "from v5 on: the log's start offset, in range or not",
+			  "Fetch v%d from offset %lld: log_start_offset", v, (long long)offset);
 }
 
 /* In range: no error, and the log's high watermark and start offset. */
@@ -552,11 +639,11 @@ test_lab3_fetch_offsets_in_answer(void **state)
 		struct pvalue *resp;
 
 		for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
-			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v, 0, 12,
-				      0);
+			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v,
+				      offsets[i], 0, 12, 0);
 			pvalue_free(resp);
 		}
-		check_offsets(fetch_one(w, v, "empty", 0, 0, 1 << 20, &resp), v, 0, 0, 0);
+		check_offsets(fetch_one(w, v, "empty", 0, 0, 1 << 20, &resp), v, 0, 0, 0, 0);
 		pvalue_free(resp);
 	}
 	world_free(w);
@@ -577,10 +664,10 @@ test_lab3_fetch_out_of_range(void **state)
 
 		for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v,
-				      KERR_OFFSET_OUT_OF_RANGE, 12, 0);
+				      offsets[i], KERR_OFFSET_OUT_OF_RANGE, 12, 0);
 			pvalue_free(resp);
 		}
-		check_offsets(fetch_one(w, v, "empty", 0, 1, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "empty", 0, 1, 1 << 20, &resp), v, 1,
 			      KERR_OFFSET_OUT_OF_RANGE, 0, 0);
 		pvalue_free(resp);
 	}
@@ -594,13 +681,13 @@ test_lab3_fetch_out_of_range(void **state)
 	for (int16_t v = 4; v <= 11; v++) {
 		struct pvalue *resp;
 
-		check_offsets(fetch_one(w, v, "f", 0, 0, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "f", 0, 0, 1 << 20, &resp), v, 0,
 			      KERR_OFFSET_OUT_OF_RANGE, 12, 6);
 		pvalue_free(resp);
-		check_offsets(fetch_one(w, v, "f", 0, 5, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "f", 0, 5, 1 << 20, &resp), v, 5,
 			      KERR_OFFSET_OUT_OF_RANGE, 12, 6);
 		pvalue_free(resp);
-		check_offsets(fetch_one(w, v, "f", 0, 6, 1 << 20, &resp), v, 0, 12, 6);
+		check_offsets(fetch_one(w, v, "f", 0, 6, 1 << 20, &resp), v, 6, 0, 12, 6);
 		pvalue_free(resp);
 	}
 	world_free(w);
@@ -615,7 +702,8 @@ batches_of(const struct pvalue *p, int64_t first_base, int64_t *next)
 	int32_t len = 0;
 	const uint8_t *rec = pvalue_get_bytes(p, "records", &len);
 
-	assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+	CHECK_EQF(pvalue_get_int(p, "error_code"), 0, "an offset in range reads without error",
+		  "Fetch from offset %lld: error code", (long long)first_base);
 	*next = first_base;
 	if (rec == NULL || len <= 0)
 		return 0;
@@ -636,8 +724,13 @@ test_lab3_fetch_reads_records(void **state)
 			int n = batches_of(fetch_one(w, v, "f", 0, off, 1 << 20, &resp),
 					   off / 3 * 3, &next);
 
-			assert_int_equal(n, 4 - off / 3);
-			assert_int_equal(next, 12);
+			CHECK_EQF(n, 4 - off / 3,
+				  "whole batches from the one holding the offset to the end (the "
+				  "client skips the records before it)",
+				  "Fetch v%d from offset %lld: batches", v, (long long)off);
+			CHECK_EQF(next, 12, "the batches read run to the log's end, in order",
+				  "Fetch v%d from offset %lld: offset after the batches read", v,
+				  (long long)off);
 			pvalue_free(resp);
 		}
 	}
@@ -660,10 +753,12 @@ test_lab3_fetch_max_bytes(void **state)
 		const struct pvalue *t = pvalue_at(pvalue_array(resp, "responses"), 0);
 		const struct pvalue *p = pvalue_at(pvalue_array(t, "partitions"), 0);
 
-		assert_non_null(pvalue_get_bytes(p, "records", &len));
+		CHECK_TRUE(pvalue_get_bytes(p, "records", &len) != NULL,
+			   "Fetch v11 from offset 0 with 1 MiB allowed returned no records");
 	}
 	pvalue_free(resp);
-	assert_true(len > 0 && len % 4 == 0); /* four batches of the same size */
+	CHECK_EQF(len > 0 && len % 4 == 0, 1, "four batches of the same size, all of them",
+		  "Fetch v11 from 0, 1 MiB allowed: %d bytes, a multiple of 4 (1: yes)", len);
 	one = len / 4;
 	for (int16_t v = 4; v <= 11; v++) {
 		const struct {
@@ -677,7 +772,11 @@ test_lab3_fetch_max_bytes(void **state)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct pvalue *p = fetch_one(w, v, "f", 0, 0, cases[i].pmax, &resp);
 
-			assert_int_equal(batches_of(p, 0, &next), cases[i].batches);
+			CHECK_EQF(batches_of(p, 0, &next), cases[i].batches,
+				  "whole batches within partition_max_bytes, and at least one even "
+				  "when it is larger",
+				  "Fetch v%d, partition_max_bytes %d (a batch is %d): batches", v,
+				  cases[i].pmax, one);
 			pvalue_free(resp);
 		}
 	}
@@ -701,9 +800,20 @@ test_lab3_fetch_max_bytes(void **state)
 			resp = rpc(w, 1, v, req);
 			ps = pvalue_array(pvalue_at(pvalue_array(resp, "responses"), 0),
 					  "partitions");
-			assert_int_equal(pvalue_get_int(pvalue_at(ps, 0), "partition_index"), 1);
-			assert_int_equal(batches_of(pvalue_at(ps, 0), 0, &next), cases[i].first);
-			assert_int_equal(batches_of(pvalue_at(ps, 1), 3, &next), cases[i].second);
+			CHECK_EQF(pvalue_get_int(pvalue_at(ps, 0), "partition_index"), 1,
+				  "partitions answered in the order asked",
+				  "Fetch v%d: the first partition of the answer", v);
+			CHECK_EQF(batches_of(pvalue_at(ps, 0), 0, &next), cases[i].first,
+				  "max_bytes is shared, whole batches, at least one for the first "
+				  "partition",
+				  "Fetch v%d, max_bytes %d batches: batches of g-1 (asked first)",
+				  v, cases[i].max);
+			CHECK_EQF(
+				batches_of(pvalue_at(ps, 1), 3, &next), cases[i].second,
+				"the second partition gets what the first left of max_bytes, whole "
+				"batches, maybe none",
+				"Fetch v%d, max_bytes %d batches: batches of g-0 (asked second)", v,
+				cases[i].max);
 			pvalue_free(resp);
 			pvalue_free(req);
 		}
@@ -869,7 +979,10 @@ front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 
 	assert_true(len > 4);
 	assert_int_equal(proto_request_header_parse(frame + 4, len - 4, &h, &body), KLAB_OK);
-	assert_true(h.api_key == 3 || h.api_key == 18); /* the client asks the front nothing else */
+	if (h.api_key != 3 && h.api_key != 18) /* the client asks the front nothing else */
+		fail_msg("the bootstrap server got a request of API key %d, not Metadata or "
+			 "ApiVersions: a request for a broker went to the bootstrap server's slot",
+			 h.api_key);
 	if (h.api_key == 3)
 		f->metadata_requests++;
 	stale = h.api_key == 3 && n->rt->ops->now_ms(n->rt) < f->stale_until_ms;
