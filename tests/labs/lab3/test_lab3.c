@@ -695,15 +695,15 @@ test_lab3_fetch_out_of_range(void **state)
 
 /* ---- fetch_read ----------------------------------------------------------------------- */
 
-/* The records of p: how many whole batches, and the offset after them. */
+/* The records of p (a Fetch v answer): how many whole batches, and the offset after them. */
 static int
-batches_of(const struct pvalue *p, int64_t first_base, int64_t *next)
+batches_of(const struct pvalue *p, int16_t v, int64_t first_base, int64_t *next)
 {
 	int32_t len = 0;
 	const uint8_t *rec = pvalue_get_bytes(p, "records", &len);
 
 	CHECK_EQF(pvalue_get_int(p, "error_code"), 0, "an offset in range reads without error",
-		  "Fetch from offset %lld: error code", (long long)first_base);
+		  "Fetch v%d from offset %lld: error code", v, (long long)first_base);
 	*next = first_base;
 	if (rec == NULL || len <= 0)
 		return 0;
@@ -721,7 +721,7 @@ test_lab3_fetch_reads_records(void **state)
 		for (int64_t off = 0; off < 12; off++) {
 			struct pvalue *resp;
 			int64_t next;
-			int n = batches_of(fetch_one(w, v, "f", 0, off, 1 << 20, &resp),
+			int n = batches_of(fetch_one(w, v, "f", 0, off, 1 << 20, &resp), v,
 					   off / 3 * 3, &next);
 
 			CHECK_EQF(n, 4 - off / 3,
@@ -772,7 +772,7 @@ test_lab3_fetch_max_bytes(void **state)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct pvalue *p = fetch_one(w, v, "f", 0, 0, cases[i].pmax, &resp);
 
-			CHECK_EQF(batches_of(p, 0, &next), cases[i].batches,
+			CHECK_EQF(batches_of(p, v, 0, &next), cases[i].batches,
 				  "whole batches within partition_max_bytes, and at least one even "
 				  "when it is larger",
 				  "Fetch v%d, partition_max_bytes %d (a batch is %d): batches", v,
@@ -803,13 +803,13 @@ test_lab3_fetch_max_bytes(void **state)
 			CHECK_EQF(pvalue_get_int(pvalue_at(ps, 0), "partition_index"), 1,
 				  "partitions answered in the order asked",
 				  "Fetch v%d: the first partition of the answer", v);
-			CHECK_EQF(batches_of(pvalue_at(ps, 0), 0, &next), cases[i].first,
+			CHECK_EQF(batches_of(pvalue_at(ps, 0), v, 0, &next), cases[i].first,
 				  "max_bytes is shared, whole batches, at least one for the first "
 				  "partition",
 				  "Fetch v%d, max_bytes %d batches: batches of g-1 (asked first)",
 				  v, cases[i].max);
 			CHECK_EQF(
-				batches_of(pvalue_at(ps, 1), 3, &next), cases[i].second,
+				batches_of(pvalue_at(ps, 1), v, 3, &next), cases[i].second,
 				"the second partition gets what the first left of max_bytes, whole "
 				"batches, maybe none",
 				"Fetch v%d, max_bytes %d batches: batches of g-0 (asked second)", v,
