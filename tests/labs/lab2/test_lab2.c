@@ -17,6 +17,8 @@
  *
  * tests/labs/lab2/points gives each test its points.
  *
+ * Assertions say in words what was expected (labs/check.h).
+ *
  *   --list                   print the test names
  *   KLAB_TEST_FILTER=NAME    run only the test NAME (tools/grade.sh does)
  */
@@ -36,6 +38,8 @@
 #include "topic/accumulator.h"
 #include "topic/partitioner.h"
 
+#include "labs/check.h"
+
 /* ---- murmur2 ------------------------------------------------------------ */
 
 struct vector {
@@ -51,8 +55,15 @@ check_vectors(const struct vector *v, size_t n)
 		int32_t got = murmur2(v[i].key, v[i].len);
 
 		if (got != v[i].hash)
-			fail_msg("murmur2 of the %zu-byte key #%zu: got %d, Kafka says %d",
-				 v[i].len, i, got, v[i].hash);
+			fail_msg("murmur2 of the %zu-byte key #%zu (\"%s\"): expected %d (Kafka's "
+				 "hash), got %d: %s",
+				 v[i].len, i, v[i].key, v[i].hash, got,
+				 v[i].len % 4 != 0 ? "did the tail bytes fall through the switch "
+						     "(3, 2, 1), each "
+						     "masked with 0xff?"
+						   : "whole 4-byte blocks, little-endian, m = "
+						     "0x5bd1e995, r = 24, "
+						     "seed 0x9747b28c ^ len");
 	}
 }
 
@@ -102,10 +113,16 @@ test_lab2_murmur2_every_tail_length(void **state)
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		for (size_t at = 1; at < 4; at++) {
 			memcpy(buf + at, v[i].key, v[i].len);
-			assert_int_equal(murmur2(buf + at, v[i].len), v[i].hash);
+			CHECK_EQF(murmur2(buf + at, v[i].len), v[i].hash,
+				  "read the key byte by byte, never as words from a pointer it "
+				  "does not control",
+				  "murmur2 of key #%zu (%zu bytes) copied to an address %zu bytes "
+				  "past alignment",
+				  i, v[i].len, at);
 		}
 	}
-	assert_int_equal(murmur2(NULL, 0), 275646681); /* a NULL empty key is allowed */
+	CHECK_EQ(murmur2(NULL, 0), 275646681, "murmur2(NULL, 0)",
+		 "a NULL empty key is allowed: hash no bytes, do not read the pointer");
 }
 
 /*
@@ -132,6 +149,9 @@ test_lab2_murmur2_high_bytes(void **state)
 }
 
 /* ---- keyed_partition ---------------------------------------------------- */
+
+/* The hashing kinds, as a failure names them. */
+static const char *const kind_names[] = { "default", "murmur2", "murmur2_random" };
 
 static const struct vector keys[] = {
 	{ "21", 2, 0 },
@@ -177,13 +197,27 @@ test_lab2_keyed_partition_is_hash_mod_n(void **state)
 				int32_t n = partition_counts[j];
 				struct partition_choice c;
 
-				assert_int_equal(partitioner_choose(&p, "orders", PARTITION_ANY,
-								    key, len, n, &c),
-						 KLAB_OK);
-				assert_int_equal(c.how, PARTITION_HOW_MURMUR2);
-				assert_int_equal(c.hash, hash);
-				assert_int_equal(c.dividend, dividend);
-				assert_int_equal(c.partition, dividend % n);
+				CHECK_EQF(partitioner_choose(&p, "orders", PARTITION_ANY, key, len,
+							     n, &c),
+					  KLAB_OK, "a keyed record always gets a partition",
+					  "kind %s, key #%zu (\"%s\"), %d partitions: "
+					  "partitioner_choose",
+					  kind_names[k], i, keys[i].key, n);
+				CHECK_EQF(c.how, PARTITION_HOW_MURMUR2,
+					  "a record with a key (even an empty one) is hashed",
+					  "kind %s, key #%zu (\"%s\"), %d partitions: how",
+					  kind_names[k], i, keys[i].key, n);
+				CHECK_EQF(c.hash, hash, "report murmur2 of the key's len bytes",
+					  "kind %s, key #%zu (\"%s\"), %d partitions: hash",
+					  kind_names[k], i, keys[i].key, n);
+				CHECK_EQF(c.dividend, dividend,
+					  "toPositive(hash) is hash & 0x7fffffff, not abs(hash)",
+					  "kind %s, key #%zu (\"%s\"), %d partitions: dividend",
+					  kind_names[k], i, keys[i].key, n);
+				CHECK_EQF(c.partition, dividend % n,
+					  "the partition is toPositive(hash) % n",
+					  "kind %s, key #%zu (\"%s\"), %d partitions: partition",
+					  kind_names[k], i, keys[i].key, n);
 			}
 		}
 	}
@@ -193,10 +227,13 @@ test_lab2_keyed_partition_is_hash_mod_n(void **state)
 		struct partition_choice c;
 
 		partitioner_init(&p, PARTITIONER_DEFAULT, 42);
-		assert_int_equal(partitioner_choose(&p, "t", PARTITION_ANY, key, 4, 1000, &c),
-				 KLAB_OK);
-		assert_int_equal(c.hash, murmur2(key, 4));
-		assert_int_equal(c.partition, ((uint32_t)murmur2(key, 4) & 0x7fffffffu) % 1000);
+		CHECK_OK(partitioner_choose(&p, "t", PARTITION_ANY, key, 4, 1000, &c),
+			 "partitioner_choose of the 4-byte key \"a\\0bc\"");
+		CHECK_EQ(c.hash, murmur2(key, 4), "hash of the 4-byte key \"a\\0bc\"",
+			 "a key is key_len bytes, NUL or not: not a C string (no strlen)");
+		CHECK_EQ(c.partition, ((uint32_t)murmur2(key, 4) & 0x7fffffffu) % 1000,
+			 "partition of the 4-byte key \"a\\0bc\" of 1000",
+			 "a key is key_len bytes, NUL or not: not a C string (no strlen)");
 	}
 }
 
@@ -227,20 +264,35 @@ test_lab2_keyed_partition_reads_no_state(void **state)
 				for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 					struct partition_choice c;
 
-					assert_int_equal(
-						partitioner_choose(&p, topic, PARTITION_ANY,
-								   (const uint8_t *)keys[i].key,
-								   (int32_t)keys[i].len, 12, &c),
-						KLAB_OK);
+					CHECK_EQF(partitioner_choose(&p, topic, PARTITION_ANY,
+								     (const uint8_t *)keys[i].key,
+								     (int32_t)keys[i].len, 12, &c),
+						  KLAB_OK,
+						  "a keyed record needs no per-topic entry: the "
+						  "table's size does not limit it",
+						  "kind %s, topic %s, key #%zu: partitioner_choose",
+						  kind_names[k], topic, i);
 					if (round == 0 && t == 0)
 						first[i] = c.partition;
-					assert_int_equal(c.partition, first[i]);
+					CHECK_EQF(
+						c.partition, first[i],
+						"the same key gets the same partition, whatever "
+						"the topic or the time",
+						"kind %s, round %d, topic %s, key #%zu: partition",
+						kind_names[k], round, topic, i);
 				}
 			}
 		}
-		assert_int_equal(p.ntopics, 0);
-		assert_memory_equal(&p, &before, sizeof(p));
-		assert_null(partitioner_check_invariants(&p));
+		CHECK_EQF(p.ntopics, 0, "a keyed record makes no per-topic entry (invariant 7)",
+			  "kind %s: topics in the partitioner after keyed records only",
+			  kind_names[k]);
+		CHECK_EQF(p.rng, before.rng, "a keyed record draws nothing from the PRNG",
+			  "kind %s: PRNG state after keyed records only", kind_names[k]);
+		CHECK_EQF(memcmp(&p, &before, sizeof(p)), 0,
+			  "a keyed record reads and writes no state (invariant 7)",
+			  "kind %s: the partitioner changed (memcmp)", kind_names[k]);
+		CHECK_TRUE(partitioner_check_invariants(&p) == NULL,
+			   "partitioner_check_invariants failed after keyed records");
 	}
 }
 
@@ -263,11 +315,15 @@ null_key(struct partitioner *p, const char *topic, int32_t n)
 {
 	struct partition_choice c;
 
-	assert_int_equal(
-		partitioner_choose(p, topic, PARTITION_ANY, NULL, PARTITIONER_KEY_NULL, n, &c),
-		KLAB_OK);
-	assert_int_equal(c.how, PARTITION_HOW_STICKY);
-	assert_in_range(c.partition, 0, n - 1);
+	CHECK_EQF(partitioner_choose(p, topic, PARTITION_ANY, NULL, PARTITIONER_KEY_NULL, n, &c),
+		  KLAB_OK, "a record without a key always gets a partition",
+		  "partitioner_choose, null key, topic %s of %d partitions", topic, n);
+	CHECK_EQF(c.how, PARTITION_HOW_STICKY,
+		  "the default kind sends a record without a key to the sticky partition",
+		  "how, null key, topic %s", topic);
+	if (c.partition < 0 || c.partition >= n)
+		fail_msg("null key, topic %s of %d partitions: partition %d is not in [0, %d)",
+			 topic, n, c.partition, n);
 	return c.partition;
 }
 
@@ -282,23 +338,34 @@ test_lab2_sticky_moves_off_on_new_batch(void **state)
 	s = null_key(&p, "clicks", 4);
 	for (int i = 0; i < 200; i++) {
 		for (int j = 0; j < 3; j++) /* sticky: no new batch, no move */
-			assert_int_equal(null_key(&p, "clicks", 4), s);
-		assert_int_equal(partitioner_on_new_batch(&p, "clicks", s, 4), KLAB_OK);
+			CHECK_EQF(null_key(&p, "clicks", 4), s, "sticky: no new batch, no move",
+				  "switch %d, record %d: partition of a null key", i, j);
+		CHECK_EQF(partitioner_on_new_batch(&p, "clicks", s, 4), KLAB_OK, "not a region",
+			  "switch %d: partitioner_on_new_batch", i);
 		s2 = null_key(&p, "clicks", 4);
-		assert_int_not_equal(s2, s); /* a new batch moves it to another partition */
+		if (s2 == s)
+			fail_msg("switch %d: a new batch of sticky partition %d left it at %d: a "
+				 "new batch must move it to another partition",
+				 i, s, s2);
 		s = s2;
 	}
 	/* a batch of a partition that is no longer sticky moves nothing */
-	assert_int_equal(partitioner_on_new_batch(&p, "clicks", (s + 1) % 4, 4), KLAB_OK);
-	assert_int_equal(null_key(&p, "clicks", 4), s);
+	CHECK_OK(partitioner_on_new_batch(&p, "clicks", (s + 1) % 4, 4),
+		 "partitioner_on_new_batch of another partition");
+	CHECK_EQ(null_key(&p, "clicks", 4), s,
+		 "sticky partition after a new batch of a partition that is not sticky",
+		 "only a new batch of the sticky partition itself moves it");
 	/* with two partitions it alternates */
 	s = null_key(&p, "pairs", 2);
 	for (int i = 0; i < 20; i++) {
-		assert_int_equal(partitioner_on_new_batch(&p, "pairs", s, 2), KLAB_OK);
-		assert_int_equal(null_key(&p, "pairs", 2), 1 - s);
+		CHECK_OK(partitioner_on_new_batch(&p, "pairs", s, 2), "partitioner_on_new_batch");
+		CHECK_EQF(null_key(&p, "pairs", 2), 1 - s,
+			  "of two partitions, the move goes to the other one",
+			  "switch %d of topic pairs (2 partitions): partition", i);
 		s = 1 - s;
 	}
-	assert_null(partitioner_check_invariants(&p));
+	CHECK_TRUE(partitioner_check_invariants(&p) == NULL,
+		   "partitioner_check_invariants failed after the sticky switches");
 }
 
 static void
@@ -316,7 +383,7 @@ test_lab2_sticky_is_uniform(void **state)
 	for (int i = 0; i < SWITCHES; i++) {
 		int32_t next;
 
-		assert_int_equal(partitioner_on_new_batch(&p, "t", s, N), KLAB_OK);
+		CHECK_OK(partitioner_on_new_batch(&p, "t", s, N), "partitioner_on_new_batch");
 		next = null_key(&p, "t", N);
 		moves[s][next]++;
 		s = next;
@@ -325,9 +392,17 @@ test_lab2_sticky_is_uniform(void **state)
 	for (int a = 0; a < N; a++)
 		for (int b = 0; b < N; b++) {
 			if (a == b)
-				assert_int_equal(moves[a][b], 0);
-			else
-				assert_in_range(moves[a][b], 380, 620);
+				CHECK_EQF(moves[a][b], 0,
+					  "a new batch always moves to another partition",
+					  "moves from %d to itself in %d switches", a, SWITCHES);
+			else if (moves[a][b] < 380 || moves[a][b] > 620)
+				fail_msg("moves from partition %d to %d in %d switches: expected "
+					 "about "
+					 "500 (380 to 620), got %d: draw rng_below(p, n - 1) and "
+					 "step "
+					 "over the old partition, so each other one is equally "
+					 "likely",
+					 a, b, SWITCHES, moves[a][b]);
 		}
 	/* the first sticky partition of a topic: uniform over all n */
 	for (uint64_t seed = 0; seed < 4000; seed++) {
@@ -335,7 +410,12 @@ test_lab2_sticky_is_uniform(void **state)
 		firsts[null_key(&p, "t", 4)]++;
 	}
 	for (int i = 0; i < 4; i++)
-		assert_in_range(firsts[i], 850, 1150);
+		if (firsts[i] < 850 || firsts[i] > 1150)
+			fail_msg(
+				"first sticky partition of 4 over 4000 seeds: partition %d chosen "
+				"%d times, expected about 1000 (850 to 1150): draw rng_below(p, n) "
+				"over all n partitions",
+				i, firsts[i]);
 }
 
 /*
@@ -354,35 +434,49 @@ test_lab2_sticky_one_draw_per_pick(void **state)
 	(void)state;
 	partitioner_init(&p, PARTITIONER_DEFAULT, seed);
 	want = (int32_t)(splitmix(&rng) % 6);
-	assert_int_equal(null_key(&p, "t", 6), want);
-	assert_int_equal(p.rng, rng);
+	CHECK_EQ(null_key(&p, "t", 6), want, "first sticky partition of 6",
+		 "no sticky partition yet: one rng_below(p, n)");
+	CHECK_TRUE(p.rng == rng, "the first pick of a topic must make exactly one draw "
+				 "(rng_below(p, n)): the PRNG state differs");
 	for (int i = 0; i < 100; i++) {
 		int32_t r;
 
-		assert_int_equal(partitioner_on_new_batch(&p, "t", want, 6), KLAB_OK);
+		CHECK_OK(partitioner_on_new_batch(&p, "t", want, 6), "partitioner_on_new_batch");
 		r = (int32_t)(splitmix(&rng) % 5);
 		want = r < want ? r : r + 1;
 		got = null_key(&p, "t", 6);
-		assert_int_equal(got, want);
-		assert_int_equal(p.rng, rng); /* exactly one draw */
+		CHECK_EQF(got, want,
+			  "one rng_below(p, n - 1), then step over the old partition (r >= old: r "
+			  "+ 1)",
+			  "move %d of 6 partitions: new sticky partition", i);
+		if (p.rng != rng)
+			fail_msg(
+				"move %d: the PRNG state differs from exactly one draw after it: a "
+				"move makes one rng_below(p, n - 1), no more, no fewer",
+				i);
 	}
 	/* fewer partitions than the sticky one: a fresh draw over all of them */
 	partitioner_init(&p, PARTITIONER_DEFAULT, 11);
 	want = null_key(&p, "t", 6);
 	for (int i = 0; i < 100 && want < 3; i++) {
-		assert_int_equal(partitioner_on_new_batch(&p, "t", want, 6), KLAB_OK);
+		CHECK_OK(partitioner_on_new_batch(&p, "t", want, 6), "partitioner_on_new_batch");
 		want = null_key(&p, "t", 6);
 	}
-	assert_true(want >= 3);
+	CHECK_TRUE(want >= 3, "100 moves over 6 partitions never reached partitions 3 to 5");
 	rng = p.rng;
-	assert_int_equal(null_key(&p, "t", 3), (int32_t)(splitmix(&rng) % 3));
-	assert_int_equal(p.rng, rng);
+	CHECK_EQ(null_key(&p, "t", 3), (int32_t)(splitmix(&rng) % 3),
+		 "partition of a topic shrunk to 3, its sticky one gone",
+		 "a sticky partition >= n is no longer valid: a fresh rng_below(p, n)");
+	CHECK_TRUE(p.rng == rng, "a topic that shrank below its sticky partition must make "
+				 "exactly one draw (rng_below(p, n)): the PRNG state differs");
 	/* one partition: always 0, and no draw */
 	partitioner_init(&p, PARTITIONER_DEFAULT, 11);
-	assert_int_equal(null_key(&p, "solo", 1), 0);
-	assert_int_equal(partitioner_on_new_batch(&p, "solo", 0, 1), KLAB_OK);
-	assert_int_equal(null_key(&p, "solo", 1), 0);
-	assert_int_equal(p.rng, 11);
+	CHECK_EQ(null_key(&p, "solo", 1), 0, "partition of a topic of 1", "the only one");
+	CHECK_OK(partitioner_on_new_batch(&p, "solo", 0, 1), "partitioner_on_new_batch");
+	CHECK_EQ(null_key(&p, "solo", 1), 0, "partition of a topic of 1 after a new batch",
+		 "nowhere else to go: it stays");
+	CHECK_TRUE(p.rng == 11, "a topic of one partition must draw nothing from the PRNG "
+				"(n is 1: no rng_below)");
 }
 
 /* ---- needs_new_batch ---------------------------------------------------- */
@@ -432,7 +526,9 @@ append(struct accumulator *a, const char *topic, int32_t partition, int32_t valu
 	struct record_in r = record(value_len);
 	bool new_batch = false;
 
-	assert_int_equal(acc_append(a, topic, partition, &r, 1000, &new_batch, NULL), KLAB_OK);
+	CHECK_EQF(acc_append(a, topic, partition, &r, 1000, &new_batch, NULL), KLAB_OK,
+		  "a record with room in buffer.memory is appended",
+		  "acc_append of a %d-byte value to %s-%d", value_len, topic, partition);
 	return new_batch;
 }
 
@@ -452,18 +548,27 @@ test_lab2_needs_new_batch_per_partition(void **state)
 
 	(void)state;
 	acc_init(&a, &pc);
-	assert_true(needs(&a, "t", 0, 10)); /* nothing open yet */
-	assert_true(append(&a, "t", 0, 10));
-	assert_false(needs(&a, "t", 0, 10)); /* room in t/0's batch */
-	assert_true(needs(&a, "t", 1, 10));  /* another partition */
-	assert_true(needs(&a, "u", 0, 10));  /* another topic */
-	assert_false(append(&a, "t", 0, 10));
-	assert_false(append(&a, "t", 0, 10));
-	assert_true(append(&a, "t", 1, 10));
-	assert_false(needs(&a, "t", 1, 10));
-	assert_int_equal(a.n, 2);
-	assert_int_equal(a.batches[0]->records, 3);
-	assert_int_equal(a.batches[1]->records, 1);
+	CHECK_EQ(needs(&a, "t", 0, 10), true, "needs a new batch, t-0, nothing open yet (1: yes)",
+		 "no open batch for the partition: a new one");
+	CHECK_EQ(append(&a, "t", 0, 10), true, "first append to t-0 opened a batch (1: yes)",
+		 "no open batch for the partition: a new one");
+	CHECK_EQ(needs(&a, "t", 0, 10), false, "needs a new batch, t-0 with room (1: yes)",
+		 "the open batch of t-0 has room for a small record");
+	CHECK_EQ(needs(&a, "t", 1, 10), true, "needs a new batch, t-1 (1: yes)",
+		 "batches are per partition: t-0's batch is not t-1's");
+	CHECK_EQ(needs(&a, "u", 0, 10), true, "needs a new batch, u-0 (1: yes)",
+		 "batches are per topic and partition: t-0's batch is not u-0's");
+	CHECK_EQ(append(&a, "t", 0, 10), false, "second append to t-0 opened a batch (1: yes)",
+		 "room in t-0's open batch");
+	CHECK_EQ(append(&a, "t", 0, 10), false, "third append to t-0 opened a batch (1: yes)",
+		 "room in t-0's open batch");
+	CHECK_EQ(append(&a, "t", 1, 10), true, "first append to t-1 opened a batch (1: yes)",
+		 "no open batch for t-1");
+	CHECK_EQ(needs(&a, "t", 1, 10), false, "needs a new batch, t-1 with room (1: yes)",
+		 "the open batch of t-1 has room");
+	CHECK_EQ(a.n, 2, "batches in the accumulator", "one per partition written to");
+	CHECK_EQ(a.batches[0]->records, 3, "records in t-0's batch", "three appends to t-0");
+	CHECK_EQ(a.batches[1]->records, 1, "records in t-1's batch", "one append to t-1");
 	acc_free(&a);
 }
 
@@ -482,29 +587,51 @@ test_lab2_needs_new_batch_at_batch_size(void **state)
 		const struct acc_batch *open = acc_open_batch(&a, "t", 0);
 		bool want = open == NULL || open->bytes.len + bound(v) > 300;
 
-		assert_int_equal(needs(&a, "t", 0, v), want);
-		assert_int_equal(append(&a, "t", 0, v), want);
+		CHECK_EQF(
+			needs(&a, "t", 0, v), want,
+			"a new batch when none is open or the open one's bytes + the record's "
+			"bound would pass batch.size",
+			"record %d (%d-byte value, open batch %lld bytes, batch.size 300): needs a "
+			"new batch (1: yes)",
+			i, v, open == NULL ? -1LL : (long long)open->bytes.len);
+		CHECK_EQF(append(&a, "t", 0, v), want, "acc_append asks needs_new_batch",
+			  "record %d (%d-byte value): acc_append opened a batch (1: yes)", i, v);
 		batches += want;
 	}
-	assert_true(batches >= 5);
-	assert_int_equal(a.n, batches);
+	CHECK_TRUE(batches >= 5, "40 records of up to 100 bytes in batches of 300 bytes made "
+				 "fewer than 5 batches");
+	CHECK_EQ(a.n, batches, "batches in the accumulator", "one per new batch opened");
 	for (size_t i = 0; i < a.n; i++) {
 		total += a.batches[i]->records;
-		assert_true(a.batches[i]->bytes.len <= 300);
-		assert_int_equal(a.batches[i]->full, i + 1 < a.n); /* closed when left behind */
+		CHECK_EQF(a.batches[i]->bytes.len <= 300, 1, "a batch never grows past batch.size",
+			  "batch %zu is %llu bytes, at most 300 (1: yes)", i,
+			  (unsigned long long)a.batches[i]->bytes.len);
+		CHECK_EQF(a.batches[i]->full, i + 1 < a.n,
+			  "a batch left behind by a new one is closed (full); the last one is open",
+			  "full flag of batch %zu of %zu", i, a.n);
 	}
-	assert_int_equal(total, 40);
+	CHECK_EQ(total, 40, "records in all the batches", "every record in exactly one batch");
 
 	/* a record that takes the batch to exactly batch.size still fits */
-	assert_true(append(&a, "t", 1, 20));
+	CHECK_EQ(append(&a, "t", 1, 20), true, "first append to t-1 opened a batch (1: yes)",
+		 "no open batch for t-1");
 	b = acc_open_batch(&a, "t", 1);
-	assert_non_null(b);
+	CHECK_TRUE(b != NULL, "t-1 has no open batch after an append to it");
 	{
 		int32_t v = (int32_t)(300 - b->bytes.len - bound(0));
 
-		assert_false(needs(&a, "t", 1, v));
-		assert_false(append(&a, "t", 1, v));
-		assert_int_equal(b->records, 2);
+		CHECK_EQF(
+			needs(&a, "t", 1, v), false,
+			"a record that takes the batch to exactly batch.size still fits (> not >=)",
+			"a %d-byte value into a %llu-byte batch of 300: needs a new batch (1: yes)",
+			v, (unsigned long long)b->bytes.len);
+		CHECK_EQF(
+			append(&a, "t", 1, v), false,
+			"a record that takes the batch to exactly batch.size still fits (> not >=)",
+			"a %d-byte value filling the batch to 300: acc_append opened a batch (1: "
+			"yes)",
+			v);
+		CHECK_EQ(b->records, 2, "records in t-1's batch", "both fit");
 	}
 	acc_free(&a);
 }
@@ -517,17 +644,28 @@ test_lab2_needs_new_batch_after_big_record(void **state)
 
 	(void)state;
 	acc_init(&a, &pc);
-	assert_true(needs(&a, "t", 0, 500));
-	assert_true(append(&a, "t", 0, 500)); /* larger than batch.size: a batch of its own */
-	assert_true(needs(&a, "t", 0, 5));    /* nothing more fits after it */
-	assert_true(append(&a, "t", 0, 5));
-	assert_false(needs(&a, "t", 0, 5));
-	assert_false(append(&a, "t", 0, 5));
-	assert_int_equal(a.n, 2);
-	assert_true(a.batches[0]->full);
-	assert_int_equal(a.batches[0]->records, 1);
-	assert_int_equal(a.batches[1]->records, 2);
-	assert_true(needs(&a, "t", 0, 150)); /* 61 + two small records + 183 > 200 */
+	CHECK_EQ(needs(&a, "t", 0, 500), true, "needs a new batch, nothing open (1: yes)",
+		 "no open batch: a new one");
+	CHECK_EQ(append(&a, "t", 0, 500), true,
+		 "a 500-byte value (batch.size 200) opened a batch (1: yes)",
+		 "a record larger than batch.size gets a batch of its own");
+	CHECK_EQ(needs(&a, "t", 0, 5), true,
+		 "needs a new batch after a record larger than batch.size (1: yes)",
+		 "nothing more fits in a batch already past batch.size");
+	CHECK_EQ(append(&a, "t", 0, 5), true,
+		 "a small record after the big one opened a batch (1: yes)",
+		 "nothing more fits in a batch already past batch.size");
+	CHECK_EQ(needs(&a, "t", 0, 5), false, "needs a new batch, small batch with room (1: yes)",
+		 "the new batch has room");
+	CHECK_EQ(append(&a, "t", 0, 5), false, "second small record opened a batch (1: yes)",
+		 "the new batch has room");
+	CHECK_EQ(a.n, 2, "batches in the accumulator", "the big record's and the small ones'");
+	CHECK_TRUE(a.batches[0]->full,
+		   "the big record's batch was left behind but is not closed (full)");
+	CHECK_EQ(a.batches[0]->records, 1, "records in the big record's batch", "only itself");
+	CHECK_EQ(a.batches[1]->records, 2, "records in the second batch", "the two small ones");
+	CHECK_EQ(needs(&a, "t", 0, 150), true, "needs a new batch for a 150-byte value (1: yes)",
+		 "the open batch's bytes + the record's bound (183) pass batch.size (200)");
 	acc_free(&a);
 }
 
@@ -580,7 +718,10 @@ drain(struct accumulator *a, int64_t now_ms, bool flush)
 	rc = acc_drain_one(a, now_ms, flush, &out, topic, sizeof(topic), &partition, &records,
 			   &raw);
 	buf_free(&out);
-	assert_in_range(rc, 0, 1);
+	if (rc != 0 && rc != 1)
+		fail_msg("acc_drain_one at %lld ms%s: returned %d (%s), expected 1 (a batch) or 0 "
+			 "(none ready)",
+			 (long long)now_ms, flush ? ", flushing" : "", rc, klab_strerror(rc));
 	return rc == 1 ? partition : -1;
 }
 
@@ -594,20 +735,28 @@ test_lab2_sendable_after_linger(void **state)
 	acc_init(&a, &pc);
 	put_batch(&a, "t", 0, 1000, 2, 10);
 	put_batch(&a, "t", 1, 1004, 2, 10);
-	assert_int_equal(drain(&a, 1000, false), -1);
-	assert_int_equal(drain(&a, 1009, false), -1); /* 9 ms: still lingering */
-	assert_int_equal(drain(&a, 1010, false), 0);  /* 10 ms: linger.ms is over */
-	assert_int_equal(drain(&a, 1013, false), -1);
-	assert_int_equal(drain(&a, 1014, false), 1);
-	assert_int_equal(drain(&a, 5000, false), -1); /* nothing left */
-	assert_int_equal(a.n, 0);
-	assert_int_equal(a.used, 0);
+	CHECK_EQ(drain(&a, 1000, false), -1, "partition drained at 1000 ms (-1: none)",
+		 "linger.ms 10: a batch created at 1000 lingers until 1010");
+	CHECK_EQ(drain(&a, 1009, false), -1, "partition drained at 1009 ms (-1: none)",
+		 "9 ms of linger.ms 10: still lingering");
+	CHECK_EQ(drain(&a, 1010, false), 0, "partition drained at 1010 ms (-1: none)",
+		 "ready once now - created_ms >= linger.ms (>=, not >)");
+	CHECK_EQ(drain(&a, 1013, false), -1, "partition drained at 1013 ms (-1: none)",
+		 "t-1's batch, created at 1004, lingers until 1014");
+	CHECK_EQ(drain(&a, 1014, false), 1, "partition drained at 1014 ms (-1: none)",
+		 "t-1's batch is ready at 1004 + 10");
+	CHECK_EQ(drain(&a, 5000, false), -1, "partition drained at 5000 ms (-1: none)",
+		 "both batches were drained: nothing left");
+	CHECK_EQ(a.n, 0, "batches left after draining both", "a drained batch leaves");
+	CHECK_EQ(a.used, 0, "bytes of buffer.memory in use after draining both",
+		 "a drained batch gives its reservation back");
 	acc_free(&a);
 
 	pc = config(16384, 0); /* linger.ms=0: ready at once */
 	acc_init(&a, &pc);
 	put_batch(&a, "t", 3, 2000, 1, 10);
-	assert_int_equal(drain(&a, 2000, false), 3);
+	CHECK_EQ(drain(&a, 2000, false), 3, "partition drained at once with linger.ms 0",
+		 "linger.ms 0: ready at once");
 	acc_free(&a);
 }
 
@@ -626,12 +775,17 @@ test_lab2_sendable_when_full(void **state)
 	b = put_batch(&a, "t", 2, 1000, 3, 120);
 	a.cfg.batch_size = (int64_t)b->bytes.len; /* exactly batch.size bytes */
 	b = put_batch(&a, "t", 3, 1000, 3, 119);  /* one byte short of it */
-	assert_int_equal(b->bytes.len, (uint64_t)a.cfg.batch_size - 3);
-	assert_true(a.batches[0]->bytes.len < (uint64_t)a.cfg.batch_size);
-	assert_int_equal(drain(&a, 1000, false), 1);
-	assert_int_equal(drain(&a, 1000, false), 2);
-	assert_int_equal(drain(&a, 1000, false), -1);
-	assert_int_equal(a.n, 2);
+	CHECK_EQ(b->bytes.len, (uint64_t)a.cfg.batch_size - 3, "bytes of t-3's batch",
+		 "the test's own batches (not a region)");
+	CHECK_TRUE(a.batches[0]->bytes.len < (uint64_t)a.cfg.batch_size,
+		   "t-0's batch is not below batch.size (the test's own batches)");
+	CHECK_EQ(drain(&a, 1000, false), 1, "first partition drained while lingering (-1: none)",
+		 "a closed (full) batch is ready at once, whatever linger.ms");
+	CHECK_EQ(drain(&a, 1000, false), 2, "second partition drained while lingering (-1: none)",
+		 "a batch of exactly batch.size bytes is ready (>=, not >)");
+	CHECK_EQ(drain(&a, 1000, false), -1, "third partition drained while lingering (-1: none)",
+		 "t-0's batch is not full, t-3's is 3 bytes short: both linger");
+	CHECK_EQ(a.n, 2, "batches left", "t-0's and t-3's linger");
 	acc_free(&a);
 }
 
@@ -645,18 +799,26 @@ test_lab2_sendable_on_flush_or_exhausted(void **state)
 	acc_init(&a, &pc);
 	put_batch(&a, "t", 0, 1000, 1, 10);
 	put_batch(&a, "u", 5, 1001, 1, 10);
-	assert_int_equal(drain(&a, 1002, false), -1);
+	CHECK_EQ(drain(&a, 1002, false), -1, "partition drained while lingering (-1: none)",
+		 "not full, linger.ms not over, no flush, memory not exhausted: wait");
 	a.exhausted = true; /* a send waits for buffer.memory: send everything */
-	assert_int_equal(drain(&a, 1002, false), 0);
-	assert_int_equal(drain(&a, 1002, false), 5);
-	assert_int_equal(drain(&a, 1002, false), -1);
+	CHECK_EQ(drain(&a, 1002, false), 0, "first partition drained, memory exhausted (-1: none)",
+		 "a send waiting for buffer.memory makes every batch ready, oldest first");
+	CHECK_EQ(drain(&a, 1002, false), 5, "second partition drained, memory exhausted (-1: none)",
+		 "a send waiting for buffer.memory makes every batch ready");
+	CHECK_EQ(drain(&a, 1002, false), -1, "third drain, memory exhausted (-1: none)",
+		 "both were drained: nothing left");
 	a.exhausted = false;
 	put_batch(&a, "t", 0, 1003, 1, 10);
 	put_batch(&a, "t", 1, 1004, 1, 10);
-	assert_int_equal(drain(&a, 1005, false), -1);
-	assert_int_equal(drain(&a, 1005, true), 0); /* flush: everything, oldest first */
-	assert_int_equal(drain(&a, 1005, true), 1);
-	assert_int_equal(drain(&a, 1005, true), -1);
+	CHECK_EQ(drain(&a, 1005, false), -1, "partition drained while lingering (-1: none)",
+		 "not full, linger.ms not over, no flush: wait");
+	CHECK_EQ(drain(&a, 1005, true), 0, "first partition drained by a flush (-1: none)",
+		 "a flush makes every batch ready, oldest first");
+	CHECK_EQ(drain(&a, 1005, true), 1, "second partition drained by a flush (-1: none)",
+		 "a flush makes every batch ready");
+	CHECK_EQ(drain(&a, 1005, true), -1, "third drain of a flush (-1: none)",
+		 "both were drained: nothing left");
 	acc_free(&a);
 }
 

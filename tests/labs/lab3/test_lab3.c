@@ -87,10 +87,10 @@ world_new(int32_t id, bool auto_create, const char *host, int32_t port)
 	w->bi = sim_add_node(&w->sim, "broker", &broker_node_ops, &w->broker, w->dir);
 	w->ci = sim_add_node(&w->sim, "client", &client_ops, &w->client, NULL);
 	sim_run_until_idle(&w->sim, 1000);
-	assert_false(w->broker.failed);
+	CHECK_TRUE(!w->broker.failed, "the broker failed to start");
 	w->client.conn = crt(w)->ops->connect(crt(w), "broker", PORT);
 	sim_run_until_idle(&w->sim, 100000);
-	assert_true(w->client.connected);
+	CHECK_TRUE(w->client.connected, "the test's client could not connect to the broker");
 	return w;
 }
 
@@ -123,15 +123,26 @@ rpc(struct world *w, int16_t key, int16_t v, const struct pvalue *body)
 	struct buf out;
 
 	buf_init(&out);
-	assert_int_equal(proto_request_encode(&h, body, &out), KLAB_OK);
-	assert_int_equal(crt(w)->ops->send(crt(w), w->client.conn, out.data, out.len), KLAB_OK);
+	CHECK_EQF(proto_request_encode(&h, body, &out), KLAB_OK,
+		  "the test's request (not a region)", "encoding %s v%d", api->name, v);
+	CHECK_EQF(crt(w)->ops->send(crt(w), w->client.conn, out.data, out.len), KLAB_OK,
+		  "the test's client (not a region)", "sending %s v%d", api->name, v);
 	buf_free(&out);
 	sim_run_until_idle(&w->sim, 100000);
-	assert_int_equal(w->client.nframes - before, 1);
+	CHECK_EQF(w->client.nframes - before, 1,
+		  "the broker answers every request once: did the handler return an error, "
+		  "so the broker closed the connection?",
+		  "answers to %s v%d", api->name, v);
 	f = &w->client.frames[w->client.nframes - 1];
-	assert_true(f->len >= 8);
-	assert_int_equal((int32_t)be32_read(f->data + 4), w->corr);
-	assert_int_equal(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK);
+	CHECK_EQF(f->len >= 8, 1, "a response has at least a correlation id",
+		  "the answer to %s v%d is at least 8 bytes (1: yes; %zu bytes)", api->name, v,
+		  f->len);
+	CHECK_EQF((int32_t)be32_read(f->data + 4), w->corr, "the request's own correlation id",
+		  "correlation id of the answer to %s v%d", api->name, v);
+	CHECK_EQF(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK,
+		  "the response must decode at the request's version: a field missing, or one "
+		  "of a later version?",
+		  "decoding the answer to %s v%d", api->name, v);
 	assert_non_null(resp);
 	return resp;
 }
@@ -156,8 +167,8 @@ create_topic(struct world *w, const char *name, int32_t partitions)
 	pvalue_set_int(t, "num_partitions", partitions);
 	pvalue_set_int(t, "replication_factor", 1);
 	resp = rpc(w, 19, 3, req);
-	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"),
-			 0);
+	CHECK_EQF(pvalue_get_int(pvalue_at(pvalue_array(resp, "topics"), 0), "error_code"), 0,
+		  "CreateTopics is not a lab region", "error code of CreateTopics %s", name);
 	pvalue_free(resp);
 	pvalue_free(req);
 }
@@ -184,7 +195,8 @@ produce(struct world *w, const char *topic, int32_t partition, int nrec, uint32_
 	resp = rpc(w, 0, 8, req);
 	t = pvalue_at(pvalue_array(resp, "responses"), 0);
 	p = pvalue_at(pvalue_array(t, "partition_responses"), 0);
-	assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+	CHECK_EQF(pvalue_get_int(p, "error_code"), 0, "Produce is not a lab region",
+		  "error code of Produce to %s-%d", topic, partition);
 	base = pvalue_get_int(p, "base_offset");
 	pvalue_free(resp);
 	pvalue_free(req);
@@ -211,15 +223,17 @@ metadata_req(const char *const *names, int32_t n, bool allow_auto_create)
 	return req;
 }
 
+/* The string field of st must be want; what names it in a failure ("v3 broker 0 host"). */
 static void
-assert_str(const struct pvalue *st, const char *field, const char *want)
+assert_str(const struct pvalue *st, const char *field, const char *want, const char *what)
 {
 	int32_t len = -1;
 	const uint8_t *p = pvalue_get_bytes(st, field, &len);
 
-	assert_non_null(p);
-	assert_int_equal(len, (int32_t)strlen(want));
-	assert_memory_equal(p, want, strlen(want));
+	if (p == NULL || len != (int32_t)strlen(want) || memcmp(p, want, strlen(want)) != 0)
+		fail_msg("%s: expected \"%s\", got %s%.*s%s", what, want, p == NULL ? "null" : "\"",
+			 p == NULL ? 0 : (int)len, p == NULL ? "" : (const char *)p,
+			 p == NULL ? "" : "\"");
 }
 
 /* The topic named name in a Metadata response, or NULL. */
@@ -245,15 +259,25 @@ check_brokers(const struct pvalue *resp, int16_t v, int32_t id, const char *host
 	      const char *cluster)
 {
 	const struct pvalue *b = pvalue_array(resp, "brokers");
+	char what[64];
 
-	assert_int_equal(pvalue_count(b), 1);
-	assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "node_id"), id);
-	assert_str(pvalue_at(b, 0), "host", host);
-	assert_int_equal(pvalue_get_int(pvalue_at(b, 0), "port"), port);
+	CHECK_EQF(pvalue_count(b), 1, "the one broker of this cluster, whatever topics were asked",
+		  "Metadata v%d: brokers in the answer", v);
+	CHECK_EQF(pvalue_get_int(pvalue_at(b, 0), "node_id"), id, "this broker's broker.id",
+		  "Metadata v%d: node_id of the broker", v);
+	snprintf(what, sizeof(what), "Metadata v%d: host of the broker", v);
+	assert_str(pvalue_at(b, 0), "host", host, what);
+	CHECK_EQF(pvalue_get_int(pvalue_at(b, 0), "port"), port,
+		  "the advertised port when there is one, else the listening port",
+		  "Metadata v%d: port of the broker", v);
 	if (v >= 1)
-		assert_int_equal(pvalue_get_int(resp, "controller_id"), id);
-	if (v >= 2)
-		assert_str(resp, "cluster_id", cluster);
+		CHECK_EQF(pvalue_get_int(resp, "controller_id"), id,
+			  "from v1 on: this broker is the controller",
+			  "Metadata v%d: controller_id", v);
+	if (v >= 2) {
+		snprintf(what, sizeof(what), "Metadata v%d: cluster_id (from v2 on)", v);
+		assert_str(resp, "cluster_id", cluster, what);
+	}
 }
 
 /* Every version, with and without topics: the one broker, the controller, the cluster. */
@@ -305,24 +329,38 @@ check_partitions(const struct pvalue *t, int16_t v, int32_t partitions)
 {
 	const struct pvalue *parts;
 
-	assert_non_null(t);
-	assert_int_equal(pvalue_get_int(t, "error_code"), 0);
+	if (t == NULL)
+		fail_msg("Metadata v%d: a topic that exists is missing from the answer", v);
+	CHECK_EQF(pvalue_get_int(t, "error_code"), 0, "a topic that exists has no error",
+		  "Metadata v%d: topic error code", v);
 	parts = pvalue_array(t, "partitions");
-	assert_int_equal(pvalue_count(parts), partitions);
+	CHECK_EQF(pvalue_count(parts), partitions, "one entry per partition of the topic",
+		  "Metadata v%d: partitions of a topic of %d", v, partitions);
 	for (int32_t i = 0; i < partitions; i++) {
 		const struct pvalue *pp = pvalue_at(parts, i);
 		const struct pvalue *rep = pvalue_array(pp, "replica_nodes");
 		const struct pvalue *isr = pvalue_array(pp, "isr_nodes");
 
-		assert_int_equal(pvalue_get_int(pp, "error_code"), 0);
-		assert_int_equal(pvalue_get_int(pp, "partition_index"), i);
-		assert_int_equal(pvalue_get_int(pp, "leader_id"), BROKER_ID);
+		CHECK_EQF(pvalue_get_int(pp, "error_code"), 0,
+			  "a partition with a leader has no error",
+			  "Metadata v%d: error code of partition %d", v, i);
+		CHECK_EQF(pvalue_get_int(pp, "partition_index"), i, "partitions in index order",
+			  "Metadata v%d: partition_index of entry %d", v, i);
+		CHECK_EQF(pvalue_get_int(pp, "leader_id"), BROKER_ID,
+			  "this broker leads every partition",
+			  "Metadata v%d: leader of partition %d", v, i);
 		if (v >= 7)
-			assert_int_equal(pvalue_get_int(pp, "leader_epoch"), 0);
-		assert_int_equal(pvalue_count(rep), 1);
-		assert_int_equal(pvalue_at(rep, 0)->i, BROKER_ID);
-		assert_int_equal(pvalue_count(isr), 1);
-		assert_int_equal(pvalue_at(isr, 0)->i, BROKER_ID);
+			CHECK_EQF(pvalue_get_int(pp, "leader_epoch"), 0,
+				  "from v7 on: the leader epoch, 0 on one broker",
+				  "Metadata v%d: leader_epoch of partition %d", v, i);
+		CHECK_EQF(pvalue_count(rep), 1, "one replica: this broker",
+			  "Metadata v%d: replicas of partition %d", v, i);
+		CHECK_EQF(pvalue_at(rep, 0)->i, BROKER_ID, "the replica is this broker",
+			  "Metadata v%d: replica of partition %d", v, i);
+		CHECK_EQF(pvalue_count(isr), 1, "the ISR: this broker",
+			  "Metadata v%d: ISR size of partition %d", v, i);
+		CHECK_EQF(pvalue_at(isr, 0)->i, BROKER_ID, "the ISR is this broker",
+			  "Metadata v%d: ISR member of partition %d", v, i);
 	}
 }
 
@@ -341,7 +379,9 @@ test_lab3_meta_partitions_all_topics(void **state)
 		struct pvalue *req = metadata_req(v == 0 ? none : NULL, v == 0 ? 0 : -1, false);
 		struct pvalue *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 3);
+		CHECK_EQF(pvalue_count(pvalue_array(resp, "topics")), 3,
+			  "a request for all topics (null, or empty before v1) lists every topic",
+			  "Metadata v%d: topics in the answer", v);
 		check_partitions(meta_topic(resp, "one"), v, 1);
 		check_partitions(meta_topic(resp, "three"), v, 3);
 		check_partitions(meta_topic(resp, "eight"), v, 8);
@@ -365,10 +405,16 @@ test_lab3_meta_partitions_named(void **state)
 		struct pvalue *req = metadata_req(names, 3, false), *resp = rpc(w, 3, v, req);
 		const struct pvalue *ts = pvalue_array(resp, "topics");
 
-		assert_int_equal(pvalue_count(ts), 3);
-		assert_str(pvalue_at(ts, 0), "name", "b");
+		char what[64];
+
+		CHECK_EQF(pvalue_count(ts), 3,
+			  "one entry per topic asked, in the order asked, a repeated one twice",
+			  "Metadata v%d: topics in the answer to b, a, b", v);
+		snprintf(what, sizeof(what), "Metadata v%d: name of the first topic", v);
+		assert_str(pvalue_at(ts, 0), "name", "b", what);
 		check_partitions(pvalue_at(ts, 0), v, 2);
-		assert_str(pvalue_at(ts, 1), "name", "a");
+		snprintf(what, sizeof(what), "Metadata v%d: name of the second topic", v);
+		assert_str(pvalue_at(ts, 1), "name", "a", what);
 		check_partitions(pvalue_at(ts, 1), v, 4);
 		check_partitions(pvalue_at(ts, 2), v, 2);
 		pvalue_free(resp);
@@ -397,9 +443,14 @@ test_lab3_meta_unknown_topic(void **state)
 	for (int16_t v = 0; v <= 8; v++) { /* auto.create.topics.enable=false */
 		struct pvalue *req = metadata_req(names, 3, true), *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION);
-		assert_int_equal(topic_error(resp, 1), KERR_NONE);
-		assert_int_equal(topic_error(resp, 2), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		CHECK_EQF(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "UNKNOWN_TOPIC_OR_PARTITION (3) when auto.create.topics.enable is false",
+			  "Metadata v%d: error of \"nope\"", v);
+		CHECK_EQF(topic_error(resp, 1), KERR_NONE, "a topic that exists has no error",
+			  "Metadata v%d: error of \"known\"", v);
+		CHECK_EQF(topic_error(resp, 2), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "UNKNOWN_TOPIC_OR_PARTITION (3) when auto.create.topics.enable is false",
+			  "Metadata v%d: error of \"nada\"", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
@@ -408,12 +459,18 @@ test_lab3_meta_unknown_topic(void **state)
 	for (int16_t v = 4; v <= 8; v++) { /* the client says allow_auto_topic_creation=false */
 		struct pvalue *req = metadata_req(names, 1, false), *resp = rpc(w, 3, v, req);
 
-		assert_int_equal(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION);
+		CHECK_EQF(topic_error(resp, 0), KERR_UNKNOWN_TOPIC_OR_PARTITION,
+			  "from v4 on the request's allow_auto_topic_creation=false forbids it, "
+			  "even when the broker allows it",
+			  "Metadata v%d: error of \"nope\"", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
-	assert_null(topics_find(w->broker.store, "nope"));
-	assert_int_equal(w->broker.store->n, 0);
+	CHECK_TRUE(topics_find(w->broker.store, "nope") == NULL,
+		   "topic \"nope\" was created although the request said "
+		   "allow_auto_topic_creation=false");
+	CHECK_EQ(w->broker.store->n, 0, "topics in the broker's store",
+		 "no topic may be created when the request forbids it");
 	world_free(w);
 }
 
@@ -432,11 +489,16 @@ test_lab3_meta_invalid_topic(void **state)
 		struct pvalue *req = metadata_req(names, 6, true), *resp = rpc(w, 3, v, req);
 
 		for (int32_t i = 0; i < 6; i++)
-			assert_int_equal(topic_error(resp, i), KERR_INVALID_TOPIC_EXCEPTION);
+			CHECK_EQF(topic_error(resp, i), KERR_INVALID_TOPIC_EXCEPTION,
+				  "INVALID_TOPIC_EXCEPTION (17) for a name Kafka cannot have "
+				  "(topic_name_valid), before any auto-creation",
+				  "Metadata v%d: error of invalid name #%d (\"%.12s\")", v, i,
+				  names[i]);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
-	assert_int_equal(w->broker.store->n, 0);
+	CHECK_EQ(w->broker.store->n, 0, "topics in the broker's store",
+		 "an invalid name is never auto-created");
 	world_free(w);
 }
 
@@ -456,14 +518,25 @@ test_lab3_meta_auto_create(void **state)
 		snprintf(name, sizeof(name), "auto-%d", v);
 		req = metadata_req(names, 3, true);
 		resp = rpc(w, 3, v, req);
-		assert_int_equal(topic_error(resp, 0), KERR_NONE);
-		assert_int_equal(topic_error(resp, 1), KERR_INVALID_TOPIC_EXCEPTION);
-		assert_int_equal(topic_error(resp, 2), KERR_NONE);
+		CHECK_EQF(topic_error(resp, 0), KERR_NONE,
+			  "an auto-created topic exists at once on one broker: no error",
+			  "Metadata v%d: error of new topic %s", v, name);
+		CHECK_EQF(topic_error(resp, 1), KERR_INVALID_TOPIC_EXCEPTION,
+			  "an invalid name is not auto-created: INVALID_TOPIC_EXCEPTION (17)",
+			  "Metadata v%d: error of \"bad/one\"", v);
+		CHECK_EQF(topic_error(resp, 2), KERR_NONE, "auto-created once, then it exists",
+			  "Metadata v%d: error of \"shared\"", v);
 		t = topics_find(w->broker.store, name);
-		assert_non_null(t);
-		assert_int_equal(t->partitions, 2);
-		assert_non_null(topics_find(w->broker.store, "shared"));
-		assert_int_equal(w->broker.store->n, (size_t)v + 2);
+		if (t == NULL)
+			fail_msg("Metadata v%d with auto-creation allowed did not create topic %s",
+				 v, name);
+		CHECK_EQF(t->partitions, 2, "an auto-created topic gets num.partitions (2)",
+			  "Metadata v%d: partitions of auto-created %s", v, name);
+		CHECK_TRUE(topics_find(w->broker.store, "shared") != NULL,
+			   "topic \"shared\" was not auto-created");
+		CHECK_EQF(w->broker.store->n, (size_t)v + 2,
+			  "one new topic per version, \"shared\" once, never \"bad/one\"",
+			  "Metadata v%d: topics in the broker's store", v);
 		pvalue_free(resp);
 		pvalue_free(req);
 	}
@@ -522,21 +595,35 @@ fetch_world(void)
 
 	create_topic(w, "f", 1);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(produce(w, "f", 0, 3, (uint32_t)i), 3 * i);
+		CHECK_EQF(produce(w, "f", 0, 3, (uint32_t)i), 3 * i, "Produce is not a lab region",
+			  "base offset of batch %d of f-0", i);
 	return w;
 }
 
 /* ---- fetch_range ------------------------------------------------------------- */
 
+/* The offsets of partition p of a Fetch v answer from offset. */
 static void
-check_offsets(const struct pvalue *p, int16_t v, int64_t err, int64_t hw, int64_t start)
+check_offsets(const struct pvalue *p, int16_t v, int64_t offset, int64_t err, int64_t hw,
+	      int64_t start)
 {
-	assert_int_equal(pvalue_get_int(p, "error_code"), err);
-	assert_int_equal(pvalue_get_int(p, "high_watermark"), hw);
+	CHECK_EQF(
+		pvalue_get_int(p, "error_code"), err,
+		err == 0 ? "an offset in [log start, high watermark] is in range (the high "
+			   "watermark too: nothing to read yet)"
+			 : "OFFSET_OUT_OF_RANGE (1) below the log start or past the high watermark",
+		"Fetch v%d from offset %lld: error code", v, (long long)offset);
+	CHECK_EQF(pvalue_get_int(p, "high_watermark"), hw,
+		  "the log's high watermark, in range or not",
+		  "Fetch v%d from offset %lld: high_watermark", v, (long long)offset);
 	if (v >= 4)
-		assert_int_equal(pvalue_get_int(p, "last_stable_offset"), hw);
+		CHECK_EQF(pvalue_get_int(p, "last_stable_offset"), hw,
+			  "from v4 on: no transactions, so the high watermark",
+			  "Fetch v%d from offset %lld: last_stable_offset", v, (long long)offset);
 	if (v >= 5)
-		assert_int_equal(pvalue_get_int(p, "log_start_offset"), start);
+		CHECK_EQF(pvalue_get_int(p, "log_start_offset"), start,
+			  "from v5 on: the log's start offset, in range or not",
+			  "Fetch v%d from offset %lld: log_start_offset", v, (long long)offset);
 }
 
 /* In range: no error, and the log's high watermark and start offset. */
@@ -552,11 +639,11 @@ test_lab3_fetch_offsets_in_answer(void **state)
 		struct pvalue *resp;
 
 		for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
-			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v, 0, 12,
-				      0);
+			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v,
+				      offsets[i], 0, 12, 0);
 			pvalue_free(resp);
 		}
-		check_offsets(fetch_one(w, v, "empty", 0, 0, 1 << 20, &resp), v, 0, 0, 0);
+		check_offsets(fetch_one(w, v, "empty", 0, 0, 1 << 20, &resp), v, 0, 0, 0, 0);
 		pvalue_free(resp);
 	}
 	world_free(w);
@@ -577,10 +664,10 @@ test_lab3_fetch_out_of_range(void **state)
 
 		for (size_t i = 0; i < sizeof(offsets) / sizeof(offsets[0]); i++) {
 			check_offsets(fetch_one(w, v, "f", 0, offsets[i], 1 << 20, &resp), v,
-				      KERR_OFFSET_OUT_OF_RANGE, 12, 0);
+				      offsets[i], KERR_OFFSET_OUT_OF_RANGE, 12, 0);
 			pvalue_free(resp);
 		}
-		check_offsets(fetch_one(w, v, "empty", 0, 1, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "empty", 0, 1, 1 << 20, &resp), v, 1,
 			      KERR_OFFSET_OUT_OF_RANGE, 0, 0);
 		pvalue_free(resp);
 	}
@@ -594,13 +681,13 @@ test_lab3_fetch_out_of_range(void **state)
 	for (int16_t v = 4; v <= 11; v++) {
 		struct pvalue *resp;
 
-		check_offsets(fetch_one(w, v, "f", 0, 0, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "f", 0, 0, 1 << 20, &resp), v, 0,
 			      KERR_OFFSET_OUT_OF_RANGE, 12, 6);
 		pvalue_free(resp);
-		check_offsets(fetch_one(w, v, "f", 0, 5, 1 << 20, &resp), v,
+		check_offsets(fetch_one(w, v, "f", 0, 5, 1 << 20, &resp), v, 5,
 			      KERR_OFFSET_OUT_OF_RANGE, 12, 6);
 		pvalue_free(resp);
-		check_offsets(fetch_one(w, v, "f", 0, 6, 1 << 20, &resp), v, 0, 12, 6);
+		check_offsets(fetch_one(w, v, "f", 0, 6, 1 << 20, &resp), v, 6, 0, 12, 6);
 		pvalue_free(resp);
 	}
 	world_free(w);
@@ -608,14 +695,15 @@ test_lab3_fetch_out_of_range(void **state)
 
 /* ---- fetch_read ----------------------------------------------------------------------- */
 
-/* The records of p: how many whole batches, and the offset after them. */
+/* The records of p (a Fetch v answer): how many whole batches, and the offset after them. */
 static int
-batches_of(const struct pvalue *p, int64_t first_base, int64_t *next)
+batches_of(const struct pvalue *p, int16_t v, int64_t first_base, int64_t *next)
 {
 	int32_t len = 0;
 	const uint8_t *rec = pvalue_get_bytes(p, "records", &len);
 
-	assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+	CHECK_EQF(pvalue_get_int(p, "error_code"), 0, "an offset in range reads without error",
+		  "Fetch v%d from offset %lld: error code", v, (long long)first_base);
 	*next = first_base;
 	if (rec == NULL || len <= 0)
 		return 0;
@@ -633,11 +721,16 @@ test_lab3_fetch_reads_records(void **state)
 		for (int64_t off = 0; off < 12; off++) {
 			struct pvalue *resp;
 			int64_t next;
-			int n = batches_of(fetch_one(w, v, "f", 0, off, 1 << 20, &resp),
+			int n = batches_of(fetch_one(w, v, "f", 0, off, 1 << 20, &resp), v,
 					   off / 3 * 3, &next);
 
-			assert_int_equal(n, 4 - off / 3);
-			assert_int_equal(next, 12);
+			CHECK_EQF(n, 4 - off / 3,
+				  "whole batches from the one holding the offset to the end (the "
+				  "client skips the records before it)",
+				  "Fetch v%d from offset %lld: batches", v, (long long)off);
+			CHECK_EQF(next, 12, "the batches read run to the log's end, in order",
+				  "Fetch v%d from offset %lld: offset after the batches read", v,
+				  (long long)off);
 			pvalue_free(resp);
 		}
 	}
@@ -660,10 +753,12 @@ test_lab3_fetch_max_bytes(void **state)
 		const struct pvalue *t = pvalue_at(pvalue_array(resp, "responses"), 0);
 		const struct pvalue *p = pvalue_at(pvalue_array(t, "partitions"), 0);
 
-		assert_non_null(pvalue_get_bytes(p, "records", &len));
+		CHECK_TRUE(pvalue_get_bytes(p, "records", &len) != NULL,
+			   "Fetch v11 from offset 0 with 1 MiB allowed returned no records");
 	}
 	pvalue_free(resp);
-	assert_true(len > 0 && len % 4 == 0); /* four batches of the same size */
+	CHECK_EQF(len > 0 && len % 4 == 0, 1, "four batches of the same size, all of them",
+		  "Fetch v11 from 0, 1 MiB allowed: %d bytes, a multiple of 4 (1: yes)", len);
 	one = len / 4;
 	for (int16_t v = 4; v <= 11; v++) {
 		const struct {
@@ -677,7 +772,11 @@ test_lab3_fetch_max_bytes(void **state)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct pvalue *p = fetch_one(w, v, "f", 0, 0, cases[i].pmax, &resp);
 
-			assert_int_equal(batches_of(p, 0, &next), cases[i].batches);
+			CHECK_EQF(batches_of(p, v, 0, &next), cases[i].batches,
+				  "whole batches within partition_max_bytes, and at least one even "
+				  "when it is larger",
+				  "Fetch v%d, partition_max_bytes %d (a batch is %d): batches", v,
+				  cases[i].pmax, one);
 			pvalue_free(resp);
 		}
 	}
@@ -701,9 +800,20 @@ test_lab3_fetch_max_bytes(void **state)
 			resp = rpc(w, 1, v, req);
 			ps = pvalue_array(pvalue_at(pvalue_array(resp, "responses"), 0),
 					  "partitions");
-			assert_int_equal(pvalue_get_int(pvalue_at(ps, 0), "partition_index"), 1);
-			assert_int_equal(batches_of(pvalue_at(ps, 0), 0, &next), cases[i].first);
-			assert_int_equal(batches_of(pvalue_at(ps, 1), 3, &next), cases[i].second);
+			CHECK_EQF(pvalue_get_int(pvalue_at(ps, 0), "partition_index"), 1,
+				  "partitions answered in the order asked",
+				  "Fetch v%d: the first partition of the answer", v);
+			CHECK_EQF(batches_of(pvalue_at(ps, 0), v, 0, &next), cases[i].first,
+				  "max_bytes is shared, whole batches, at least one for the first "
+				  "partition",
+				  "Fetch v%d, max_bytes %d batches: batches of g-1 (asked first)",
+				  v, cases[i].max);
+			CHECK_EQF(
+				batches_of(pvalue_at(ps, 1), v, 3, &next), cases[i].second,
+				"the second partition gets what the first left of max_bytes, whole "
+				"batches, maybe none",
+				"Fetch v%d, max_bytes %d batches: batches of g-0 (asked second)", v,
+				cases[i].max);
 			pvalue_free(resp);
 			pvalue_free(req);
 		}
@@ -869,7 +979,10 @@ front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 
 	assert_true(len > 4);
 	assert_int_equal(proto_request_header_parse(frame + 4, len - 4, &h, &body), KLAB_OK);
-	assert_true(h.api_key == 3 || h.api_key == 18); /* the client asks the front nothing else */
+	if (h.api_key != 3 && h.api_key != 18) /* the client asks the front nothing else */
+		fail_msg("the bootstrap server got a request of API key %d, not Metadata or "
+			 "ApiVersions: a request for a broker went to the bootstrap server's slot",
+			 h.api_key);
 	if (h.api_key == 3)
 		f->metadata_requests++;
 	stale = h.api_key == 3 && n->rt->ops->now_ms(n->rt) < f->stale_until_ms;
@@ -906,6 +1019,36 @@ front_cluster(struct front *f)
 }
 
 /* ---- the cluster world ------------------------------------------------------------ */
+
+/*
+ * Every client test runs its scenario in CW_SEEDS simulated worlds, each
+ * from its own seed (the order of events, the network's delays): a region
+ * that works only for one interleaving fails for another.  Failures name
+ * the seed; cw_seed is the world's seed while a scenario runs.
+ */
+#define CW_SEEDS 20
+static uint64_t cw_seed = 0x1AB3C;
+
+/* A failure inside a scenario, prefixed with the seed of its world. */
+#define CW_EQ(got, want, what, hint) \
+	CHECK_EQF(got, want, hint, "seed %#llx: %s", (unsigned long long)cw_seed, (what))
+#define CW_EQF(got, want, hint, fmt, ...) \
+	CHECK_EQF(got, want, hint, "seed %#llx: " fmt, (unsigned long long)cw_seed, __VA_ARGS__)
+#define CW_TRUE(cond, msg)                                                              \
+	do {                                                                            \
+		if (!(cond))                                                            \
+			fail_msg("seed %#llx: %s", (unsigned long long)cw_seed, (msg)); \
+	} while (0)
+
+/* Run scenario in CW_SEEDS worlds, seeds 0x1AB3C, 0x1AB3D, ... */
+static void
+cw_sweep(void (*scenario)(void))
+{
+	for (uint64_t i = 0; i < CW_SEEDS; i++) {
+		cw_seed = 0x1AB3C + i;
+		scenario();
+	}
+}
 
 struct cworld {
 	struct sim sim;
@@ -1010,7 +1153,7 @@ cw_new(void)
 	buf_init(&w->front.out);
 	front_cluster(&w->front);
 
-	sim_init(&w->sim, 0x1AB3C);
+	sim_init(&w->sim, cw_seed);
 	for (int32_t id = 1; id <= NBROKERS; id++) {
 		char name[32];
 
@@ -1024,14 +1167,16 @@ cw_new(void)
 	w->sim.check_each_step = true;
 	sim_run_for(&w->sim, 10);
 	for (int i = 0; i < NBROKERS; i++)
-		assert_false(w->brokers[i].failed);
+		CW_TRUE(!w->brokers[i].failed, "a broker of the cluster failed to start");
 	return w;
 }
 
 static void
 cw_free(struct cworld *w)
 {
-	assert_false(w->sim.violated);
+	CW_TRUE(!w->sim.violated,
+		"the producer broke one of its invariants (kproducer_check_invariants): a batch "
+		"counted twice, or a cached leader that is no broker?");
 	kproducer_free(&w->prod);
 	kclient_free(&w->admin);
 	for (int i = 0; i < NBROKERS; i++) {
@@ -1115,16 +1260,22 @@ cw_create_topic(struct cworld *w, const char *name, int32_t partitions,
 					     1000, admin_cb, &r),
 			 KLAB_OK);
 	CW_RUN_UNTIL(w, r.calls > 0, 5000);
-	assert_int_equal(r.calls, 1);
-	assert_int_equal(r.err, KLAB_OK);
-	assert_int_equal(r.code, 0);
+	CW_EQF(r.calls, 1, "CreateTopics goes through broker1, not a lab region",
+	       "answers to CreateTopics %s", name);
+	CW_EQF(r.err, KLAB_OK, "CreateTopics goes through broker1, not a lab region",
+	       "CreateTopics %s", name);
+	CW_EQF(r.code, 0, "CreateTopics goes through broker1, not a lab region",
+	       "error code of CreateTopics %s", name);
 	sim_run_for(&w->sim, 100); /* the other brokers hear of it */
 	memset(ft, 0, sizeof(*ft));
 	snprintf(ft->name, sizeof(ft->name), "%s", name);
 	ft->n = partitions;
 	for (int i = 0; i < NBROKERS; i++) {
-		assert_non_null(t = topics_find(w->brokers[i].store, name));
-		assert_int_equal(t->partitions, partitions);
+		t = topics_find(w->brokers[i].store, name);
+		CW_EQF(t != NULL, 1, "the cluster tells every broker of a new topic (not a region)",
+		       "broker %d holds topic %s", i + 1, name);
+		CW_EQF(t->partitions, partitions, "the cluster's placement (not a region)",
+		       "partitions of %s on broker %d", name, i + 1);
 	}
 	for (int32_t p = 0; p < partitions; p++) {
 		ft->index[p] = p;
@@ -1156,16 +1307,18 @@ cw_send(struct cworld *w, const char *topic, int32_t partition, size_t value_len
 	assert_true(value_len <= sizeof(value));
 	memset(value, 'v', sizeof(value));
 	r.kv = (struct kv){ (const uint8_t *)"k", 1, value, (int32_t)value_len };
-	assert_int_equal(kproducer_send(&w->prod, topic, partition, &r, NULL, &e), KLAB_OK);
+	CW_EQF(kproducer_send(&w->prod, topic, partition, &r, NULL, &e), KLAB_OK,
+	       "a send with room in buffer.memory succeeds", "kproducer_send to %s-%d (%.100s)",
+	       topic, partition, e.msg);
 }
 
 static void
 cw_settle(struct cworld *w, int64_t ms)
 {
 	CW_RUN_UNTIL(w, kproducer_outstanding(&w->prod) == 0, ms);
-	CHECK_EQF(kproducer_outstanding(&w->prod), 0,
-		  "every batch ends acknowledged or failed: is one retried forever, or never sent?",
-		  "records still outstanding after %lld ms", (long long)ms);
+	CW_EQF(kproducer_outstanding(&w->prod), 0,
+	       "every batch ends acknowledged or failed: is one retried forever, or never sent?",
+	       "records still outstanding after %lld ms", (long long)ms);
 }
 
 /* Metadata from the front, once more (at most one per retry.backoff.ms). */
@@ -1176,8 +1329,11 @@ cw_refresh(struct cworld *w)
 
 	kclient_refresh_metadata(&w->prod.kc);
 	CW_RUN_UNTIL(w, w->front.metadata_requests > before && !w->prod.kc.metadata_inflight, 2000);
-	assert_true(w->front.metadata_requests > before);
-	assert_false(w->prod.kc.metadata_inflight);
+	CW_TRUE(w->front.metadata_requests > before,
+		"kclient_refresh_metadata sent no Metadata request to the bootstrap server");
+	CW_TRUE(!w->prod.kc.metadata_inflight,
+		"a Metadata request is still in flight 2 s after it was sent: was its answer "
+		"taken in (metadata_inflight cleared)?");
 }
 
 /* Make the producer's cached leaders of topic wrong: each moves to the next broker. */
@@ -1199,43 +1355,60 @@ cache_rotate(struct cworld *w, const char *topic)
  * a broker that moves keeps its slot and gets the new address.
  */
 static void
-test_lab3_client_learns_brokers(void **state)
+client_learns_brokers(void)
 {
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	const struct kc_slot *s;
 
-	(void)state;
 	w->front.brokers[3] = (struct front_broker){ -1, "nobody", 9999 };
 	w->front.brokers[4] = (struct front_broker){ 7, "", 9999 };
 	w->front.nbrokers = 5;
 	cw_refresh(w);
-	assert_true(kc->metadata_known);
-	assert_int_equal(kc->nslots, 1 + NBROKERS); /* the bootstrap server and the brokers */
+	CW_TRUE(kc->metadata_known, "after a Metadata answer, metadata_known is still false");
+	CW_EQ(kc->nslots, 1 + NBROKERS, "slots after the first Metadata answer",
+	      "one for the bootstrap server and one per broker with an id >= 0 and a host");
 	for (int32_t id = 1; id <= NBROKERS; id++) {
 		char host[32];
 
-		assert_non_null(s = slot_of(kc, id));
+		s = slot_of(kc, id);
+		CW_EQF(s != NULL, 1, "a broker in the answer gets a slot", "a slot for broker %d",
+		       id);
 		snprintf(host, sizeof(host), "broker%d", id);
-		assert_string_equal(s->host, host);
-		assert_int_equal(s->port, 9091 + id);
+		CW_EQF(strcmp(s->host, host), 0, "the host as the answer gives it",
+		       "host of broker %d's slot differs from %s (strcmp)", id, host);
+		CW_EQF(s->port, 9091 + id, "the port as the answer gives it",
+		       "port of broker %d's slot", id);
 	}
-	assert_null(slot_of(kc, 7));
+	CW_TRUE(slot_of(kc, 7) == NULL,
+		"broker 7 has an empty host in the answer and must get no slot");
 	/* broker 2 moves; the same three again, in another order */
 	w->front.nbrokers = NBROKERS;
 	w->front.brokers[0] = (struct front_broker){ 3, "broker3", 9094 };
 	w->front.brokers[1] = (struct front_broker){ 2, "broker2.example", 19093 };
 	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
 	cw_refresh(w);
-	assert_int_equal(kc->nslots, 1 + NBROKERS);
-	assert_non_null(s = slot_of(kc, 2));
-	assert_string_equal(s->host, "broker2.example");
-	assert_int_equal(s->port, 19093);
-	assert_non_null(s = slot_of(kc, 3));
-	assert_string_equal(s->host, "broker3");
-	assert_int_equal(s->port, 9094);
-	assert_string_equal(kc->slots[0].host, "front"); /* the bootstrap server stays */
+	CW_EQ(kc->nslots, 1 + NBROKERS, "slots after the same brokers came back in another order",
+	      "a known broker keeps its slot (found by node id): no new slot");
+	CW_TRUE((s = slot_of(kc, 2)) != NULL, "broker 2 lost its slot when it moved");
+	CW_TRUE(strcmp(s->host, "broker2.example") == 0,
+		"broker 2 moved to broker2.example, and its slot still has the old host: "
+		"update a known slot's address");
+	CW_EQ(s->port, 19093, "port of broker 2's slot after it moved",
+	      "update a known slot's address");
+	CW_TRUE((s = slot_of(kc, 3)) != NULL, "broker 3 lost its slot");
+	CW_TRUE(strcmp(s->host, "broker3") == 0, "broker 3's host changed, and should not have");
+	CW_EQ(s->port, 9094, "port of broker 3's slot", "it did not move");
+	CW_TRUE(strcmp(kc->slots[0].host, "front") == 0,
+		"slot 0 is no longer the bootstrap server: it stays, whatever the answer");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_learns_brokers(void **state)
+{
+	(void)state;
+	cw_sweep(client_learns_brokers);
 }
 
 struct versions_done {
@@ -1261,13 +1434,12 @@ versions_cb(struct kclient *kc, void *arg, int err, int16_t v, const struct pval
  * the answer gave (a wrong one is refused).
  */
 static void
-test_lab3_client_reaches_brokers(void **state)
+client_reaches_brokers(void)
 {
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	int ready = 0;
 
-	(void)state;
 	w->front.brokers[0] = (struct front_broker){ 2, "broker2", 9093 };
 	w->front.brokers[1] = (struct front_broker){ 3, "broker3", 9094 };
 	w->front.brokers[2] = (struct front_broker){ 1, "broker1", 9092 };
@@ -1277,18 +1449,32 @@ test_lab3_client_reaches_brokers(void **state)
 		struct pvalue *body = pvalue_new(proto_api(18)->request);
 
 		assert_non_null(body);
-		assert_int_equal(kclient_request(kc, id, 18, 2, body, false, versions_cb, &r),
-				 KLAB_OK);
+		CW_EQF(kclient_request(kc, id, 18, 2, body, false, versions_cb, &r), KLAB_OK,
+		       "a broker of the answer must be known by its id",
+		       "kclient_request to broker %d", id);
 		CW_RUN_UNTIL(w, r.calls > 0, 3000);
-		assert_int_equal(r.calls, 1);
-		assert_int_equal(r.err, KLAB_OK);
-		assert_int_equal(r.node, id);
+		CW_EQF(r.calls, 1, "the request goes over a connection to the slot's host and port",
+		       "answers to ApiVersions sent to broker %d within 3 s", id);
+		CW_EQF(r.err, KLAB_OK,
+		       "the request goes over a connection to the slot's host and port",
+		       "error of ApiVersions sent to broker %d", id);
+		CW_EQF(r.node, id, "each broker id has its own slot and connection",
+		       "the broker that answered a request for broker %d", id);
 	}
 	for (int i = 0; i < kc->nslots; i++)
 		ready += kc->slots[i].node_id >= 1 && kc->slots[i].state == KC_READY;
-	assert_int_equal(ready, NBROKERS);
-	assert_int_equal(kc->connects_failed, 0);
+	CW_EQ(ready, NBROKERS, "broker slots connected and ready",
+	      "one connection per broker, at the address its slot holds");
+	CW_EQ(kc->connects_failed, 0, "failed connects",
+	      "connect to the host and port the Metadata answer gave for that broker");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_reaches_brokers(void **state)
+{
+	(void)state;
+	cw_sweep(client_reaches_brokers);
 }
 
 /* ---- cache_leaders ---------------------------------------------------------------- */
@@ -1312,15 +1498,24 @@ check_leaders(struct kclient *kc, const struct front_topic *ft)
 {
 	const struct kc_topic *t = kclient_topic(kc, ft->name);
 
-	assert_non_null(t);
-	assert_true(t->known);
-	assert_int_equal(t->error, 0);
-	assert_int_equal(t->npartitions, ft->n);
+	CW_TRUE(t != NULL, "a wanted topic is not in the client's topic cache");
+	CW_EQF(t->known, 1, "a topic the answer gives without error is known",
+	       "known flag of topic %s", ft->name);
+	CW_EQF(t->error, 0, "the topic's error code from the answer", "error of topic %s",
+	       ft->name);
+	CW_EQF(t->npartitions, ft->n, "as many partitions as the answer lists",
+	       "partitions of topic %s", ft->name);
 	for (int32_t p = 0; p < ft->n; p++) {
-		assert_int_equal(kclient_leader(kc, ft->name, p), ft->leader[p]);
-		assert_int_equal(t->parts[p].error, ft->error_of[p]);
+		CW_EQF(kclient_leader(kc, ft->name, p), ft->leader[p],
+		       "store each leader at its partition_index, not at its position in the "
+		       "answer",
+		       "leader of %s-%d", ft->name, p);
+		CW_EQF(t->parts[p].error, ft->error_of[p],
+		       "store each partition's error code at its partition_index", "error of %s-%d",
+		       ft->name, p);
 	}
-	assert_int_equal(kclient_leader(kc, ft->name, ft->n), -1);
+	CW_EQF(kclient_leader(kc, ft->name, ft->n), -1, "no such partition: no leader",
+	       "leader of %s-%d (past the last partition)", ft->name, ft->n);
 }
 
 static void
@@ -1328,11 +1523,15 @@ check_unknown(struct kclient *kc, const char *name, int16_t error)
 {
 	const struct kc_topic *t = kclient_topic(kc, name);
 
-	assert_non_null(t);
-	assert_false(t->known);
-	assert_int_equal(t->error, error);
-	assert_int_equal(t->npartitions, 0);
-	assert_int_equal(kclient_leader(kc, name, 0), -1);
+	CW_TRUE(t != NULL, "a wanted topic is not in the client's topic cache");
+	CW_EQF(t->known, 0, "a topic answered with an error is not known", "known flag of topic %s",
+	       name);
+	CW_EQF(t->error, error, "keep the topic's error code from the answer", "error of topic %s",
+	       name);
+	CW_EQF(t->npartitions, 0, "a topic with an error has no partitions: forget the old ones",
+	       "partitions of topic %s", name);
+	CW_EQF(kclient_leader(kc, name, 0), -1, "a topic with an error has no leaders",
+	       "leader of %s-0", name);
 }
 
 /*
@@ -1343,14 +1542,13 @@ check_unknown(struct kclient *kc, const char *name, int16_t error)
  * replaces it all: leaders move, a topic grows, another is deleted.
  */
 static void
-test_lab3_client_caches_leaders(void **state)
+client_caches_leaders(void)
 {
 	static const int32_t order[] = { 3, 0, 5, 1, 4, 2 };
 	struct cworld *w = cw_new();
 	struct kclient *kc = &w->prod.kc;
 	struct front_topic *spread, *busy;
 
-	(void)state;
 	spread = front_topic(&w->front, "spread", 0, 6);
 	for (int32_t j = 0; j < 6; j++) {
 		spread->index[j] = order[j];
@@ -1362,9 +1560,11 @@ test_lab3_client_caches_leaders(void **state)
 	busy->error_of[1] = 5; /* LEADER_NOT_AVAILABLE */
 	busy->leader[2] = 3;
 	front_topic(&w->front, "missing", 3, 0); /* UNKNOWN_TOPIC_OR_PARTITION */
-	assert_int_equal(kclient_want_topic(kc, "spread"), KLAB_OK);
-	assert_int_equal(kclient_want_topic(kc, "busy"), KLAB_OK);
-	assert_int_equal(kclient_want_topic(kc, "missing"), KLAB_OK);
+	CW_EQ(kclient_want_topic(kc, "spread"), KLAB_OK, "kclient_want_topic(spread)",
+	      "not a region");
+	CW_EQ(kclient_want_topic(kc, "busy"), KLAB_OK, "kclient_want_topic(busy)", "not a region");
+	CW_EQ(kclient_want_topic(kc, "missing"), KLAB_OK, "kclient_want_topic(missing)",
+	      "not a region");
 	cw_refresh(w);
 	check_leaders(kc, spread);
 	check_leaders(kc, busy);
@@ -1384,35 +1584,57 @@ test_lab3_client_caches_leaders(void **state)
 	cw_free(w);
 }
 
+static void
+test_lab3_client_caches_leaders(void **state)
+{
+	(void)state;
+	cw_sweep(client_caches_leaders);
+}
+
 /*
  * Records for each partition of a topic spread over three brokers reach
  * its leader's log, and no other broker is asked: no retry, no error.
  */
 static void
-test_lab3_client_produces_to_leaders(void **state)
+client_produces_to_leaders(void)
 {
 	struct cworld *w = cw_new();
 	const struct front_topic *ft;
 	int per_broker[NBROKERS + 1] = { 0 };
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	ft = cw_create_topic(w, "spread", 6, NULL, 0);
 	for (int32_t p = 0; p < 6; p++)
 		per_broker[ft->leader[p]]++;
 	for (int32_t id = 1; id <= NBROKERS; id++)
-		assert_int_equal(per_broker[id], 2);
+		CW_EQF(per_broker[id], 2,
+		       "the cluster places partitions round robin (not a region)",
+		       "partitions of spread led by broker %d", id);
 	for (int i = 0; i < 5; i++)
 		for (int32_t p = 0; p < 6; p++)
 			cw_send(w, "spread", p, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 30);
-	assert_int_equal(w->errors, 0);
-	assert_int_equal(w->prod.retried_batches, 0);
+	CW_EQ(w->ok, 30, "records acknowledged",
+	      "each batch goes to its partition's leader, as the cached Metadata answer says");
+	CW_EQ(w->errors, 0, "records failed", "send each batch to its partition's leader");
+	CW_EQ(w->prod.retried_batches, 0, "batches retried",
+	      "a batch sent to the right leader needs no retry: is the leader cached by "
+	      "partition_index?");
 	for (int32_t p = 0; p < 6; p++)
 		for (int32_t id = 1; id <= NBROKERS; id++)
-			assert_int_equal(log_end(w, id, "spread", p), id == ft->leader[p] ? 5 : -1);
+			CW_EQF(log_end(w, id, "spread", p), id == ft->leader[p] ? 5 : -1,
+			       "records reach the leader's log only (-1: the broker does not hold "
+			       "the partition)",
+			       "log end of spread-%d on broker %d (leader %d)", p, id,
+			       ft->leader[p]);
 	cw_free(w);
+}
+
+static void
+test_lab3_client_produces_to_leaders(void **state)
+{
+	(void)state;
+	cw_sweep(client_produces_to_leaders);
 }
 
 /* ---- retry_not_leader ------------------------------------------------------------- */
@@ -1440,14 +1662,12 @@ cw_spread(const struct front_topic **ft)
  * the batch goes again and lands.
  */
 static void
-test_lab3_client_retry_not_leader(void **state)
+client_retry_not_leader(void)
 {
 	const struct front_topic *ft;
 	struct cworld *w = cw_spread(&ft);
 	int metadata;
 	int64_t t0, retried;
-
-	(void)state;
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	cache_rotate(w, "spread");
@@ -1468,23 +1688,36 @@ test_lab3_client_retry_not_leader(void **state)
 	CHECK_TRUE(w->last_ok_ms - t0 >= 300,
 		   "a retried batch landed before retry.backoff.ms (300 ms) had passed");
 	for (int32_t p = 0; p < 6; p++)
-		assert_int_equal(log_end(w, ft->leader[p], "spread", p), 2);
+		CW_EQF(log_end(w, ft->leader[p], "spread", p), 2,
+		       "the retried batch lands on the new leader",
+		       "log end of spread-%d on its leader, broker %d", p, ft->leader[p]);
 
 	/* a request lost in a partitioned network: a timeout, then a retry */
 	retried = w->prod.retried_batches;
-	assert_int_equal(
-		sim_partition_str(&w->sim, "broker1,broker2,broker3,front,admin|producer", NULL),
-		KLAB_OK);
+	CW_EQ(sim_partition_str(&w->sim, "broker1,broker2,broker3,front,admin|producer", NULL),
+	      KLAB_OK, "sim_partition_str", "not a region");
 	cw_send(w, "spread", 0, 10);
 	sim_run_for(&w->sim, 1500);
-	assert_int_equal(w->ok, 12);
+	CW_EQ(w->ok, 12, "records acknowledged while the producer is cut off",
+	      "nothing can be acknowledged across a partitioned network");
 	sim_heal(&w->sim);
 	cw_settle(w, 15000);
-	assert_int_equal(w->ok, 13);
-	assert_int_equal(w->errors, 0);
-	assert_true(w->prod.retried_batches > retried);
-	assert_true(log_end(w, ft->leader[0], "spread", 0) >= 3);
+	CW_EQ(w->ok, 13, "records acknowledged after the network healed",
+	      "a request that timed out (request.timeout.ms) is retried");
+	CW_EQ(w->errors, 0, "records failed after a lost request",
+	      "a timeout is retriable: the batch must not fail");
+	CW_TRUE(w->prod.retried_batches > retried,
+		"a request lost in the network was not retried: a timeout is retriable");
+	CW_TRUE(log_end(w, ft->leader[0], "spread", 0) >= 3,
+		"the batch sent during the partition never reached spread-0's leader");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_retry_not_leader(void **state)
+{
+	(void)state;
+	cw_sweep(client_retry_not_leader);
 }
 
 /*
@@ -1494,12 +1727,10 @@ test_lab3_client_retry_not_leader(void **state)
  * leaders.  A retry that does not refresh goes to the old leader forever.
  */
 static void
-test_lab3_client_retry_refreshes_metadata(void **state)
+client_retry_refreshes_metadata(void)
 {
 	const struct front_topic *ft;
 	struct cworld *w = cw_spread(&ft);
-
-	(void)state;
 
 	w->prod.kc.cfg.retry_backoff_ms = 300;
 	w->front.stale_until_ms = sim_now(&w->sim) + 400;
@@ -1518,6 +1749,13 @@ test_lab3_client_retry_refreshes_metadata(void **state)
 	cw_free(w);
 }
 
+static void
+test_lab3_client_retry_refreshes_metadata(void **state)
+{
+	(void)state;
+	cw_sweep(client_retry_refreshes_metadata);
+}
+
 /*
  * An error a retry cannot cure fails the batch at once, with the broker's
  * error: a batch larger than the topic's max.message.bytes gets
@@ -1525,14 +1763,13 @@ test_lab3_client_retry_refreshes_metadata(void **state)
  * NOT_LEADER_OR_FOLLOWER in the same moment are retried and land.
  */
 static void
-test_lab3_client_final_errors_not_retried(void **state)
+client_final_errors_not_retried(void)
 {
 	static const struct kadmin_config small_cfg[] = { { "max.message.bytes", "300" } };
 	struct cworld *w = cw_new();
 	const struct front_topic *small, *spread;
 	int64_t t0, retried;
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	small = cw_create_topic(w, "small", 1, small_cfg, 1);
 	spread = cw_create_topic(w, "spread", 3, NULL, 0);
@@ -1540,7 +1777,7 @@ test_lab3_client_final_errors_not_retried(void **state)
 	for (int32_t p = 0; p < 3; p++)
 		cw_send(w, "spread", p, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 4);
+	CW_EQ(w->ok, 4, "records acknowledged before the leaders moved", "a working producer");
 
 	cache_rotate(w, "spread");
 	retried = w->prod.retried_batches;
@@ -1549,15 +1786,30 @@ test_lab3_client_final_errors_not_retried(void **state)
 	for (int32_t p = 0; p < 3; p++)
 		cw_send(w, "spread", p, 10);
 	cw_settle(w, 30000);
-	assert_int_equal(w->errors, 1);
-	assert_int_equal(w->last_kerr, 10); /* MESSAGE_TOO_LARGE */
-	assert_true(w->last_error_ms - t0 < w->prod.kc.cfg.retry_backoff_ms);
-	assert_int_equal(w->ok, 7);
-	assert_int_equal(w->prod.retried_batches - retried, 3); /* the spread batches, once each */
-	assert_int_equal(log_end(w, small->leader[0], "small", 0), 1);
+	CW_EQ(w->errors, 1, "records failed", "the batch too large for topic small fails, once");
+	CW_EQ(w->last_kerr, 10, "Kafka error of the failed batch",
+	      "report the broker's error, MESSAGE_TOO_LARGE (10)");
+	CW_TRUE(w->last_error_ms - t0 < w->prod.kc.cfg.retry_backoff_ms,
+		"MESSAGE_TOO_LARGE failed the batch only after retry.backoff.ms: a final error "
+		"fails it at once, with no retry");
+	CW_EQ(w->ok, 7, "records acknowledged",
+	      "the NOT_LEADER_OR_FOLLOWER batches are retried and land");
+	CW_EQ(w->prod.retried_batches - retried, 3, "batches retried",
+	      "the three spread batches once each, and never the MESSAGE_TOO_LARGE one");
+	CW_EQ(log_end(w, small->leader[0], "small", 0), 1, "log end of small-0",
+	      "the batch too large was not written");
 	for (int32_t p = 0; p < 3; p++)
-		assert_int_equal(log_end(w, spread->leader[p], "spread", p), 2);
+		CW_EQF(log_end(w, spread->leader[p], "spread", p), 2,
+		       "the retried batch lands on the new leader",
+		       "log end of spread-%d on its leader, broker %d", p, spread->leader[p]);
 	cw_free(w);
+}
+
+static void
+test_lab3_client_final_errors_not_retried(void **state)
+{
+	(void)state;
+	cw_sweep(client_final_errors_not_retried);
 }
 
 /*
@@ -1567,14 +1819,13 @@ test_lab3_client_final_errors_not_retried(void **state)
  * delivery.timeout.ms has passed.  Both report NOT_LEADER_OR_FOLLOWER.
  */
 static void
-test_lab3_client_retries_bounded(void **state)
+client_retries_bounded(void)
 {
 	struct cworld *w = cw_new();
 	struct front_topic *ft;
 	int32_t leader;
 	int64_t t0, requests;
 
-	(void)state;
 	slots_fill(&w->prod.kc);
 	ft = cw_create_topic(w, "stuck", 1, NULL, 0);
 	leader = ft->leader[0];
@@ -1585,24 +1836,45 @@ test_lab3_client_retries_bounded(void **state)
 	t0 = sim_now(&w->sim);
 	cw_send(w, "stuck", 0, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->ok, 0);
-	assert_int_equal(w->errors, 1);
-	assert_int_equal(w->last_kerr, 6); /* NOT_LEADER_OR_FOLLOWER */
-	assert_int_equal(w->prod.produce_requests - requests, 4);
-	assert_int_equal(w->prod.retried_batches, 3);
-	assert_true(w->last_error_ms - t0 >= 600 && w->last_error_ms - t0 < 1000);
+	CW_EQ(w->ok, 0, "records acknowledged", "the leader is wrong and stays wrong");
+	CW_EQ(w->errors, 1, "records failed with retries=3",
+	      "a batch fails once its retries are spent");
+	CW_EQ(w->last_kerr, 6, "Kafka error of the failed batch",
+	      "report the last error, NOT_LEADER_OR_FOLLOWER (6)");
+	CW_EQ(w->prod.produce_requests - requests, 4, "Produce requests with retries=3",
+	      "the first attempt and three retries: is the retry count off by one?");
+	CW_EQ(w->prod.retried_batches, 3, "retries with retries=3", "no more than retries");
+	CW_EQF(w->last_error_ms - t0 >= 600 && w->last_error_ms - t0 < 1000, 1,
+	       "retry.backoff.ms (200) between attempts: four attempts take 600 ms to < 1 s",
+	       "failed within [600, 1000) ms of the send (1: yes); it failed after %lld ms",
+	       (long long)(w->last_error_ms - t0));
 
 	w->prod.cfg.retries = INT32_MAX;
 	w->prod.cfg.delivery_timeout_ms = 1500;
 	t0 = sim_now(&w->sim);
 	cw_send(w, "stuck", 0, 10);
 	cw_settle(w, 10000);
-	assert_int_equal(w->errors, 2);
-	assert_int_equal(w->last_kerr, 6);
-	assert_true(w->last_error_ms - t0 >= 1500 && w->last_error_ms - t0 < 2000);
-	assert_true(w->prod.retried_batches >= 3 + 5);
-	assert_int_equal(log_end(w, leader, "stuck", 0), 0);
+	CW_EQ(w->errors, 2, "records failed with unbounded retries",
+	      "a batch fails once delivery.timeout.ms has passed");
+	CW_EQ(w->last_kerr, 6, "Kafka error of the batch past delivery.timeout.ms",
+	      "report the last error, NOT_LEADER_OR_FOLLOWER (6)");
+	CW_EQF(w->last_error_ms - t0 >= 1500 && w->last_error_ms - t0 < 2000, 1,
+	       "delivery.timeout.ms (1500) bounds the retries",
+	       "failed within [1500, 2000) ms of the send (1: yes); it failed after %lld ms",
+	       (long long)(w->last_error_ms - t0));
+	CW_TRUE(w->prod.retried_batches >= 3 + 5,
+		"fewer than 5 retries in 1.5 s with retry.backoff.ms 200: keep retrying until "
+		"delivery.timeout.ms");
+	CW_EQ(log_end(w, leader, "stuck", 0), 0, "log end of stuck-0 on its real leader",
+	      "the test's front names the wrong leader throughout");
 	cw_free(w);
+}
+
+static void
+test_lab3_client_retries_bounded(void **state)
+{
+	(void)state;
+	cw_sweep(client_retries_bounded);
 }
 
 int
