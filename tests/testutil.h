@@ -76,6 +76,18 @@ tu_seed(uint64_t def)
 	return def;
 }
 
+/*
+ * A check in a seeded simulated test: on failure print the caller's
+ * message, then fail naming the condition and how to replay the run.
+ */
+#define TU_CHECK_SEED(seed, cond, ...)                                                        \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
+			print_error(__VA_ARGS__);                                             \
+			fail_msg("%s (reproduce with KLAB_SEED=%" PRIu64 ")", #cond, (seed)); \
+		}                                                                             \
+	} while (0)
+
 /* ---- temporary directories ---------------------------------------------- */
 
 static inline void

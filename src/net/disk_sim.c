@@ -1179,6 +1179,15 @@ sim_mkdir(struct fs *fs, const char *path, struct kerr *e)
 	return KLAB_OK;
 }
 
+/* Take away the current name at l (rmdir, unlink): durable after the directory's fsync. */
+static void
+name_remove(struct disk_sim *d, const struct dsim_loc *l)
+{
+	dirent_set_cur(d, l->de, NULL);
+	dirent_tidy(d, l->de);
+	mirror_sync(d, l->path);
+}
+
 static int
 sim_rmdir(struct fs *fs, const char *path, struct kerr *e)
 {
@@ -1196,9 +1205,7 @@ sim_rmdir(struct fs *fs, const char *path, struct kerr *e)
 		return kerr_set(e, KLAB_EIO, "%s: rmdir: Device or resource busy", path);
 	if (dir_has_children(l.node))
 		return kerr_set(e, KLAB_ESTATE, "%s: rmdir: Directory not empty", path);
-	dirent_set_cur(d, l.de, NULL);
-	dirent_tidy(d, l.de);
-	mirror_sync(d, l.path);
+	name_remove(d, &l);
 	return KLAB_OK;
 }
 
@@ -1215,9 +1222,7 @@ sim_unlink(struct fs *fs, const char *path, struct kerr *e)
 		return kerr_set(e, KLAB_ENOTFOUND, "%s: unlink: No such file or directory", path);
 	if (l.node->kind == FS_DIR)
 		return kerr_set(e, KLAB_EIO, "%s: unlink: Is a directory", path);
-	dirent_set_cur(d, l.de, NULL);
-	dirent_tidy(d, l.de);
-	mirror_sync(d, l.path);
+	name_remove(d, &l);
 	return KLAB_OK;
 }
 

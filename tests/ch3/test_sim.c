@@ -30,13 +30,7 @@
 
 static uint64_t seed;
 
-#define CHECK(cond, ...)                                                                    \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
-			print_error(__VA_ARGS__);                                           \
-			fail_msg("%s (reproduce with KLAB_SEED=%" PRIu64 ")", #cond, seed); \
-		}                                                                           \
-	} while (0)
+#define CHECK(cond, ...) TU_CHECK_SEED(seed, cond, __VA_ARGS__)
 
 /* ---- the two nodes ---------------------------------------------------------- */
 
