@@ -36,7 +36,7 @@
 #include <stdint.h>
 
 #include "broker/metadata.h"
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"

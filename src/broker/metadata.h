@@ -63,7 +63,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "core/config.h"
 #include "core/err.h"
 #include "net/node.h"

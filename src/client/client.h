@@ -43,7 +43,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "net/node.h"

@@ -13,7 +13,7 @@
  *
  * which stays in every build.  When cond is false it prints
  *
- *   klab: src/broker/proto.c:224: KLAB_ASSERT(v != NULL) failed: schema
+ *   klab: src/proto/kafka.c:224: KLAB_ASSERT(v != NULL) failed: schema
  *   MetadataRequest has no field 'topicz' (field names: messages.c)
  *
  * - where, the condition, and a sentence naming the rule that broke - to

@@ -24,8 +24,8 @@
 #include "testutil.h"
 
 #include "broker/broker.h"
-#include "broker/proto.h"
-#include "broker/tracer.h"
+#include "proto/kafka.h"
+#include "proto/tracer.h"
 #include "net/sim.h"
 
 #define PORT 9092

@@ -27,7 +27,7 @@
 #include "testutil.h"
 
 #include "broker/broker.h"
-#include "broker/tracer.h"
+#include "proto/tracer.h"
 #include "client/admin.h"
 #include "client/consumer.h"
 #include "client/producer.h"

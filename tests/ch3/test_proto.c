@@ -15,7 +15,7 @@
  */
 #include "testutil.h"
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "net/disk_real.h"
 
 #define SEED_DEFAULT 0x6B6C6162ull

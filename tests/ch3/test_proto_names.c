@@ -26,7 +26,7 @@
 #include <ctype.h>
 #include <dirent.h>
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 
 #define NAMES_MAX 1024
 #define ARGS_MAX 16

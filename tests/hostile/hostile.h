@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "core/buf.h"
 
 struct hb {

@@ -28,7 +28,7 @@
 #include "testutil.h"
 
 #include "broker/broker.h"
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "client/admin.h"
 #include "client/producer.h"
 #include "net/sim.h"

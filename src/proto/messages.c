@@ -39,7 +39,7 @@
  * To add a version: raise max_version in apis[] and add any field that
  * version introduced with its min_version.
  */
-#include "broker/proto.h"
+#include "proto/kafka.h"
 
 #define ANY PV_ANY
 #define F(n, t, lo, hi) .name = (n), .type = (t), .min_version = (lo), .max_version = (hi)

@@ -1,12 +1,12 @@
 /*
  * tracer.c - describing Kafka frames for the simulator's trace (tracer.h).
  */
-#include "broker/tracer.h"
+#include "proto/tracer.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/proto.h"
+#include "proto/kafka.h"
 #include "core/buf.h"
 #include "core/err.h"
 

@@ -13,8 +13,8 @@
  * A key being here does not mean klab answers it: proto_api() is the
  * registry of what it does.
  */
-#ifndef KLAB_BROKER_API_H
-#define KLAB_BROKER_API_H
+#ifndef KLAB_PROTO_API_H
+#define KLAB_PROTO_API_H
 
 enum kafka_api {
 	KAPI_PRODUCE = 0,

@@ -3,7 +3,7 @@
  * clients), and which of them a client may cure by refreshing its
  * metadata and trying again (Kafka's RetriableException subclasses).
  */
-#include "broker/proto.h"
+#include "proto/kafka.h"
 
 static const struct {
 	int16_t code;

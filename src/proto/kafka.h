@@ -36,14 +36,14 @@
  *
  *   Trace      proto_trace() writes one line per message for the REPL.
  */
-#ifndef KLAB_BROKER_PROTO_H
-#define KLAB_BROKER_PROTO_H
+#ifndef KLAB_PROTO_KAFKA_H
+#define KLAB_PROTO_KAFKA_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker/api.h"
+#include "proto/api.h"
 #include "core/buf.h"
 #include "core/fs.h"
 

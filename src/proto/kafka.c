@@ -41,7 +41,7 @@
  *      the encoder may trust node types; a mismatch is an assert.
  *   4. proto_encode() and the frame writers leave out unchanged on error.
  */
-#include "broker/proto.h"
+#include "proto/kafka.h"
 
 #include <assert.h>
 #include <stdarg.h>

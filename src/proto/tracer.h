@@ -13,8 +13,8 @@
  *
  * A frame that is neither prints its size and first bytes.
  */
-#ifndef KLAB_BROKER_TRACER_H
-#define KLAB_BROKER_TRACER_H
+#ifndef KLAB_PROTO_TRACER_H
+#define KLAB_PROTO_TRACER_H
 
 #include <stdbool.h>
 #include <stddef.h>
