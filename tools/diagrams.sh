@@ -10,7 +10,25 @@
 # fails if a committed .dot differs (a stale diagram).  A hand-drawn
 # diagram is a DOT file diagrams/NAME.gv: `update` renders NAME.svg from it,
 # `check` fails if NAME.gv does not render or NAME.svg is missing.
+#
+# A script that draws a chapter's pictures from its walkthrough's own run
+# says so in a comment line `# follows: chapters/0N-NAME/walkthrough.klab`;
+# both modes then check that its commands, `dot` lines aside, are the
+# walkthrough's commands in the walkthrough's order (it may leave out
+# commands that only look, such as `read`), so a picture cannot drift from
+# the run the chapter prints.
 set -u
+# The commands of a REPL script: no comments, no blank lines, no `dot`.
+commands() {
+	grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' -e '^dot\b' "$1"
+}
+# follows SCRIPT WALKTHROUGH: is SCRIPT's command list a subsequence of WALKTHROUGH's?
+follows() {
+	commands "$2" | awk -v want="$(commands "$1")" '
+		BEGIN { n = split(want, w, "\n"); i = 1 }
+		i <= n && $0 == w[i] { i++ }
+		END { if (i <= n) { print w[i]; exit 1 } }'
+}
 build=$(cd "$1" && pwd)
 mode=$2
 top=$(pwd)
@@ -20,6 +38,15 @@ for script in diagrams/*.klab; do
 	stage=$(basename "$script" | sed -n 's/^ch\([0-9]*\)-.*/\1/p')
 	klab=$build/ch$stage/klab
 	[ -n "$stage" ] && [ -x "$klab" ] || { echo "diagrams: $script: no $klab" >&2; status=1; continue; }
+	walk=$(sed -n 's/^# follows: *//p' "$script")
+	if [ -n "$walk" ]; then
+		if [ ! -f "$walk" ]; then
+			echo "diagrams: $script follows $walk, which does not exist" >&2; status=1; continue
+		elif ! miss=$(follows "$script" "$walk"); then
+			echo "diagrams: $script has left $walk: '$miss' is not the walkthrough's next command" >&2
+			status=1; continue
+		fi
+	fi
 	tmp=$(mktemp -d)
 	cfg=""
 	[ -f "${script%.klab}.properties" ] && cfg="-c $top/${script%.klab}.properties"
