@@ -425,7 +425,7 @@ api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request
 	}
 	pvalue_set_int(resp, "error_code", KERR_UNSUPPORTED_VERSION);
 	buf_reset(&b->out);
-	if (proto_response_encode(h->correlation_id, api->response, 0, resp, &b->out) == KLAB_OK)
+	if (proto_response_encode(h->correlation_id, api, 0, resp, &b->out) == KLAB_OK)
 		b->node->rt->ops->send(b->node->rt, c, b->out.data, b->out.len);
 	pvalue_free(resp);
 }
@@ -726,25 +726,79 @@ send_response(struct broker *b, conn_id c)
 		close_bad(b, c, "the response cannot be queued (max output bytes)");
 }
 
+/* The client id of h for a log line: printable bytes, at most 64; "null". */
+static void
+client_id_text(const struct proto_request_header *h, char *out, size_t n)
+{
+	size_t k = 0;
+
+	if (h->client_id == NULL) {
+		snprintf(out, n, "null");
+		return;
+	}
+	for (int16_t i = 0; i < h->client_id_len && i < 64 && k + 1 < n; i++) {
+		uint8_t ch = h->client_id[i];
+
+		out[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Why a request is refused, saying what a reader of the log needs to tell
+ * which client sent what: the API by name (or its number), the version,
+ * the versions klab serves, and the client id, e.g. "Metadata v13 is not
+ * supported (klab serves v0-v12), client_id=rdkafka" (issue: a refusal
+ * must be diagnosable).
+ */
+static const char *
+refusal(char *why, size_t n, const struct proto_request_header *h, const struct api_desc *api,
+	const char *what)
+{
+	char id[80];
+
+	client_id_text(h, id, sizeof(id));
+	if (api == NULL)
+		snprintf(why, n, "unknown API key %d (v%d), client_id=%s", h->api_key,
+			 h->api_version, id);
+	else if (what == NULL)
+		snprintf(why, n, "%s v%d is not supported (klab serves v%d-v%d), client_id=%s",
+			 api->name, h->api_version, api->min_version, api->max_version, id);
+	else
+		snprintf(why, n, "%s v%d: %s, client_id=%s", api->name, h->api_version, what, id);
+	return why;
+}
+
 /*
  * The header of a frame, checked: the API and its handler, or why the
- * connection must close (an ApiVersions above klab's range is answered
- * here, as Kafka does, and *answered is set).
+ * connection must close, written into why (an ApiVersions above klab's
+ * range is answered here, as Kafka does, and *answered is set).
  */
 static const char *
 check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 	     struct proto_request_header *h, struct cursor *body, const struct api_desc **api,
-	     broker_handler *fn, bool *answered)
+	     broker_handler *fn, bool *answered, char *why, size_t n)
 {
 	*answered = false;
 	if (b->failed || b->store == NULL)
 		return "the broker failed to start";
-	if (len < 4 || proto_request_header_parse(frame + 4, len - 4, h, body) != KLAB_OK)
-		return "malformed request header";
+	if (len < 4 || proto_request_header_parse(frame + 4, len - 4, h, body) != KLAB_OK) {
+		int16_t key = len >= 8 ? (int16_t)be16_read(frame + 4) : -1;
+		const struct api_desc *known = proto_api(key);
+
+		if (len < 8)
+			return "malformed request header";
+		if (known != NULL)
+			snprintf(why, n, "malformed request header (%s v%d)", known->name,
+				 (int16_t)be16_read(frame + 6));
+		else
+			snprintf(why, n, "malformed request header (unknown API key %d)", key);
+		return why;
+	}
 	*api = proto_api(h->api_key);
 	*fn = handler_for(h->api_key);
 	if (*api == NULL || *fn == NULL)
-		return "unknown API key";
+		return refusal(why, n, h, NULL, NULL);
 	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
 		return NULL;
 	if (h->api_key == KAPI_API_VERSIONS && h->api_version > (*api)->max_version) {
@@ -752,7 +806,7 @@ check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 		*answered = true;
 		return NULL;
 	}
-	return "unsupported API version";
+	return refusal(why, n, h, *api, NULL);
 }
 
 /* Encode and send the answer to a handled request; false if it cannot be encoded. */
@@ -765,8 +819,8 @@ answer(struct broker *b, conn_id c, const struct api_desc *api,
 	buf_reset(&b->out);
 	b->splices.n = 0;
 	b->splices.bytes = 0;
-	rc = proto_response_encode_spliced(h->correlation_id, api->response, h->api_version, resp,
-					   &b->out, b->cfg.fetch_copy ? NULL : &b->splices);
+	rc = proto_response_encode_spliced(h->correlation_id, api, h->api_version, resp, &b->out,
+					   b->cfg.fetch_copy ? NULL : &b->splices);
 	if (rc == KLAB_OK) {
 		trace_msg(b, api, true, h->api_version, h->correlation_id, resp);
 		send_response(b, c);
@@ -826,12 +880,14 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	struct broker_req r;
 	enum outcome out = DONE;
 	bool answered;
-	const char *bad = check_header(b, c, frame, len, &h, &body, &api, &fn, &answered);
-	char why[200];
+	char why[400], what[240];
+	const char *bad =
+		check_header(b, c, frame, len, &h, &body, &api, &fn, &answered, why, sizeof(why));
 	int rc;
 
 	if (bad == NULL && !answered && (rc = proto_request_decode(&h, body, &req)) != KLAB_OK)
-		bad = decode_failure(rc, body.len, why, sizeof(why));
+		bad = refusal(why, sizeof(why), &h, api,
+			      decode_failure(rc, body.len, what, sizeof(what)));
 	if (bad == NULL && !answered && h.api_key == KAPI_FETCH && fetch_dedupe(req) != KLAB_OK)
 		bad = "out of memory";
 	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
