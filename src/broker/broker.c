@@ -483,7 +483,7 @@ static const struct req_shape fetch_shape = { "topics", "topic", "partitions", "
  * first.)
  */
 static int
-fetch_dedupe(struct pvalue *req)
+fetch_dedupe(struct pvalue *req, int16_t v)
 {
 	struct pvalue *topics = pvalue_array(req, "topics");
 	int32_t nt = pvalue_count(topics);
@@ -504,8 +504,11 @@ fetch_dedupe(struct pvalue *req)
 	}
 	for (int32_t i = 0; i < nt; i++) {
 		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, "partitions");
-		int32_t len;
-		const uint8_t *name = pvalue_get_bytes(t, "topic", &len);
+		int32_t len = 16;
+		/* from v13 a topic is its id (KIP-516): the 16 bytes are the key */
+		const uint8_t *name = pvalue_has_field(t, "topic_id", v)
+					      ? pvalue_get(t, "topic_id")->uuid
+					      : pvalue_get_bytes(t, "topic", &len);
 
 		for (int32_t j = 0; j < pvalue_count(ps); j++, k++)
 			keys[k] = (struct breq_key){
@@ -555,17 +558,38 @@ local_log(struct broker *b, const uint8_t *name, int32_t len, int32_t p)
 	return t != NULL && p >= 0 && p < t->partitions ? t->logs[p] : NULL;
 }
 
-/* Append to *v (n of cap) the local log of each partition req lists (shape w). */
+/*
+ * The name bytes topic element t (of a request at version ver, shape w)
+ * names its topic by: its name, or from Fetch v13 on (KIP-516) the name
+ * the metadata source has for its id; NULL when there is none.
+ */
+static const uint8_t *
+req_topic(struct broker *b, const struct pvalue *t, const struct req_shape *w, int16_t ver,
+	  int32_t *len)
+{
+	struct metadata_source *m = &b->meta;
+	const char *name;
+	uint8_t id[16];
+
+	if (!pvalue_has_field(t, "topic_id", ver))
+		return pvalue_get_bytes(t, w->name, len);
+	pvalue_get_uuid(t, "topic_id", id);
+	name = m->topic_by_id != NULL ? m->topic_by_id(m, id) : NULL;
+	*len = name != NULL ? (int32_t)strlen(name) : -1;
+	return (const uint8_t *)name;
+}
+
+/* Append to *v (n of cap) the local log of each partition req (version ver) lists (shape w). */
 static int
-collect_logs(struct broker *b, const struct pvalue *req, const struct req_shape *w, struct log ***v,
-	     size_t *n, size_t *cap)
+collect_logs(struct broker *b, const struct pvalue *req, int16_t ver, const struct req_shape *w,
+	     struct log ***v, size_t *n, size_t *cap)
 {
 	const struct pvalue *topics = pvalue_array(req, w->topics);
 
 	for (int32_t i = 0; i < pvalue_count(topics); i++) {
 		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, w->parts);
 		int32_t len;
-		const uint8_t *name = pvalue_get_bytes(t, w->name, &len);
+		const uint8_t *name = req_topic(b, t, w, ver, &len);
 
 		for (int32_t j = 0; j < pvalue_count(ps); j++) {
 			struct log *l = local_log(
@@ -605,7 +629,8 @@ park_prepare(struct broker *b, const struct proto_request_header *h, const struc
 	size_t cap = 0, k = 0;
 
 	if (proto_request_encode(h, req, &pk->frame) != KLAB_OK ||
-	    collect_logs(b, req, &fetch_shape, &pk->logs, &pk->nlogs, &cap) != KLAB_OK)
+	    collect_logs(b, req, h->api_version, &fetch_shape, &pk->logs, &pk->nlogs, &cap) !=
+		    KLAB_OK)
 		return KLAB_ENOMEM;
 	if (pk->nlogs > 1)
 		qsort(pk->logs, pk->nlogs, sizeof(*pk->logs), ptr_cmp);
@@ -857,7 +882,7 @@ decode_failure(int rc, size_t len, char *why, size_t n)
 static void
 note_appends(struct broker *b, const struct pvalue *req)
 {
-	(void)collect_logs(b, req, &produce_shape, &b->touched, &b->ntouched, &b->captouched);
+	(void)collect_logs(b, req, 0, &produce_shape, &b->touched, &b->ntouched, &b->captouched);
 }
 
 /*
@@ -888,7 +913,8 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	if (bad == NULL && !answered && (rc = proto_request_decode(&h, body, &req)) != KLAB_OK)
 		bad = refusal(why, sizeof(why), &h, api,
 			      decode_failure(rc, body.len, what, sizeof(what)));
-	if (bad == NULL && !answered && h.api_key == KAPI_FETCH && fetch_dedupe(req) != KLAB_OK)
+	if (bad == NULL && !answered && h.api_key == KAPI_FETCH &&
+	    fetch_dedupe(req, h.api_version) != KLAB_OK)
 		bad = "out of memory";
 	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
 		bad = "out of memory";

@@ -342,6 +342,18 @@ pvalue_set_str(struct pvalue *st, const char *name, const char *s)
 	pvalue_set_bytes(st, name, s, (int32_t)n);
 }
 
+bool
+pvalue_has_field(const struct pvalue *st, const char *name, int16_t v)
+{
+	const struct pschema *sc = st->a.schema;
+
+	assert(st->type == PT_STRUCT);
+	for (size_t i = 0; i < sc->nfields; i++)
+		if (strcmp(sc->fields[i].name, name) == 0)
+			return pfield_present(&sc->fields[i], v);
+	return false;
+}
+
 void
 pvalue_get_uuid(const struct pvalue *st, const char *name, uint8_t id[16])
 {

@@ -207,6 +207,9 @@ void pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_
 void pvalue_set_file(struct pvalue *st, const char *name, struct fs_file *file, int64_t off,
 		     int32_t len);
 
+/* True when st's schema has a field named name and it is on the wire at v. */
+bool pvalue_has_field(const struct pvalue *st, const char *name, int16_t v);
+
 /* A uuid field: copy its 16 bytes out, or set them (copied in). */
 void pvalue_get_uuid(const struct pvalue *st, const char *name, uint8_t id[16]);
 void pvalue_set_uuid(struct pvalue *st, const char *name, const uint8_t id[16]);
