@@ -827,6 +827,8 @@ check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
 		return NULL;
 	if (h->api_key == KAPI_API_VERSIONS && h->api_version > (*api)->max_version) {
+		broker_log(b, "broker %d: connection %lld: %s: answered UNSUPPORTED_VERSION in v0",
+			   b->cfg.broker_id, (long long)c, refusal(why, n, h, *api, NULL));
 		api_versions_unsupported(b, c, h);
 		*answered = true;
 		return NULL;
@@ -915,9 +917,9 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 			      decode_failure(rc, body.len, what, sizeof(what)));
 	if (bad == NULL && !answered && h.api_key == KAPI_FETCH &&
 	    fetch_dedupe(req, h.api_version) != KLAB_OK)
-		bad = "out of memory";
+		bad = refusal(why, sizeof(why), &h, api, "out of memory");
 	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
-		bad = "out of memory";
+		bad = refusal(why, sizeof(why), &h, api, "out of memory");
 	if (bad != NULL || answered) {
 		pvalue_free(req);
 		if (bad != NULL)
@@ -930,10 +932,10 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	r.now_ms = n->rt->ops->now_ms(n->rt);
 	r.may_park = may_park;
 	if (fn(&r, req, resp) != KLAB_OK) {
-		close_bad(b, c, "the handler failed");
+		close_bad(b, c, refusal(why, sizeof(why), &h, api, "the handler failed"));
 		out = CLOSED;
 	} else if (r.park && pk != NULL && park_prepare(b, &h, req, pk) != KLAB_OK) {
-		close_bad(b, c, "out of memory");
+		close_bad(b, c, refusal(why, sizeof(why), &h, api, "out of memory"));
 		out = CLOSED;
 	} else if (r.park) {
 		*park_ms = r.park_ms;
@@ -942,7 +944,8 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 		trace_msg(b, api, false, h.api_version, h.correlation_id, req);
 		b->requests++;
 		if (!r.no_response && !answer(b, c, api, &h, resp)) {
-			close_bad(b, c, "cannot encode the response");
+			close_bad(b, c,
+				  refusal(why, sizeof(why), &h, api, "cannot encode the response"));
 			out = CLOSED;
 		}
 	}

@@ -253,7 +253,8 @@ size_t proto_decode_budget(size_t len);
 
 /*
  * Decode exactly p[0..len) as schema s at version v into a new tree *out
- * (pointing into p).  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
+ * (pointing into p); s is a whole message, whose flexible_min says
+ * whether v uses the flexible encodings.  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
  * early, KLAB_ECORRUPT for an impossible length or count or for bytes left
  * over, KLAB_ETOOLARGE when the tree would take more memory than
  * proto_decode_budget(len), KLAB_ENOMEM when an allocation failed.  On
@@ -266,7 +267,9 @@ int proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t le
 int proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out);
 
 /*
- * Append struct node st encoded as schema s at version v to out.  Fields
+ * Append struct node st encoded as schema s (a whole message, as for
+ * proto_decode) at version v to out.  A tagged field is written only when
+ * it does not hold its default.  Fields
  * absent at v are not written.  KLAB_EINVAL when a null sits where v does
  * not allow one or a length does not fit its prefix; KLAB_ENOMEM when out
  * could not grow.

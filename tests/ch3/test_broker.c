@@ -311,6 +311,8 @@ metadata_req(const char *topic, bool auto_create)
 	return req;
 }
 
+static bool logged(const struct world *w, const char *what);
+
 /* ---- ApiVersions ------------------------------------------------------------------------ */
 
 static void
@@ -444,6 +446,9 @@ test_ch3_broker_api_versions_v4_unsupported(void **state)
 	assert_int_equal(
 		pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "max_version"), 3);
 	pvalue_free(resp);
+	if (!logged(w, "ApiVersions v4 is not supported (klab serves v0-v3), client_id=test: "
+		       "answered UNSUPPORTED_VERSION in v0"))
+		fail_msg("log:\n%s", w->logs);
 	assert_true(w->client.connected);
 	world_free(w);
 }
