@@ -425,7 +425,7 @@ api_versions_unsupported(struct broker *b, conn_id c, const struct proto_request
 	}
 	pvalue_set_int(resp, "error_code", KERR_UNSUPPORTED_VERSION);
 	buf_reset(&b->out);
-	if (proto_response_encode(h->correlation_id, api->response, 0, resp, &b->out) == KLAB_OK)
+	if (proto_response_encode(h->correlation_id, api, 0, resp, &b->out) == KLAB_OK)
 		b->node->rt->ops->send(b->node->rt, c, b->out.data, b->out.len);
 	pvalue_free(resp);
 }
@@ -483,7 +483,7 @@ static const struct req_shape fetch_shape = { "topics", "topic", "partitions", "
  * first.)
  */
 static int
-fetch_dedupe(struct pvalue *req)
+fetch_dedupe(struct pvalue *req, int16_t v)
 {
 	struct pvalue *topics = pvalue_array(req, "topics");
 	int32_t nt = pvalue_count(topics);
@@ -504,8 +504,11 @@ fetch_dedupe(struct pvalue *req)
 	}
 	for (int32_t i = 0; i < nt; i++) {
 		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, "partitions");
-		int32_t len;
-		const uint8_t *name = pvalue_get_bytes(t, "topic", &len);
+		int32_t len = 16;
+		/* from v13 a topic is its id (KIP-516): the 16 bytes are the key */
+		const uint8_t *name = pvalue_has_field(t, "topic_id", v)
+					      ? pvalue_get(t, "topic_id")->uuid
+					      : pvalue_get_bytes(t, "topic", &len);
 
 		for (int32_t j = 0; j < pvalue_count(ps); j++, k++)
 			keys[k] = (struct breq_key){
@@ -555,17 +558,38 @@ local_log(struct broker *b, const uint8_t *name, int32_t len, int32_t p)
 	return t != NULL && p >= 0 && p < t->partitions ? t->logs[p] : NULL;
 }
 
-/* Append to *v (n of cap) the local log of each partition req lists (shape w). */
+/*
+ * The name bytes topic element t (of a request at version ver, shape w)
+ * names its topic by: its name, or from Fetch v13 on (KIP-516) the name
+ * the metadata source has for its id; NULL when there is none.
+ */
+static const uint8_t *
+req_topic(struct broker *b, const struct pvalue *t, const struct req_shape *w, int16_t ver,
+	  int32_t *len)
+{
+	struct metadata_source *m = &b->meta;
+	const char *name;
+	uint8_t id[16];
+
+	if (!pvalue_has_field(t, "topic_id", ver))
+		return pvalue_get_bytes(t, w->name, len);
+	pvalue_get_uuid(t, "topic_id", id);
+	name = m->topic_by_id != NULL ? m->topic_by_id(m, id) : NULL;
+	*len = name != NULL ? (int32_t)strlen(name) : -1;
+	return (const uint8_t *)name;
+}
+
+/* Append to *v (n of cap) the local log of each partition req (version ver) lists (shape w). */
 static int
-collect_logs(struct broker *b, const struct pvalue *req, const struct req_shape *w, struct log ***v,
-	     size_t *n, size_t *cap)
+collect_logs(struct broker *b, const struct pvalue *req, int16_t ver, const struct req_shape *w,
+	     struct log ***v, size_t *n, size_t *cap)
 {
 	const struct pvalue *topics = pvalue_array(req, w->topics);
 
 	for (int32_t i = 0; i < pvalue_count(topics); i++) {
 		const struct pvalue *t = pvalue_at(topics, i), *ps = pvalue_array(t, w->parts);
 		int32_t len;
-		const uint8_t *name = pvalue_get_bytes(t, w->name, &len);
+		const uint8_t *name = req_topic(b, t, w, ver, &len);
 
 		for (int32_t j = 0; j < pvalue_count(ps); j++) {
 			struct log *l = local_log(
@@ -605,7 +629,8 @@ park_prepare(struct broker *b, const struct proto_request_header *h, const struc
 	size_t cap = 0, k = 0;
 
 	if (proto_request_encode(h, req, &pk->frame) != KLAB_OK ||
-	    collect_logs(b, req, &fetch_shape, &pk->logs, &pk->nlogs, &cap) != KLAB_OK)
+	    collect_logs(b, req, h->api_version, &fetch_shape, &pk->logs, &pk->nlogs, &cap) !=
+		    KLAB_OK)
 		return KLAB_ENOMEM;
 	if (pk->nlogs > 1)
 		qsort(pk->logs, pk->nlogs, sizeof(*pk->logs), ptr_cmp);
@@ -726,33 +751,89 @@ send_response(struct broker *b, conn_id c)
 		close_bad(b, c, "the response cannot be queued (max output bytes)");
 }
 
+/* The client id of h for a log line: printable bytes, at most 64; "null". */
+static void
+client_id_text(const struct proto_request_header *h, char *out, size_t n)
+{
+	size_t k = 0;
+
+	if (h->client_id == NULL) {
+		snprintf(out, n, "null");
+		return;
+	}
+	for (int16_t i = 0; i < h->client_id_len && i < 64 && k + 1 < n; i++) {
+		uint8_t ch = h->client_id[i];
+
+		out[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	out[k] = '\0';
+}
+
+/*
+ * Why a request is refused, saying what a reader of the log needs to tell
+ * which client sent what: the API by name (or its number), the version,
+ * the versions klab serves, and the client id, e.g. "Metadata v13 is not
+ * supported (klab serves v0-v12), client_id=rdkafka" (issue: a refusal
+ * must be diagnosable).
+ */
+static const char *
+refusal(char *why, size_t n, const struct proto_request_header *h, const struct api_desc *api,
+	const char *what)
+{
+	char id[80];
+
+	client_id_text(h, id, sizeof(id));
+	if (api == NULL)
+		snprintf(why, n, "unknown API key %d (v%d), client_id=%s", h->api_key,
+			 h->api_version, id);
+	else if (what == NULL)
+		snprintf(why, n, "%s v%d is not supported (klab serves v%d-v%d), client_id=%s",
+			 api->name, h->api_version, api->min_version, api->max_version, id);
+	else
+		snprintf(why, n, "%s v%d: %s, client_id=%s", api->name, h->api_version, what, id);
+	return why;
+}
+
 /*
  * The header of a frame, checked: the API and its handler, or why the
- * connection must close (an ApiVersions above klab's range is answered
- * here, as Kafka does, and *answered is set).
+ * connection must close, written into why (an ApiVersions above klab's
+ * range is answered here, as Kafka does, and *answered is set).
  */
 static const char *
 check_header(struct broker *b, conn_id c, const uint8_t *frame, size_t len,
 	     struct proto_request_header *h, struct cursor *body, const struct api_desc **api,
-	     broker_handler *fn, bool *answered)
+	     broker_handler *fn, bool *answered, char *why, size_t n)
 {
 	*answered = false;
 	if (b->failed || b->store == NULL)
 		return "the broker failed to start";
-	if (len < 4 || proto_request_header_parse(frame + 4, len - 4, h, body) != KLAB_OK)
-		return "malformed request header";
+	if (len < 4 || proto_request_header_parse(frame + 4, len - 4, h, body) != KLAB_OK) {
+		int16_t key = len >= 8 ? (int16_t)be16_read(frame + 4) : -1;
+		const struct api_desc *known = proto_api(key);
+
+		if (len < 8)
+			return "malformed request header";
+		if (known != NULL)
+			snprintf(why, n, "malformed request header (%s v%d)", known->name,
+				 (int16_t)be16_read(frame + 6));
+		else
+			snprintf(why, n, "malformed request header (unknown API key %d)", key);
+		return why;
+	}
 	*api = proto_api(h->api_key);
 	*fn = handler_for(h->api_key);
 	if (*api == NULL || *fn == NULL)
-		return "unknown API key";
+		return refusal(why, n, h, NULL, NULL);
 	if (h->api_version >= (*api)->min_version && h->api_version <= (*api)->max_version)
 		return NULL;
 	if (h->api_key == KAPI_API_VERSIONS && h->api_version > (*api)->max_version) {
+		broker_log(b, "broker %d: connection %lld: %s: answered UNSUPPORTED_VERSION in v0",
+			   b->cfg.broker_id, (long long)c, refusal(why, n, h, *api, NULL));
 		api_versions_unsupported(b, c, h);
 		*answered = true;
 		return NULL;
 	}
-	return "unsupported API version";
+	return refusal(why, n, h, *api, NULL);
 }
 
 /* Encode and send the answer to a handled request; false if it cannot be encoded. */
@@ -765,8 +846,8 @@ answer(struct broker *b, conn_id c, const struct api_desc *api,
 	buf_reset(&b->out);
 	b->splices.n = 0;
 	b->splices.bytes = 0;
-	rc = proto_response_encode_spliced(h->correlation_id, api->response, h->api_version, resp,
-					   &b->out, b->cfg.fetch_copy ? NULL : &b->splices);
+	rc = proto_response_encode_spliced(h->correlation_id, api, h->api_version, resp, &b->out,
+					   b->cfg.fetch_copy ? NULL : &b->splices);
 	if (rc == KLAB_OK) {
 		trace_msg(b, api, true, h->api_version, h->correlation_id, resp);
 		send_response(b, c);
@@ -803,7 +884,7 @@ decode_failure(int rc, size_t len, char *why, size_t n)
 static void
 note_appends(struct broker *b, const struct pvalue *req)
 {
-	(void)collect_logs(b, req, &produce_shape, &b->touched, &b->ntouched, &b->captouched);
+	(void)collect_logs(b, req, 0, &produce_shape, &b->touched, &b->ntouched, &b->captouched);
 }
 
 /*
@@ -826,16 +907,19 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	struct broker_req r;
 	enum outcome out = DONE;
 	bool answered;
-	const char *bad = check_header(b, c, frame, len, &h, &body, &api, &fn, &answered);
-	char why[200];
+	char why[400], what[240];
+	const char *bad =
+		check_header(b, c, frame, len, &h, &body, &api, &fn, &answered, why, sizeof(why));
 	int rc;
 
 	if (bad == NULL && !answered && (rc = proto_request_decode(&h, body, &req)) != KLAB_OK)
-		bad = decode_failure(rc, body.len, why, sizeof(why));
-	if (bad == NULL && !answered && h.api_key == KAPI_FETCH && fetch_dedupe(req) != KLAB_OK)
-		bad = "out of memory";
+		bad = refusal(why, sizeof(why), &h, api,
+			      decode_failure(rc, body.len, what, sizeof(what)));
+	if (bad == NULL && !answered && h.api_key == KAPI_FETCH &&
+	    fetch_dedupe(req, h.api_version) != KLAB_OK)
+		bad = refusal(why, sizeof(why), &h, api, "out of memory");
 	if (bad == NULL && !answered && (resp = pvalue_new(api->response)) == NULL)
-		bad = "out of memory";
+		bad = refusal(why, sizeof(why), &h, api, "out of memory");
 	if (bad != NULL || answered) {
 		pvalue_free(req);
 		if (bad != NULL)
@@ -848,10 +932,10 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 	r.now_ms = n->rt->ops->now_ms(n->rt);
 	r.may_park = may_park;
 	if (fn(&r, req, resp) != KLAB_OK) {
-		close_bad(b, c, "the handler failed");
+		close_bad(b, c, refusal(why, sizeof(why), &h, api, "the handler failed"));
 		out = CLOSED;
 	} else if (r.park && pk != NULL && park_prepare(b, &h, req, pk) != KLAB_OK) {
-		close_bad(b, c, "out of memory");
+		close_bad(b, c, refusal(why, sizeof(why), &h, api, "out of memory"));
 		out = CLOSED;
 	} else if (r.park) {
 		*park_ms = r.park_ms;
@@ -860,7 +944,8 @@ handle_one(struct broker *b, conn_id c, const uint8_t *frame, size_t len, bool m
 		trace_msg(b, api, false, h.api_version, h.correlation_id, req);
 		b->requests++;
 		if (!r.no_response && !answer(b, c, api, &h, resp)) {
-			close_bad(b, c, "cannot encode the response");
+			close_bad(b, c,
+				  refusal(why, sizeof(why), &h, api, "cannot encode the response"));
 			out = CLOSED;
 		}
 	}

@@ -74,6 +74,7 @@ enum kafka_error {
 	KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
 	KERR_KAFKA_STORAGE_ERROR = 56,
 	KERR_INVALID_RECORD = 87,
+	KERR_UNKNOWN_TOPIC_ID = 100,
 };
 
 /* One broker of the static cluster (cluster.brokers=1@host:port,...). */

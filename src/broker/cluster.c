@@ -208,6 +208,14 @@ link_flush(struct broker *b, int i)
 }
 
 /*
+ * The versions brokers tell each other topic changes in: the last
+ * non-flexible ones, whose requests name their topics in topic_names
+ * (DeleteTopics v6 names them by name or id in another array).
+ */
+#define PEER_CREATE_TOPICS_VERSION 4
+#define PEER_DELETE_TOPICS_VERSION 3
+
+/*
  * Send a request to every other broker (client id klab-broker-<id>), once:
  * a broker that cannot be reached does not get it later.  Static
  * membership has no log of changes to replay; chapter 4's coordinator has.
@@ -288,6 +296,8 @@ static_frame(struct metadata_source *m, conn_id c, const uint8_t *frame, size_t 
 	const struct api_desc *api;
 	struct pvalue *resp = NULL;
 	int16_t key, version;
+	struct cursor body;
+	int32_t corr;
 
 	if (i < 0)
 		return false;
@@ -303,7 +313,9 @@ static_frame(struct metadata_source *m, conn_id c, const uint8_t *frame, size_t 
 		(size_t)(--l->ninflight) * sizeof(l->inflight[0]));
 	api = proto_api(key);
 	if (api != NULL &&
-	    proto_decode(api->response, version, frame + 8, len - 8, &resp) == KLAB_OK)
+	    proto_response_header_parse(key, version, frame + 4, len - 4, &corr, &body) ==
+		    KLAB_OK &&
+	    proto_decode(api->response, version, body.p, body.len, &resp) == KLAB_OK)
 		log_peer_answer(b, b->cfg.members[i].id, resp,
 				key == KAPI_CREATE_TOPICS ? "topics" : "responses");
 	else
@@ -467,7 +479,7 @@ tell_create(struct broker *b, const struct topic *t)
 		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
 	}
 	pvalue_set_int(req, "timeout_ms", 30000);
-	tell_peers(b, KAPI_CREATE_TOPICS, api->max_version, req);
+	tell_peers(b, KAPI_CREATE_TOPICS, PEER_CREATE_TOPICS_VERSION, req);
 out:
 	pvalue_free(req);
 }
@@ -529,7 +541,7 @@ tell_deleted(struct broker *b, const char *const *names, int32_t n, const int16_
 			pvalue_at(out, k++)->s.len = (int32_t)strlen(names[i]);
 		}
 		pvalue_set_int(req, "timeout_ms", 30000);
-		tell_peers(b, KAPI_DELETE_TOPICS, api->max_version, req);
+		tell_peers(b, KAPI_DELETE_TOPICS, PEER_DELETE_TOPICS_VERSION, req);
 	}
 	pvalue_free(req);
 }

@@ -146,6 +146,15 @@ struct metadata_source {
 	const struct metadata_ops *ops;
 	struct broker *b; /* the broker it serves */
 	void *state;	  /* the source's own (broker_config.metadata_state) */
+	/*
+	 * Topic ids (KIP-516), optional: a source without them leaves these
+	 * NULL, and the handlers then answer the zero UUID for every topic and
+	 * UNKNOWN_TOPIC_ID for every id.  topic_id: KLAB_OK with id set, or
+	 * KLAB_ENOTFOUND.  topic_by_id: the topic's name (valid as
+	 * invariant 4 says), or NULL when the id is unknown.
+	 */
+	int (*topic_id)(struct metadata_source *m, const char *topic, uint8_t id[16]);
+	const char *(*topic_by_id)(struct metadata_source *m, const uint8_t id[16]);
 };
 
 /* Chapter 3's source: the static cluster of cluster.brokers (cluster.c). */

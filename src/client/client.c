@@ -468,6 +468,7 @@ on_frame(struct node *n, conn_id c, const uint8_t *f, size_t len)
 	struct kc_pending *p;
 	struct pvalue *resp = NULL;
 	int32_t corr;
+	struct cursor body;
 	int rc;
 
 	if (slot < 0)
@@ -488,7 +489,10 @@ on_frame(struct node *n, conn_id c, const uint8_t *f, size_t len)
 		slot_close(kc, slot, true);
 		return;
 	}
-	rc = proto_decode(proto_api(p->api)->response, p->version, f + 8, len - 8, &resp);
+	/* the header is v0 or v1 (flexible): proto_response_header_parse knows which */
+	rc = proto_response_header_parse(p->api, p->version, f + 4, len - 4, &corr, &body);
+	if (rc == KLAB_OK)
+		rc = proto_decode(proto_api(p->api)->response, p->version, body.p, body.len, &resp);
 	if (rc != KLAB_OK) {
 		kerr_set(&kc->last_error, rc, "cannot decode a %s v%d response from %s:%d",
 			 proto_api(p->api)->name, p->version, kc->slots[slot].host,

@@ -166,6 +166,15 @@ int log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_
  */
 int log_offset_for_time(struct log *l, int64_t ts, int64_t *offset, int64_t *found_ts);
 
+/*
+ * The largest record timestamp in the log and the offset each segment
+ * keeps with it (the last offset of the batch that holds it, as Kafka
+ * 3.6's maxTimestampAndOffsetSoFar), from the segments' own fields, no
+ * reading: ListOffsets' MAX_TIMESTAMP (KIP-734).  Both -1 when the log is
+ * empty.
+ */
+void log_max_timestamp(const struct log *l, int64_t *offset, int64_t *ts);
+
 /* Start a new active segment at the log end (no-op when it is empty). */
 int log_roll(struct log *l, int64_t now_ms);
 

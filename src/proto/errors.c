@@ -35,6 +35,7 @@ static const struct {
 	{ 56, "KAFKA_STORAGE_ERROR", true },
 	{ 74, "FENCED_LEADER_EPOCH", true },
 	{ 87, "INVALID_RECORD", false },
+	{ 100, "UNKNOWN_TOPIC_ID", true },
 };
 #define NKAFKA_ERRORS (sizeof(kafka_errors) / sizeof(kafka_errors[0]))
 

@@ -6,14 +6,29 @@
  * write() walk the fields in order, testing the version before each one
  * (generator/src/main/java/org/apache/kafka/message/MessageDataGenerator
  * .java writes them).  We do the same walk at run time over the tables of
- * messages.c, so the whole of the non-flexible wire format fits here:
+ * messages.c, so the whole wire format fits here:
  *
  *   int8, bool      1 byte (bool: nonzero is true, as readByte() != 0)
  *   int16/32/64     big-endian, two's complement
+ *   uvarint         7 bits a byte, low first, high bit = more; at most 5
+ *   uuid            16 bytes
  *   string          int16 length N, then N bytes of UTF-8; -1 = null
  *   bytes, records  int32 length N, then N bytes; -1 = null
  *   array           int32 count N, then N elements; -1 = null
  *   struct          its fields in order, no prefix
+ *
+ * and in a flexible version (KIP-482; v >= the message's flexible_min):
+ *
+ *   string, bytes,  uvarint N+1, then N bytes; 0 = null
+ *   records
+ *   array           uvarint N+1, then N elements; 0 = null
+ *   struct          its untagged fields in order, then the tagged ones:
+ *                   uvarint count, and per field uvarint tag, uvarint
+ *                   size, size bytes of value; in increasing tag order
+ *                   (as Kafka's generated writers), only fields that do
+ *                   not hold their default.  A tag the reader does not
+ *                   know is skipped, which is how a newer peer may add
+ *                   fields without a version bump.
  *
  * A field absent at the version is neither read nor written; it holds its
  * default.  As in Kafka's generated readers, any negative length or count
@@ -40,6 +55,11 @@
  *   3. Every node of a tree was built from its schema (node_init_*), so
  *      the encoder may trust node types; a mismatch is an assert.
  *   4. proto_encode() and the frame writers leave out unchanged on error.
+ *   5. A varint of more than 5 bytes or more than 32 bits, a compact
+ *      length above what its type can hold, and a tagged field whose value
+ *      does not fill exactly its size are KLAB_ECORRUPT; a tagged-field
+ *      count or size is checked against the bytes left before use, so an
+ *      unknown tag costs its bytes and no memory.
  */
 #include "proto/kafka.h"
 
@@ -80,6 +100,13 @@ is_slice(enum ptype t)
 }
 
 static bool
+is_int(enum ptype t)
+{
+	return t == PT_INT8 || t == PT_INT16 || t == PT_INT32 || t == PT_INT64 || t == PT_BOOL ||
+	       t == PT_UVARINT;
+}
+
+static bool
 has_kids(enum ptype t)
 {
 	return t == PT_STRUCT || is_array(t);
@@ -97,31 +124,41 @@ elem_type(enum ptype t)
 	}
 }
 
+/* A field on the wire at v in the struct's ordered part (not tagged). */
+static bool
+untagged_present(const struct pfield *f, int16_t v)
+{
+	return pfield_present(f, v) && !f->tagged;
+}
+
 /* The fewest bytes a value of type t can take (struct: at version v). */
 static size_t
-min_size(enum ptype t, const struct pschema *sub, int16_t v)
+min_size(enum ptype t, const struct pschema *sub, int16_t v, bool flex)
 {
-	size_t n = 0;
+	size_t n = flex ? 1 : 0; /* a struct's tagged-field count */
 
 	switch (t) {
 	case PT_INT8:
-	case PT_BOOL: return 1;
-	case PT_INT16:
-	case PT_STRING: return 2;
+	case PT_BOOL:
+	case PT_UVARINT: return 1;
+	case PT_INT16: return 2;
 	case PT_INT64: return 8;
+	case PT_UUID: return 16;
+	case PT_STRING: return flex ? 1 : 2;
 	case PT_STRUCT:
 		for (size_t i = 0; i < sub->nfields; i++)
-			if (pfield_present(&sub->fields[i], v))
-				n += min_size(sub->fields[i].type, sub->fields[i].sub, v);
+			if (untagged_present(&sub->fields[i], v))
+				n += min_size(sub->fields[i].type, sub->fields[i].sub, v, flex);
 		return n;
-	default: return 4; /* int32, bytes, records, arrays */
+	case PT_INT32: return 4;
+	default: return flex ? 1 : 4; /* bytes, records, arrays */
 	}
 }
 
 static size_t
-elem_min_size(const struct pfield *f, int16_t v)
+elem_min_size(const struct pfield *f, int16_t v, bool flex)
 {
-	size_t m = min_size(elem_type(f->type), f->sub, v);
+	size_t m = min_size(elem_type(f->type), f->sub, v, flex);
 
 	return m > 0 ? m : 1;
 }
@@ -243,7 +280,7 @@ pvalue_get_int(const struct pvalue *st, const char *name)
 {
 	const struct pvalue *v = must_get(st, name);
 
-	MUST_BE(!has_kids(v->type) && !is_slice(v->type), st, name);
+	MUST_BE(is_int(v->type), st, name);
 	return v->i;
 }
 
@@ -252,7 +289,7 @@ pvalue_set_int(struct pvalue *st, const char *name, int64_t i)
 {
 	struct pvalue *v = must_get(st, name);
 
-	MUST_BE(!has_kids(v->type) && !is_slice(v->type), st, name);
+	MUST_BE(is_int(v->type), st, name);
 	v->i = i;
 }
 
@@ -303,6 +340,36 @@ pvalue_set_str(struct pvalue *st, const char *name, const char *s)
 
 	KLAB_ASSERT(n <= INT16_MAX, "field '%s': a string of %zu bytes", name, n);
 	pvalue_set_bytes(st, name, s, (int32_t)n);
+}
+
+bool
+pvalue_has_field(const struct pvalue *st, const char *name, int16_t v)
+{
+	const struct pschema *sc = st->a.schema;
+
+	assert(st->type == PT_STRUCT);
+	for (size_t i = 0; i < sc->nfields; i++)
+		if (strcmp(sc->fields[i].name, name) == 0)
+			return pfield_present(&sc->fields[i], v);
+	return false;
+}
+
+void
+pvalue_get_uuid(const struct pvalue *st, const char *name, uint8_t id[16])
+{
+	const struct pvalue *v = must_get(st, name);
+
+	MUST_BE(v->type == PT_UUID, st, name);
+	memcpy(id, v->uuid, 16);
+}
+
+void
+pvalue_set_uuid(struct pvalue *st, const char *name, const uint8_t id[16])
+{
+	struct pvalue *v = must_get(st, name);
+
+	MUST_BE(v->type == PT_UUID, st, name);
+	memcpy(v->uuid, id, 16);
 }
 
 struct pvalue *
@@ -383,10 +450,12 @@ pvalue_array_set_null(struct pvalue *arr)
 
 /* ---- decoder ------------------------------------------------------------- */
 
-/* A decoder's input and what is left of its memory budget (invariant 2a). */
+/* A decoder's input, what is left of its memory budget (invariant 2a), and
+ * whether the message's version is flexible. */
 struct dec {
 	struct cursor *c;
 	size_t budget;
+	bool flex;
 };
 
 static int decode_struct(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st);
@@ -397,28 +466,81 @@ cur_rc(const struct cursor *c)
 	return cur_ok(c) ? KLAB_OK : KLAB_ETRUNCATED;
 }
 
+/*
+ * An unsigned varint of at most 5 bytes and 32 bits (Kafka's
+ * ByteUtils.readUnsignedVarint refuses a sixth byte).  Invariant 5.
+ */
+static int
+get_uvarint(struct cursor *c, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 5; i++) {
+		uint8_t byte = cur_get_u8(c);
+
+		if (!cur_ok(c))
+			return KLAB_ETRUNCATED;
+		v |= (uint64_t)(byte & 0x7f) << (7 * i);
+		if ((byte & 0x80) == 0) {
+			*out = (uint32_t)v;
+			return v > UINT32_MAX ? KLAB_ECORRUPT : KLAB_OK;
+		}
+	}
+	return KLAB_ECORRUPT; /* a sixth byte would follow */
+}
+
+/*
+ * A length or count prefix: int16 (strings) or int32, or in a flexible
+ * version the compact uvarint N+1.  *n < 0 means null.
+ */
+static int
+get_length(struct cursor *c, bool flex, bool int16, int32_t *n)
+{
+	uint32_t u;
+	int rc;
+
+	if (!flex) {
+		*n = int16 ? (int16_t)cur_get_be16(c) : (int32_t)cur_get_be32(c);
+		return cur_rc(c);
+	}
+	if ((rc = get_uvarint(c, &u)) != KLAB_OK)
+		return rc;
+	if (u - 1 > (uint32_t)(int16 ? INT16_MAX : INT32_MAX) && u != 0)
+		return KLAB_ECORRUPT; /* invariant 5 */
+	*n = u == 0 ? -1 : (int32_t)(u - 1);
+	return KLAB_OK;
+}
+
 static int
 decode_int(enum ptype t, struct cursor *c, int64_t *out)
 {
+	uint32_t u = 0;
+	int rc;
+
 	switch (t) {
 	case PT_INT8: *out = (int8_t)cur_get_u8(c); break;
 	case PT_BOOL: *out = cur_get_u8(c) != 0; break;
 	case PT_INT16: *out = (int16_t)cur_get_be16(c); break;
 	case PT_INT32: *out = (int32_t)cur_get_be32(c); break;
 	case PT_INT64: *out = (int64_t)cur_get_be64(c); break;
+	case PT_UVARINT:
+		rc = get_uvarint(c, &u);
+		*out = u;
+		return rc;
 	default: assert(!"decode_int of a non-integer");
 	}
 	return cur_rc(c);
 }
 
-/* A string (int16 length) or bytes (int32 length); negative = null. */
+/* A string (int16 length) or bytes (int32 length), or compact; negative = null. */
 static int
-decode_slice(enum ptype t, bool nullable, struct cursor *c, struct pvalue *v)
+decode_slice(enum ptype t, bool nullable, struct dec *d, struct pvalue *v)
 {
-	int32_t len = t == PT_STRING ? (int16_t)cur_get_be16(c) : (int32_t)cur_get_be32(c);
+	int32_t len;
+	int rc = get_length(d->c, d->flex, t == PT_STRING, &len);
 
-	if (!cur_ok(c))
-		return KLAB_ETRUNCATED;
+	if (rc != KLAB_OK)
+		return rc;
 	if (len < 0) {
 		v->null = true;
 		v->s.p = NULL;
@@ -426,8 +548,18 @@ decode_slice(enum ptype t, bool nullable, struct cursor *c, struct pvalue *v)
 		return nullable ? KLAB_OK : KLAB_ECORRUPT;
 	}
 	v->null = false;
-	v->s.p = cur_get_bytes(c, (size_t)len); /* fails if len > what is left */
+	v->s.p = cur_get_bytes(d->c, (size_t)len); /* fails if len > what is left */
 	v->s.len = len;
+	return cur_rc(d->c);
+}
+
+static int
+decode_uuid(struct cursor *c, struct pvalue *v)
+{
+	const uint8_t *p = cur_get_bytes(c, 16);
+
+	if (p != NULL)
+		memcpy(v->uuid, p, 16);
 	return cur_rc(c);
 }
 
@@ -436,7 +568,7 @@ decode_elem(struct pvalue *arr, int16_t v, struct dec *d, struct pvalue *el)
 {
 	switch (arr->type) {
 	case PT_ARRAY: return decode_struct(arr->a.schema, v, d, el);
-	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, d->c, el);
+	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, d, el);
 	default: return decode_int(el->type, d->c, &el->i);
 	}
 }
@@ -461,17 +593,17 @@ static int
 decode_array(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *arr)
 {
 	struct cursor *c = d->c;
-	int32_t n = (int32_t)cur_get_be32(c);
+	int32_t n;
 	size_t cost;
-	int rc;
+	int rc = get_length(c, d->flex, false, &n);
 
-	if (!cur_ok(c))
-		return KLAB_ETRUNCATED;
+	if (rc != KLAB_OK)
+		return rc;
 	if (n < 0) {
 		pvalue_array_set_null(arr);
 		return null_ok(f, v) ? KLAB_OK : KLAB_ECORRUPT;
 	}
-	if ((size_t)n > c->len / elem_min_size(f, v))
+	if ((size_t)n > c->len / elem_min_size(f, v, d->flex))
 		return KLAB_ETRUNCATED; /* invariant 2: before allocating */
 	if ((cost = tree_cost(arr, (size_t)n)) > d->budget)
 		return KLAB_ETOOLARGE; /* invariant 2a: before allocating */
@@ -482,18 +614,78 @@ decode_array(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *ar
 	return rc;
 }
 
+/* The value of field f, whatever its place (ordered or tagged). */
 static int
-decode_field(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *val)
+decode_value(const struct pfield *f, int16_t v, struct dec *d, struct pvalue *val)
 {
-	if (!pfield_present(f, v))
-		return KLAB_OK; /* keeps its default */
 	if (f->type == PT_STRUCT)
 		return decode_struct(f->sub, v, d, val);
 	if (is_array(f->type))
 		return decode_array(f, v, d, val);
+	if (is_slice(f->type) && f->classic) {
+		struct dec cd = { d->c, d->budget, false };
+
+		return decode_slice(f->type, null_ok(f, v), &cd, val);
+	}
 	if (is_slice(f->type))
-		return decode_slice(f->type, null_ok(f, v), d->c, val);
+		return decode_slice(f->type, null_ok(f, v), d, val);
+	if (f->type == PT_UUID)
+		return decode_uuid(d->c, val);
 	return decode_int(f->type, d->c, &val->i);
+}
+
+/* The field of s that tag names at v, or -1: the tag is unknown here. */
+static int
+tagged_index(const struct pschema *s, int16_t v, uint32_t tag)
+{
+	for (size_t i = 0; i < s->nfields; i++)
+		if (s->fields[i].tagged && (uint32_t)s->fields[i].tag == tag &&
+		    pfield_present(&s->fields[i], v))
+			return (int)i;
+	return -1;
+}
+
+/* One tagged field of size bytes: decoded into its node, or skipped. */
+static int
+decode_tagged(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st, uint32_t tag,
+	      uint32_t size)
+{
+	int k = tagged_index(s, v, tag);
+	struct cursor sub;
+	struct dec sd;
+	int rc;
+
+	cur_init(&sub, d->c->p, size);
+	if (cur_get_bytes(d->c, size) == NULL)
+		return KLAB_ETRUNCATED; /* invariant 5: a size past the end */
+	if (k < 0)
+		return KLAB_OK; /* unknown: skipped */
+	sd = (struct dec){ &sub, d->budget, d->flex };
+	rc = decode_value(&s->fields[k], v, &sd, &st->a.v[k]);
+	d->budget = sd.budget;
+	if (rc == KLAB_ETRUNCATED)
+		return KLAB_ECORRUPT; /* the value overran its own size */
+	return rc == KLAB_OK && sub.len != 0 ? KLAB_ECORRUPT : rc;
+}
+
+/* The tagged-field section that ends a struct in a flexible version. */
+static int
+decode_tags(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st)
+{
+	uint32_t n, tag, size;
+	int rc = get_uvarint(d->c, &n);
+
+	if (rc != KLAB_OK)
+		return rc;
+	if (n > d->c->len / 2)
+		return KLAB_ETRUNCATED; /* each field takes a tag and a size byte at least */
+	for (uint32_t i = 0; i < n; i++) {
+		if ((rc = get_uvarint(d->c, &tag)) != KLAB_OK ||
+		    (rc = get_uvarint(d->c, &size)) != KLAB_OK ||
+		    (rc = decode_tagged(s, v, d, st, tag, size)) != KLAB_OK)
+			return rc;
+	}
+	return KLAB_OK;
 }
 
 /* st holds defaults (node_init_struct); overwrite the fields present at v. */
@@ -501,12 +693,14 @@ static int
 decode_struct(const struct pschema *s, int16_t v, struct dec *d, struct pvalue *st)
 {
 	for (size_t i = 0; i < s->nfields; i++) {
-		int rc = decode_field(&s->fields[i], v, d, &st->a.v[i]);
+		int rc = KLAB_OK;
 
+		if (untagged_present(&s->fields[i], v))
+			rc = decode_value(&s->fields[i], v, d, &st->a.v[i]);
 		if (rc != KLAB_OK)
 			return rc;
 	}
-	return KLAB_OK;
+	return d->flex ? decode_tags(s, v, d, st) : KLAB_OK;
 }
 
 size_t
@@ -520,7 +714,7 @@ proto_decode_budget(size_t len)
 int
 proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out)
 {
-	struct dec d = { c, proto_decode_budget(c->len) };
+	struct dec d = { c, proto_decode_budget(c->len), v >= s->flexible_min };
 	struct pvalue *st = pvalue_new(s);
 	int rc;
 
@@ -558,10 +752,19 @@ proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t len, s
 struct enc {
 	struct buf *b;
 	struct proto_splices *sp;
+	bool flex;
 };
 
 static int encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st,
 			 struct enc *e);
+
+static void
+put_uvarint(struct buf *b, uint32_t u)
+{
+	uint8_t t[VARLONG_MAX];
+
+	buf_put(b, t, uvarint_encode(t, u));
+}
 
 static void
 encode_int(enum ptype t, int64_t i, struct buf *b)
@@ -572,8 +775,21 @@ encode_int(enum ptype t, int64_t i, struct buf *b)
 	case PT_INT16: buf_put_be16(b, (uint16_t)i); break;
 	case PT_INT32: buf_put_be32(b, (uint32_t)i); break;
 	case PT_INT64: buf_put_be64(b, (uint64_t)i); break;
+	case PT_UVARINT: put_uvarint(b, (uint32_t)i); break;
 	default: assert(!"encode_int of a non-integer");
 	}
+}
+
+/* A length or count prefix (n < 0: null), as get_length reads it. */
+static void
+put_length(struct enc *e, bool int16, int32_t n)
+{
+	if (e->flex)
+		put_uvarint(e->b, n < 0 ? 0 : (uint32_t)n + 1);
+	else if (int16)
+		buf_put_be16(e->b, (uint16_t)n);
+	else
+		buf_put_be32(e->b, (uint32_t)n);
 }
 
 /* Records in a file: a splice when the caller takes them, else a copy. */
@@ -613,10 +829,7 @@ encode_slice(enum ptype t, bool nullable, const struct pvalue *val, struct enc *
 
 	if ((val->null && !nullable) || (t == PT_STRING && len > INT16_MAX))
 		return KLAB_EINVAL;
-	if (t == PT_STRING)
-		buf_put_be16(e->b, (uint16_t)len);
-	else
-		buf_put_be32(e->b, (uint32_t)len);
+	put_length(e, t == PT_STRING, len);
 	if (len > 0 && val->in_file)
 		return encode_file(val, e);
 	if (len > 0)
@@ -631,10 +844,10 @@ encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct
 
 	assert(arr->type == f->type);
 	if (arr->null) {
-		buf_put_be32(e->b, UINT32_MAX);
+		put_length(e, false, -1);
 		return null_ok(f, v) ? KLAB_OK : KLAB_EINVAL;
 	}
-	buf_put_be32(e->b, (uint32_t)arr->a.n);
+	put_length(e, false, arr->a.n);
 	for (int32_t i = 0; i < arr->a.n && rc == KLAB_OK; i++) {
 		const struct pvalue *el = &arr->a.v[i];
 
@@ -648,19 +861,112 @@ encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct
 	return rc;
 }
 
+/* The value of field f, whatever its place (ordered or tagged). */
 static int
-encode_field(const struct pfield *f, int16_t v, const struct pvalue *val, struct enc *e)
+encode_value(const struct pfield *f, int16_t v, const struct pvalue *val, struct enc *e)
 {
-	if (!pfield_present(f, v))
-		return KLAB_OK;
 	assert(val->type == f->type); /* invariant 3 */
 	if (f->type == PT_STRUCT)
 		return encode_struct(f->sub, v, val, e);
 	if (is_array(f->type))
 		return encode_array(f, v, val, e);
+	if (is_slice(f->type) && f->classic) {
+		struct enc ce = { e->b, e->sp, false };
+
+		return encode_slice(f->type, null_ok(f, v), val, &ce);
+	}
 	if (is_slice(f->type))
 		return encode_slice(f->type, null_ok(f, v), val, e);
-	encode_int(f->type, val->i, e->b);
+	if (f->type == PT_UUID)
+		buf_put(e->b, val->uuid, 16);
+	else
+		encode_int(f->type, val->i, e->b);
+	return KLAB_OK;
+}
+
+static bool node_is_default(const struct pfield *f, const struct pvalue *val);
+
+static bool
+struct_is_default(const struct pschema *s, const struct pvalue *st)
+{
+	for (size_t i = 0; i < s->nfields; i++)
+		if (!node_is_default(&s->fields[i], &st->a.v[i]))
+			return false;
+	return true;
+}
+
+/* Does val hold f's default?  A tagged field is written only when not. */
+static bool
+node_is_default(const struct pfield *f, const struct pvalue *val)
+{
+	static const uint8_t zero[16];
+
+	if (f->type == PT_STRUCT)
+		return struct_is_default(f->sub, val);
+	if (is_array(f->type))
+		return f->def_null ? val->null : !val->null && val->a.n == 0;
+	if (is_slice(f->type))
+		return f->def_null ? val->null : !val->null && val->s.len == 0;
+	if (f->type == PT_UUID)
+		return memcmp(val->uuid, zero, 16) == 0;
+	return val->i == f->def;
+}
+
+/* Field k of s as a tagged field: tag, size, value. */
+static int
+encode_tagged(const struct pschema *s, size_t k, int16_t v, const struct pvalue *st, struct enc *e)
+{
+	struct buf tmp;
+	struct enc te = { &tmp, NULL, e->flex };
+	int rc;
+
+	buf_init(&tmp);
+	rc = encode_value(&s->fields[k], v, &st->a.v[k], &te);
+	if (rc == KLAB_OK && !buf_ok(&tmp))
+		rc = KLAB_ENOMEM;
+	if (rc == KLAB_OK && tmp.len > UINT32_MAX)
+		rc = KLAB_ETOOLARGE;
+	if (rc == KLAB_OK) {
+		put_uvarint(e->b, (uint32_t)s->fields[k].tag);
+		put_uvarint(e->b, (uint32_t)tmp.len);
+		buf_put(e->b, tmp.data, tmp.len);
+	}
+	buf_free(&tmp);
+	return rc;
+}
+
+/* Is field k of s a tagged field to write at v? */
+static bool
+tag_written(const struct pschema *s, size_t k, int16_t v, const struct pvalue *st)
+{
+	const struct pfield *f = &s->fields[k];
+
+	return f->tagged && pfield_present(f, v) && !node_is_default(f, &st->a.v[k]);
+}
+
+/* The tagged-field section: the count, then the fields by increasing tag. */
+static int
+encode_tags(const struct pschema *s, int16_t v, const struct pvalue *st, struct enc *e)
+{
+	uint32_t n = 0;
+	int64_t last = -1;
+
+	for (size_t k = 0; k < s->nfields; k++)
+		n += tag_written(s, k, v, st);
+	put_uvarint(e->b, n);
+	for (uint32_t i = 0; i < n; i++) {
+		size_t best = s->nfields;
+		int rc;
+
+		for (size_t k = 0; k < s->nfields; k++)
+			if (tag_written(s, k, v, st) && s->fields[k].tag > last &&
+			    (best == s->nfields || s->fields[k].tag < s->fields[best].tag))
+				best = k;
+		assert(best < s->nfields); /* tags are distinct (test_proto_flex checks) */
+		if ((rc = encode_tagged(s, best, v, st, e)) != KLAB_OK)
+			return rc;
+		last = s->fields[best].tag;
+	}
 	return KLAB_OK;
 }
 
@@ -669,12 +975,14 @@ encode_struct(const struct pschema *s, int16_t v, const struct pvalue *st, struc
 {
 	assert(st->type == PT_STRUCT && st->a.schema == s);
 	for (size_t i = 0; i < s->nfields; i++) {
-		int rc = encode_field(&s->fields[i], v, &st->a.v[i], e);
+		int rc = KLAB_OK;
 
+		if (untagged_present(&s->fields[i], v))
+			rc = encode_value(&s->fields[i], v, &st->a.v[i], e);
 		if (rc != KLAB_OK)
 			return rc;
 	}
-	return KLAB_OK;
+	return e->flex ? encode_tags(s, v, st, e) : KLAB_OK;
 }
 
 /* proto_encode, handing records kept in files to sp (NULL: copy them). */
@@ -682,7 +990,7 @@ static int
 encode_top(const struct pschema *s, int16_t v, const struct pvalue *st, struct buf *out,
 	   struct proto_splices *sp)
 {
-	struct enc e = { out, sp };
+	struct enc e = { out, sp, v >= s->flexible_min };
 	size_t start = out->len, nsp = sp ? sp->n : 0, bytes = sp ? sp->bytes : 0;
 	int rc = encode_struct(s, v, st, &e);
 
@@ -734,23 +1042,70 @@ proto_frame_next(const uint8_t *p, size_t avail, size_t max_bytes, struct proto_
 	return KLAB_OK;
 }
 
+bool
+proto_api_flexible(const struct api_desc *api, int16_t v)
+{
+	return v >= api->flexible_min;
+}
+
+int16_t
+proto_request_header_version(int16_t key, int16_t v)
+{
+	const struct api_desc *api = proto_api(key);
+
+	return api != NULL && proto_api_flexible(api, v) ? 2 : 1;
+}
+
+int16_t
+proto_response_header_version(int16_t key, int16_t v)
+{
+	const struct api_desc *api = proto_api(key);
+
+	if (key == KAPI_API_VERSIONS || api == NULL)
+		return 0;
+	return proto_api_flexible(api, v) ? 1 : 0;
+}
+
 int
 proto_request_header_parse(const uint8_t *frame, size_t len, struct proto_request_header *h,
 			   struct cursor *body)
 {
 	struct pvalue *hv;
 	int32_t id_len;
+	int16_t key, v;
 	int rc;
 
+	if (len < 4)
+		return KLAB_ETRUNCATED;
+	key = (int16_t)be16_read(frame);
+	v = (int16_t)be16_read(frame + 2);
 	cur_init(body, frame, len);
-	rc = proto_decode_cursor(&proto_request_header_v1, 1, body, &hv);
+	rc = proto_decode_cursor(&proto_request_header, proto_request_header_version(key, v), body,
+				 &hv);
 	if (rc != KLAB_OK)
 		return rc;
-	h->api_key = (int16_t)pvalue_get_int(hv, "request_api_key");
-	h->api_version = (int16_t)pvalue_get_int(hv, "request_api_version");
+	h->api_key = key;
+	h->api_version = v;
 	h->correlation_id = (int32_t)pvalue_get_int(hv, "correlation_id");
 	h->client_id = pvalue_get_bytes(hv, "client_id", &id_len);
 	h->client_id_len = (int16_t)id_len;
+	pvalue_free(hv);
+	return KLAB_OK;
+}
+
+int
+proto_response_header_parse(int16_t key, int16_t v, const uint8_t *frame, size_t len, int32_t *corr,
+			    struct cursor *body)
+{
+	struct pvalue *hv;
+	int rc;
+
+	cur_init(body, frame, len);
+	rc = proto_decode_cursor(&proto_response_header, proto_response_header_version(key, v),
+				 body, &hv);
+	if (rc != KLAB_OK)
+		return rc;
+	*corr = (int32_t)pvalue_get_int(hv, "correlation_id");
 	pvalue_free(hv);
 	return KLAB_OK;
 }
@@ -823,32 +1178,34 @@ proto_request_encode(const struct proto_request_header *h, const struct pvalue *
 		  .null = h->client_id == NULL,
 		  .s = { .p = h->client_id, .len = h->client_id_len < 0 ? 0 : h->client_id_len } },
 	};
-	struct pvalue hdr = { .type = PT_STRUCT, .a = { kids, 4, &proto_request_header_v1 } };
+	struct pvalue hdr = { .type = PT_STRUCT, .a = { kids, 4, &proto_request_header } };
 	int rc = api_for(h, &api);
 
-	assert(proto_request_header_v1.nfields == 4);
+	assert(proto_request_header.nfields == 4);
 	if (rc != KLAB_OK)
 		return rc;
-	return frame_encode(&proto_request_header_v1, 1, &hdr, api->request, h->api_version, body,
-			    out, NULL);
+	return frame_encode(&proto_request_header,
+			    proto_request_header_version(h->api_key, h->api_version), &hdr,
+			    api->request, h->api_version, body, out, NULL);
 }
 
 int
-proto_response_encode_spliced(int32_t correlation_id, const struct pschema *s, int16_t v,
+proto_response_encode_spliced(int32_t correlation_id, const struct api_desc *api, int16_t v,
 			      const struct pvalue *body, struct buf *out, struct proto_splices *sp)
 {
 	struct pvalue kid = { .type = PT_INT32, .i = correlation_id };
-	struct pvalue hdr = { .type = PT_STRUCT, .a = { &kid, 1, &proto_response_header_v0 } };
+	struct pvalue hdr = { .type = PT_STRUCT, .a = { &kid, 1, &proto_response_header } };
 
-	assert(proto_response_header_v0.nfields == 1);
-	return frame_encode(&proto_response_header_v0, 0, &hdr, s, v, body, out, sp);
+	assert(proto_response_header.nfields == 1);
+	return frame_encode(&proto_response_header, proto_response_header_version(api->key, v),
+			    &hdr, api->response, v, body, out, sp);
 }
 
 int
-proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
+proto_response_encode(int32_t correlation_id, const struct api_desc *api, int16_t v,
 		      const struct pvalue *body, struct buf *out)
 {
-	return proto_response_encode_spliced(correlation_id, s, v, body, out, NULL);
+	return proto_response_encode_spliced(correlation_id, api, v, body, out, NULL);
 }
 
 /* ---- trace --------------------------------------------------------------- */
@@ -979,6 +1336,9 @@ tw_field(struct tw *w, const struct pfield *f, const struct pvalue *val)
 		tw_printf(w, "<%d bytes>", val->s.len);
 	else if (f->type == PT_STRUCT)
 		tw_printf(w, "{..}");
+	else if (f->type == PT_UUID)
+		for (int i = 0; i < 16; i++)
+			tw_printf(w, "%02x", val->uuid[i]);
 	else
 		tw_printf(w, "%lld", (long long)val->i);
 }

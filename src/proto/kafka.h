@@ -5,8 +5,10 @@
  * common/message/<Name>.json) and generates Java code from it.  klab keeps the
  * schemas as C tables (messages.c) and has one generic encoder and one
  * generic decoder that walk a table for a given version (proto.c).  Adding
- * a version or a field is a table edit.  Only non-flexible versions exist
- * here: no tagged fields, no compact (varint-length) encodings.
+ * a version or a field is a table edit.  Versions from an API's
+ * flexible_min on are "flexible" (KIP-482): the codec then writes every
+ * string, bytes and array with a compact (unsigned varint) length and
+ * ends every struct with a section of tagged fields.
  *
  * Interface:
  *   Tables     struct pfield / struct pschema describe a message; the
@@ -31,8 +33,9 @@
  *
  *   Framing    proto_frame_next() cuts size-prefixed frames from a byte
  *              stream; proto_request_header_parse() reads request header
- *              v1; proto_response_encode() writes a whole response frame
- *              with response header v0.
+ *              v1 or v2 (flexible); proto_response_encode() writes a whole
+ *              response frame with response header v0 or v1, as the API
+ *              and version call for.
  *
  *   Trace      proto_trace() writes one line per message for the REPL.
  */
@@ -49,7 +52,8 @@
 
 /* ---- tables -------------------------------------------------------------- */
 
-#define PV_ANY INT16_MAX /* the "N+" of Kafka's "versions": no upper bound */
+#define PV_ANY INT16_MAX  /* the "N+" of Kafka's "versions": no upper bound */
+#define PV_NONE INT16_MAX /* "flexibleVersions": "none" */
 
 enum ptype {
 	PT_INT8,
@@ -65,7 +69,18 @@ enum ptype {
 	PT_ARRAY_INT64,	 /* int32 count + int64s */
 	PT_ARRAY_STRING, /* int32 count + (non-null) strings */
 	PT_STRUCT,	 /* the fields of pfield.sub, inline */
+	PT_UVARINT,	 /* unsigned varint, at most 5 bytes (32 bits) */
+	PT_UUID,	 /* 16 bytes (Kafka's Uuid); the default is all zero */
 };
+
+/*
+ * In a flexible version (v >= the message's flexible_min) the encodings
+ * change (KIP-482): string, bytes, records and arrays take an unsigned
+ * varint N+1 instead of their int16/int32 prefix (0 = null), and every
+ * struct ends with its tagged fields: an unsigned varint count, then per
+ * field its tag, its size and its bytes (request header v2's client_id
+ * keeps the int16 length).
+ */
 
 struct pschema;
 
@@ -79,12 +94,18 @@ struct pfield {
 	bool def_null;		   /* the default is null ("default": "null") */
 	int64_t def;		   /* the default of an integer or bool */
 	const struct pschema *sub; /* PT_ARRAY and PT_STRUCT: the element */
+	bool classic;		   /* keeps the int16/int32 length when flexible */
+	bool tagged;		   /* a tagged field ("taggedVersions"), ... */
+	int32_t tag;		   /* ... with this tag: written when not default */
 };
 
 struct pschema {
 	const char *name; /* Kafka's name: "MetadataResponseTopic" */
 	size_t nfields;
 	const struct pfield *fields;
+	/* A whole message (request, response, header): its first flexible
+	 * version, or PV_NONE.  A nested struct is flexible when its message is. */
+	int16_t flexible_min;
 };
 
 struct api_desc {
@@ -92,6 +113,7 @@ struct api_desc {
 	const char *name;    /* "Metadata" */
 	int16_t min_version; /* the versions klab supports */
 	int16_t max_version;
+	int16_t flexible_min; /* Kafka's "flexibleVersions": "N+"; PV_NONE */
 	const struct pschema *request;
 	const struct pschema *response;
 };
@@ -103,9 +125,25 @@ const struct api_desc *proto_api(int16_t key);
 size_t proto_api_count(void);
 const struct api_desc *proto_api_at(size_t i);
 
-/* Request header v1 and response header v0 (RequestHeader.json, ...). */
-extern const struct pschema proto_request_header_v1;
-extern const struct pschema proto_response_header_v0;
+/*
+ * RequestHeader.json (v1; v2 = v1 + tagged fields) and ResponseHeader.json
+ * (v0; v1 = v0 + tagged fields).
+ */
+extern const struct pschema proto_request_header;
+extern const struct pschema proto_response_header;
+
+/*
+ * The header versions a request and its response of API key at version v
+ * use: request v2 and response v1 from the API's flexible_min on, else
+ * v1 and v0; ApiVersions responses always v0 (KIP-511: a client that does
+ * not yet know the broker's versions must read the answer).  An unknown
+ * key gives 1 and 0.
+ */
+int16_t proto_request_header_version(int16_t key, int16_t v);
+int16_t proto_response_header_version(int16_t key, int16_t v);
+
+/* True when v is a flexible version of API api. */
+bool proto_api_flexible(const struct api_desc *api, int16_t v);
 
 /* True when f is on the wire at version v. */
 bool pfield_present(const struct pfield *f, int16_t v);
@@ -124,6 +162,7 @@ struct pvalue {
 			struct fs_file *file; /* in_file only */
 			int64_t file_off;     /* in_file only */
 		} s;			      /* strings, bytes, records */
+		uint8_t uuid[16];	      /* PT_UUID */
 		struct {
 			struct pvalue *v;
 			int32_t n;
@@ -168,6 +207,13 @@ void pvalue_set_bytes(struct pvalue *st, const char *name, const void *p, int32_
 void pvalue_set_file(struct pvalue *st, const char *name, struct fs_file *file, int64_t off,
 		     int32_t len);
 
+/* True when st's schema has a field named name and it is on the wire at v. */
+bool pvalue_has_field(const struct pvalue *st, const char *name, int16_t v);
+
+/* A uuid field: copy its 16 bytes out, or set them (copied in). */
+void pvalue_get_uuid(const struct pvalue *st, const char *name, uint8_t id[16]);
+void pvalue_set_uuid(struct pvalue *st, const char *name, const uint8_t id[16]);
+
 /* An array field (asserting the name), its length, and its element i. */
 struct pvalue *pvalue_array(const struct pvalue *st, const char *name);
 int32_t pvalue_count(const struct pvalue *arr); /* 0 when null */
@@ -207,7 +253,8 @@ size_t proto_decode_budget(size_t len);
 
 /*
  * Decode exactly p[0..len) as schema s at version v into a new tree *out
- * (pointing into p).  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
+ * (pointing into p); s is a whole message, whose flexible_min says
+ * whether v uses the flexible encodings.  Returns KLAB_OK, KLAB_ETRUNCATED when the bytes end
  * early, KLAB_ECORRUPT for an impossible length or count or for bytes left
  * over, KLAB_ETOOLARGE when the tree would take more memory than
  * proto_decode_budget(len), KLAB_ENOMEM when an allocation failed.  On
@@ -220,7 +267,9 @@ int proto_decode(const struct pschema *s, int16_t v, const uint8_t *p, size_t le
 int proto_decode_cursor(const struct pschema *s, int16_t v, struct cursor *c, struct pvalue **out);
 
 /*
- * Append struct node st encoded as schema s at version v to out.  Fields
+ * Append struct node st encoded as schema s (a whole message, as for
+ * proto_decode) at version v to out.  A tagged field is written only when
+ * it does not hold its default.  Fields
  * absent at v are not written.  KLAB_EINVAL when a null sits where v does
  * not allow one or a length does not fit its prefix; KLAB_ENOMEM when out
  * could not grow.
@@ -253,8 +302,10 @@ struct proto_request_header {
 };
 
 /*
- * Read request header v1 from the start of a frame; *body is left at the
- * request body.  KLAB_ETRUNCATED or KLAB_ECORRUPT on bad bytes.
+ * Read the request header from the start of a frame (v2 when its API is
+ * flexible at its version, proto_request_header_version, else v1); *body
+ * is left at the request body.  KLAB_ETRUNCATED or KLAB_ECORRUPT on bad
+ * bytes.
  */
 int proto_request_header_parse(const uint8_t *frame, size_t len, struct proto_request_header *h,
 			       struct cursor *body);
@@ -268,8 +319,16 @@ int proto_request_decode(const struct proto_request_header *h, struct cursor bod
 			 struct pvalue **out);
 
 /*
- * Append a whole request frame to out: int32 size, request header v1 from
- * h, then body as h->api_key's request schema at h->api_version (the test
+ * Read the response header of a response to API key at version v from
+ * the start of a frame (after the size): *corr, and *body left at the
+ * response body.  KLAB_ETRUNCATED or KLAB_ECORRUPT on bad bytes.
+ */
+int proto_response_header_parse(int16_t key, int16_t v, const uint8_t *frame, size_t len,
+				int32_t *corr, struct cursor *body);
+
+/*
+ * Append a whole request frame to out: int32 size, the request header
+ * (v1 or v2) from h, then body as h->api_key's request schema at h->api_version (the test
  * suite and klab's own clients use it).  KLAB_ENOTFOUND / KLAB_ERANGE as
  * above; on error out is left as it was.
  */
@@ -277,11 +336,11 @@ int proto_request_encode(const struct proto_request_header *h, const struct pval
 			 struct buf *out);
 
 /*
- * Append a whole response frame to out: int32 size, response header v0
- * (correlation_id), then body encoded as schema s at version v.  On error
- * out is left as it was.
+ * Append a whole response frame to out: int32 size, the response header
+ * (correlation_id; v0 or v1, proto_response_header_version), then body
+ * encoded as api's response at version v.  On error out is left as it was.
  */
-int proto_response_encode(int32_t correlation_id, const struct pschema *s, int16_t v,
+int proto_response_encode(int32_t correlation_id, const struct api_desc *api, int16_t v,
 			  const struct pvalue *body, struct buf *out);
 
 /*
@@ -307,7 +366,7 @@ struct proto_splices {
 
 void proto_splices_free(struct proto_splices *sp);
 
-int proto_response_encode_spliced(int32_t correlation_id, const struct pschema *s, int16_t v,
+int proto_response_encode_spliced(int32_t correlation_id, const struct api_desc *api, int16_t v,
 				  const struct pvalue *body, struct buf *out,
 				  struct proto_splices *sp);
 

@@ -34,11 +34,12 @@ describe_response(struct proto_tracer *t, uint64_t link, const uint8_t *frame, s
 	int i = find_pending(t, link, corr);
 	const struct api_desc *api;
 	struct pvalue *resp = NULL;
+	struct cursor body;
 
-	if (i < 0 || (api = proto_api(t->pending[i].api)) == NULL)
-		return false;
-	if (proto_decode(api->response, t->pending[i].version, frame + 8, len - 8, &resp) !=
-	    KLAB_OK)
+	if (i < 0 || (api = proto_api(t->pending[i].api)) == NULL ||
+	    proto_response_header_parse(api->key, t->pending[i].version, frame + 4, len - 4, &corr,
+					&body) != KLAB_OK ||
+	    proto_decode(api->response, t->pending[i].version, body.p, body.len, &resp) != KLAB_OK)
 		return false;
 	proto_trace(out, cap, api, true, t->pending[i].version, corr, resp);
 	t->pending[i].used = false;

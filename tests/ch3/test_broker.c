@@ -3,7 +3,11 @@
  * client node that sends requests encoded with proto_request_encode() and
  * decodes the answers with the response tables (chapter 3 §3).
  *
- *   ApiVersions v0-2, and v3 answered with UNSUPPORTED_VERSION in v0;
+ *   ApiVersions v0-3, and v4 answered with UNSUPPORTED_VERSION in v0;
+ *   flexible versions: ApiVersions v3 byte for byte, Metadata v10-12 and
+ *   Fetch v13-15 with topic ids (a stub metadata source gives them),
+ *   Produce v9, ListOffsets v7-8, CreateTopics v7, DeleteTopics v6,
+ *   FindCoordinator v4; refusals logged with name, range and client id;
  *   Metadata v0-8: all topics, auto-creation on and off, unknown and
  *   invalid names;
  *   Produce v3-8: acks 1 assigns base offsets, acks 0 sends nothing,
@@ -151,6 +155,8 @@ rpc(struct world *w, int16_t key, int16_t v, const struct pvalue *body)
 	struct buf out;
 	struct pvalue *resp = NULL;
 	const struct buf *f;
+	struct cursor c;
+	int32_t corr;
 	size_t got;
 
 	buf_init(&out);
@@ -162,8 +168,10 @@ rpc(struct world *w, int16_t key, int16_t v, const struct pvalue *body)
 	assert_int_equal(got, 1);
 	f = &w->client.frames[w->client.nframes - 1];
 	assert_true(f->len >= 8);
-	assert_int_equal((int32_t)be32_read(f->data + 4), w->corr);
-	assert_int_equal(proto_decode(api->response, v, f->data + 8, f->len - 8, &resp), KLAB_OK);
+	assert_int_equal(proto_response_header_parse(key, v, f->data + 4, f->len - 4, &corr, &c),
+			 KLAB_OK);
+	assert_int_equal(corr, w->corr);
+	assert_int_equal(proto_decode(api->response, v, c.p, c.len, &resp), KLAB_OK);
 	return resp;
 }
 
@@ -303,6 +311,8 @@ metadata_req(const char *topic, bool auto_create)
 	return req;
 }
 
+static bool logged(const struct world *w, const char *what);
+
 /* ---- ApiVersions ------------------------------------------------------------------------ */
 
 static void
@@ -311,7 +321,7 @@ test_ch3_broker_api_versions(void **state)
 	(void)state;
 	struct world *w = world_new(true, NULL);
 
-	for (int16_t v = 0; v <= 2; v++) {
+	for (int16_t v = 0; v <= 3; v++) {
 		struct pvalue *req = request(KAPI_API_VERSIONS),
 			      *resp = rpc(w, KAPI_API_VERSIONS, v, req), *keys;
 		bool produce = false, fetch = false;
@@ -325,9 +335,9 @@ test_ch3_broker_api_versions(void **state)
 			int64_t key = pvalue_get_int(k, "api_key");
 
 			produce |= key == KAPI_PRODUCE && pvalue_get_int(k, "min_version") == 0 &&
-				   pvalue_get_int(k, "max_version") == 8;
+				   pvalue_get_int(k, "max_version") == 9;
 			fetch |= key == KAPI_FETCH && pvalue_get_int(k, "min_version") == 4 &&
-				 pvalue_get_int(k, "max_version") == 11;
+				 pvalue_get_int(k, "max_version") == 15;
 		}
 		assert_true(produce && fetch);
 		pvalue_free(resp);
@@ -388,8 +398,13 @@ test_ch3_broker_trace_decodes_requests_and_responses(void **state)
 	resp = rpc(w, KAPI_METADATA, 4, req);
 	assert_non_null(resp);
 	pvalue_free(resp);
+	resp = rpc(w, KAPI_METADATA, 12, req); /* flexible: header v2 in, v1 out */
+	assert_non_null(resp);
+	pvalue_free(resp);
 	pvalue_free(req);
-	if (strstr(lines, "Metadata v4 request corr=") == NULL ||
+	if (strstr(lines, "Metadata v12 request corr=") == NULL ||
+	    strstr(lines, "Metadata v12 response corr=") == NULL ||
+	    strstr(lines, "Metadata v4 request corr=") == NULL ||
 	    strstr(lines, "topics=[traced] allow_auto_topic_creation=1") == NULL ||
 	    strstr(lines, "Metadata v4 response corr=") == NULL)
 		fail_msg("trace:\n%s", lines);
@@ -404,13 +419,13 @@ test_ch3_broker_trace_decodes_requests_and_responses(void **state)
 }
 
 static void
-test_ch3_broker_api_versions_v3_unsupported(void **state)
+test_ch3_broker_api_versions_v4_unsupported(void **state)
 {
 	(void)state;
 	struct world *w = world_new(true, NULL);
-	/* ApiVersions v3 as librdkafka sends it: header v2 and a flexible body. */
+	/* ApiVersions v4, a version klab does not have: header v2 and bytes it never reads. */
 	static const uint8_t frame[] = {
-		0,   0,	  0,   26, 0,  18,  0,	 3,   0,   0,	0,   42, 0,   4,   't',
+		0,   0,	  0,   26, 0,  18,  0,	 4,   0,   0,	0,   42, 0,   4,   't',
 		'e', 's', 't', 0,  10, 'l', 'i', 'b', 'r', 'd', 'k', 4,	 '2', '.', '0',
 	};
 	const struct buf *f;
@@ -429,8 +444,11 @@ test_ch3_broker_api_versions_v3_unsupported(void **state)
 	assert_int_equal(pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "api_key"),
 			 18);
 	assert_int_equal(
-		pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "max_version"), 2);
+		pvalue_get_int(pvalue_at(pvalue_array(resp, "api_keys"), 0), "max_version"), 3);
 	pvalue_free(resp);
+	if (!logged(w, "ApiVersions v4 is not supported (klab serves v0-v3), client_id=test: "
+		       "answered UNSUPPORTED_VERSION in v0"))
+		fail_msg("log:\n%s", w->logs);
 	assert_true(w->client.connected);
 	world_free(w);
 }
@@ -1348,12 +1366,319 @@ test_ch3_broker_disk_eio_takes_log_dir_offline(void **state)
 	}
 }
 
+/* ---- flexible versions (KIP-482) and topic ids (KIP-516) ----------------------------- */
+
+/*
+ * Topic ids come from the metadata source (metadata.h); chapter 3's static
+ * cluster has none yet, so these tests plug in a stub: a topic's id is its
+ * name's bytes, zero-padded to 16 (names of at most 15 bytes), known while
+ * the cluster has the topic.
+ */
+static int
+stub_topic_id(struct metadata_source *m, const char *topic, uint8_t id[16])
+{
+	size_t n = strlen(topic);
+
+	if (n > 15 || m->ops->partitions(m, topic) < 0)
+		return KLAB_ENOTFOUND;
+	memset(id, 0, 16);
+	memcpy(id, topic, n);
+	return KLAB_OK;
+}
+
+static const char *
+stub_topic_by_id(struct metadata_source *m, const uint8_t id[16])
+{
+	static char name[17];
+
+	memcpy(name, id, 16);
+	name[16] = '\0';
+	return id[15] == 0 && m->ops->partitions(m, name) >= 0 ? name : NULL;
+}
+
+static void
+stub_id(const char *topic, uint8_t id[16])
+{
+	memset(id, 0, 16);
+	memcpy(id, topic, strlen(topic));
+}
+
+static struct world *
+world_with_ids(void)
+{
+	struct world *w = world_new(true, NULL);
+
+	w->broker.meta.topic_id = stub_topic_id;
+	w->broker.meta.topic_by_id = stub_topic_by_id;
+	return w;
+}
+
+/* ApiVersions v3 as librdkafka 2.0.2 sends it, byte for byte (ApiVersionsRequest.json). */
+static void
+test_ch3_broker_flexible_api_versions_v3(void **state)
+{
+	static const uint8_t frame[] = {
+		0,  0,	 0,   33,		     /* size */
+		0,  18,	 0,   3,   0,	0,   0,	  7, /* key 18, v3, correlation id 7 */
+		0,  4,	 't', 'e', 's', 't',	     /* client_id: int16 length even in v2 */
+		0,				     /* header tagged fields: none */
+		11, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', /* compact "librdkafka" */
+		6,  '2', '.', '0', '.', '2',			      /* compact "2.0.2" */
+		0,						      /* body tagged fields: none */
+	};
+	struct world *w = world_new(true, NULL);
+	const struct buf *f;
+	struct pvalue *resp;
+
+	(void)state;
+	assert_int_equal(sizeof(frame) - 4, 33);
+	assert_int_equal(send_raw(w, frame, sizeof(frame)), 1);
+	f = &w->client.frames[w->client.nframes - 1];
+	/* response header v0 (KIP-511): the correlation id, then the flexible body at once */
+	assert_int_equal(be32_read(f->data + 4), 7);
+	assert_int_equal(proto_decode(proto_api(KAPI_API_VERSIONS)->response, 3, f->data + 8,
+				      f->len - 8, &resp),
+			 KLAB_OK);
+	assert_int_equal(pvalue_get_int(resp, "error_code"), 0);
+	assert_int_equal(pvalue_count(pvalue_array(resp, "api_keys")), (int32_t)proto_api_count());
+	assert_int_equal(pvalue_get_int(resp, "finalized_features_epoch"), -1); /* not written */
+	pvalue_free(resp);
+	world_free(w);
+}
+
+/* Metadata v12: ids in the answer, topics asked for by id; v10 may not use ids. */
+static void
+test_ch3_broker_flexible_metadata_topic_ids(void **state)
+{
+	struct world *w = world_with_ids();
+	struct pvalue *req, *resp, *t;
+	uint8_t id[16], got[16];
+	int32_t len;
+
+	(void)state;
+	create_topic(w, "flex", 2);
+	stub_id("flex", id);
+	req = metadata_req("flex", false);
+	resp = rpc(w, KAPI_METADATA, 12, req);
+	t = pvalue_at(pvalue_array(resp, "topics"), 0);
+	check_topic_meta(t, "flex", 2);
+	pvalue_get_uuid(t, "topic_id", got);
+	assert_memory_equal(got, id, 16);
+	pvalue_free(resp);
+	/* by id: the name comes back; an unknown id is UNKNOWN_TOPIC_ID with a null name */
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 2), KLAB_OK);
+	pvalue_set_str(pvalue_at(pvalue_array(req, "topics"), 0), "name", NULL);
+	pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", id);
+	stub_id("nope", got);
+	pvalue_set_str(pvalue_at(pvalue_array(req, "topics"), 1), "name", NULL);
+	pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 1), "topic_id", got);
+	resp = rpc(w, KAPI_METADATA, 12, req);
+	assert_int_equal(pvalue_count(pvalue_array(resp, "topics")), 2);
+	check_topic_meta(pvalue_at(pvalue_array(resp, "topics"), 0), "flex", 2);
+	t = pvalue_at(pvalue_array(resp, "topics"), 1);
+	assert_int_equal(pvalue_get_int(t, "error_code"), KERR_UNKNOWN_TOPIC_ID);
+	assert_null(pvalue_get_bytes(t, "name", &len));
+	pvalue_free(resp);
+	/* v10 names topics only by name: Kafka 3.6 refuses the request */
+	pvalue_set_str(pvalue_at(pvalue_array(req, "topics"), 1), "name", "flex");
+	resp = rpc(w, KAPI_METADATA, 10, req);
+	assert_int_equal(pvalue_count(pvalue_array(resp, "brokers")), 0);
+	t = pvalue_at(pvalue_array(resp, "topics"), 0);
+	assert_int_equal(pvalue_get_int(t, "error_code"), KERR_INVALID_REQUEST);
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
+/* Produce v9 and Fetch v13/v15 (topics by id), ListOffsets v7 MAX_TIMESTAMP and v8 -4. */
+static void
+test_ch3_broker_flexible_produce_fetch_list_offsets(void **state)
+{
+	struct world *w = world_with_ids();
+	struct pvalue *req, *resp, *t, *p;
+	uint8_t id[16], got[16];
+	int64_t base;
+	int32_t len;
+
+	(void)state;
+	create_topic(w, "flex", 1);
+	assert_int_equal(produce(w, 9, "flex", 0, 3, 5000, &base), 0);
+	assert_int_equal(base, 0);
+	assert_int_equal(produce(w, 9, "flex", 0, 2, 1000, &base), 0);
+	assert_int_equal(base, 3);
+	stub_id("flex", id);
+	for (int16_t v = 13; v <= 15; v += 2) {
+		req = fetch_req("ignored", 0, 0, 1 << 20);
+		pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", id);
+		resp = rpc(w, KAPI_FETCH, v, req);
+		t = pvalue_at(pvalue_array(resp, "responses"), 0);
+		pvalue_get_uuid(t, "topic_id", got);
+		assert_memory_equal(got, id, 16);
+		p = fetch_part(resp);
+		assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+		assert_int_equal(pvalue_get_int(p, "high_watermark"), 5);
+		assert_true(pvalue_get_bytes(p, "records", &len) != NULL && len > 0);
+		pvalue_free(resp);
+		/* an id no topic has */
+		stub_id("gone", got);
+		pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", got);
+		resp = rpc(w, KAPI_FETCH, v, req);
+		assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"),
+				 KERR_UNKNOWN_TOPIC_ID);
+		pvalue_free(resp);
+		pvalue_free(req);
+	}
+	/* MAX_TIMESTAMP: 5002, kept with the last offset of its batch (2), as Kafka 3.6 */
+	req = list_offsets_req("flex", 0, -3);
+	resp = rpc(w, KAPI_LIST_OFFSETS, 7, req);
+	p = pvalue_at(pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0), "partitions"), 0);
+	assert_int_equal(pvalue_get_int(p, "error_code"), 0);
+	assert_int_equal(pvalue_get_int(p, "timestamp"), 5002);
+	assert_int_equal(pvalue_get_int(p, "offset"), 2);
+	pvalue_free(resp);
+	pvalue_free(req);
+	req = list_offsets_req("flex", 0, -4); /* earliest local: the log start, no tiers here */
+	resp = rpc(w, KAPI_LIST_OFFSETS, 8, req);
+	p = pvalue_at(pvalue_array(pvalue_at(pvalue_array(resp, "topics"), 0), "partitions"), 0);
+	assert_int_equal(pvalue_get_int(p, "offset"), 0);
+	assert_int_equal(pvalue_get_int(p, "timestamp"), -1);
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
+/* CreateTopics v7 reports what it made; DeleteTopics v6 by id and by name; FindCoordinator v4. */
+static void
+test_ch3_broker_flexible_admin(void **state)
+{
+	struct world *w = world_with_ids();
+	struct pvalue *req = request(KAPI_CREATE_TOPICS), *resp, *t, *c;
+	uint8_t id[16], got[16];
+	int32_t len;
+
+	(void)state;
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 1), KLAB_OK);
+	t = pvalue_at(pvalue_array(req, "topics"), 0);
+	pvalue_set_str(t, "name", "made");
+	pvalue_set_int(t, "num_partitions", 3);
+	pvalue_set_int(t, "replication_factor", -1);
+	assert_int_equal(pvalue_array_resize(pvalue_array(t, "configs"), 1), KLAB_OK);
+	pvalue_set_str(pvalue_at(pvalue_array(t, "configs"), 0), "name", "retention.ms");
+	pvalue_set_str(pvalue_at(pvalue_array(t, "configs"), 0), "value", "60000");
+	resp = rpc(w, KAPI_CREATE_TOPICS, 7, req);
+	t = pvalue_at(pvalue_array(resp, "topics"), 0);
+	assert_int_equal(pvalue_get_int(t, "error_code"), 0);
+	assert_int_equal(pvalue_get_int(t, "num_partitions"), 3);
+	assert_int_equal(pvalue_get_int(t, "replication_factor"), 1);
+	stub_id("made", id);
+	pvalue_get_uuid(t, "topic_id", got);
+	assert_memory_equal(got, id, 16);
+	assert_int_equal(pvalue_count(pvalue_array(t, "configs")), 1);
+	c = pvalue_at(pvalue_array(t, "configs"), 0);
+	assert_memory_equal(pvalue_get_bytes(c, "value", &len), "60000", 5);
+	assert_int_equal(pvalue_get_int(c, "config_source"), 1);
+	pvalue_free(resp);
+	resp = rpc(w, KAPI_CREATE_TOPICS, 7, req); /* again: exists; Kafka's -1, -1 */
+	t = pvalue_at(pvalue_array(resp, "topics"), 0);
+	assert_int_equal(pvalue_get_int(t, "error_code"), KERR_TOPIC_ALREADY_EXISTS);
+	assert_int_equal(pvalue_get_int(t, "num_partitions"), -1);
+	pvalue_free(resp);
+	pvalue_free(req);
+
+	create_topic(w, "byname", 1);
+	req = request(KAPI_DELETE_TOPICS);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "topics"), 3), KLAB_OK);
+	pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", id);
+	pvalue_set_str(pvalue_at(pvalue_array(req, "topics"), 1), "name", "byname");
+	stub_id("never", got);
+	pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 2), "topic_id", got);
+	resp = rpc(w, KAPI_DELETE_TOPICS, 6, req);
+	t = pvalue_array(resp, "responses");
+	assert_int_equal(pvalue_get_int(pvalue_at(t, 0), "error_code"), 0);
+	assert_memory_equal(pvalue_get_bytes(pvalue_at(t, 0), "name", &len), "made", 4);
+	assert_int_equal(pvalue_get_int(pvalue_at(t, 1), "error_code"), 0);
+	assert_int_equal(pvalue_get_int(pvalue_at(t, 2), "error_code"), KERR_UNKNOWN_TOPIC_ID);
+	assert_null(pvalue_get_bytes(pvalue_at(t, 2), "name", &len));
+	assert_int_equal(w->broker.meta.ops->partitions(&w->broker.meta, "made"), -1);
+	assert_int_equal(w->broker.meta.ops->partitions(&w->broker.meta, "byname"), -1);
+	pvalue_free(resp);
+	pvalue_free(req);
+
+	req = request(KAPI_FIND_COORDINATOR);
+	assert_int_equal(pvalue_array_resize(pvalue_array(req, "coordinator_keys"), 2), KLAB_OK);
+	pvalue_at(pvalue_array(req, "coordinator_keys"), 0)->s.p = (const uint8_t *)"g1";
+	pvalue_at(pvalue_array(req, "coordinator_keys"), 0)->s.len = 2;
+	resp = rpc(w, KAPI_FIND_COORDINATOR, 4, req);
+	t = pvalue_array(resp, "coordinators");
+	assert_int_equal(pvalue_count(t), 2);
+	assert_memory_equal(pvalue_get_bytes(pvalue_at(t, 0), "key", &len), "g1", 2);
+	assert_int_equal(pvalue_get_int(pvalue_at(t, 1), "error_code"),
+			 KERR_COORDINATOR_NOT_AVAILABLE);
+	assert_int_equal(pvalue_get_int(pvalue_at(t, 1), "node_id"), -1);
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
+/* Without ids in the source: zero ids out, UNKNOWN_TOPIC_ID for every id in. */
+static void
+test_ch3_broker_flexible_without_topic_ids(void **state)
+{
+	struct world *w = world_new(true, NULL);
+	struct pvalue *req, *resp;
+	uint8_t id[16], zero[16] = { 0 };
+
+	(void)state;
+	create_topic(w, "flex", 1);
+	req = metadata_req("flex", false);
+	resp = rpc(w, KAPI_METADATA, 12, req);
+	pvalue_get_uuid(pvalue_at(pvalue_array(resp, "topics"), 0), "topic_id", id);
+	assert_memory_equal(id, zero, 16);
+	pvalue_free(resp);
+	pvalue_free(req);
+	req = fetch_req("flex", 0, 0, 1000);
+	stub_id("flex", id);
+	pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", id);
+	resp = rpc(w, KAPI_FETCH, 13, req);
+	assert_int_equal(pvalue_get_int(fetch_part(resp), "error_code"), KERR_UNKNOWN_TOPIC_ID);
+	pvalue_free(resp);
+	pvalue_free(req);
+	world_free(w);
+}
+
+/* A refused version is logged with the API's name, its range and the client id. */
+static void
+test_ch3_broker_refusal_is_diagnosable(void **state)
+{
+	struct world *w = world_new(true, NULL);
+	/* Metadata v13, header v2 (tagged fields: none), empty body: klab serves v0-v12 */
+	static const uint8_t v13[] = { 0, 0, 0, 18,  0,	  3,   0,   13,	 0,   0,   0,
+				       1, 0, 7, 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0 };
+	static const uint8_t key77[] = { 0, 0, 0, 10, 0, 77, 0, 1, 0, 0, 0, 1, 0, 0 };
+
+	(void)state;
+	assert_int_equal(send_raw(w, v13, sizeof(v13)), 0);
+	if (!logged(w, "Metadata v13 is not supported (klab serves v0-v12), client_id=rdkafka"))
+		fail_msg("log:\n%s", w->logs);
+	connect_client(w);
+	assert_int_equal(send_raw(w, key77, sizeof(key77)), 0);
+	if (!logged(w, "unknown API key 77 (v1), client_id="))
+		fail_msg("log:\n%s", w->logs);
+	world_free(w);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ch3_broker_api_versions),
-		cmocka_unit_test(test_ch3_broker_api_versions_v3_unsupported),
+		cmocka_unit_test(test_ch3_broker_api_versions_v4_unsupported),
+		cmocka_unit_test(test_ch3_broker_flexible_api_versions_v3),
+		cmocka_unit_test(test_ch3_broker_flexible_metadata_topic_ids),
+		cmocka_unit_test(test_ch3_broker_flexible_produce_fetch_list_offsets),
+		cmocka_unit_test(test_ch3_broker_flexible_admin),
+		cmocka_unit_test(test_ch3_broker_flexible_without_topic_ids),
+		cmocka_unit_test(test_ch3_broker_refusal_is_diagnosable),
 		cmocka_unit_test(test_ch3_broker_find_coordinator_not_available),
 		cmocka_unit_test(test_ch3_broker_trace_decodes_requests_and_responses),
 		cmocka_unit_test(test_ch3_broker_metadata),

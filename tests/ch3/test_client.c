@@ -11,6 +11,8 @@
  *   offset reset by auto.offset.reset;
  *   admin CreateTopics / Metadata / DeleteTopics, and a topic that does
  *   not exist (auto-creation off) fails after max.block.ms;
+ *   the client asked for flexible versions (Metadata v12, ListOffsets v8)
+ *   speaks them: header v2 out, header v1 in;
  *   the broker stops and restarts: clients reconnect, retried batches land
  *   in send order; a Produce answered UNKNOWN_TOPIC_OR_PARTITION is
  *   retried after a metadata refresh; slow, jittery links;
@@ -537,6 +539,67 @@ test_ch3_client_admin_and_missing_topic(void **state)
 	world_free(w);
 }
 
+/* The same client speaks a flexible version when asked to: Metadata v12 and ListOffsets v8. */
+struct flex_result {
+	int calls, err;
+	int16_t version;
+	int32_t partitions;
+	int64_t offset;
+};
+
+static void
+on_flex(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
+{
+	struct flex_result *r = arg;
+	const struct pvalue *t;
+
+	(void)kc;
+	r->calls++;
+	r->err = err;
+	r->version = v;
+	if (err != KLAB_OK || pvalue_count(pvalue_array(resp, "topics")) != 1)
+		return;
+	t = pvalue_at(pvalue_array(resp, "topics"), 0);
+	r->partitions = pvalue_count(pvalue_array(t, "partitions"));
+	if (pvalue_get(resp, "brokers") == NULL && r->partitions == 1) /* ListOffsets */
+		r->offset = pvalue_get_int(pvalue_at(pvalue_array(t, "partitions"), 0), "offset");
+}
+
+static void
+test_ch3_client_speaks_flexible_versions(void **state)
+{
+	struct world *w = world_new("broker:9092", false, COMPRESSION_NONE);
+	struct flex_result r = { 0 };
+	struct pvalue *body;
+
+	(void)state;
+	create_topic(w, "a", 4);
+	body = pvalue_new(proto_api(KAPI_METADATA)->request);
+	CHECK(body != NULL && pvalue_array_resize(pvalue_array(body, "topics"), 1) == KLAB_OK);
+	pvalue_set_str(pvalue_at(pvalue_array(body, "topics"), 0), "name", "a");
+	CHECK(kclient_request(&w->prod.kc, KCLIENT_ANY, KAPI_METADATA, 12, body, false, on_flex,
+			      &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.version == 12 && r.partitions == 4);
+	memset(&r, 0, sizeof(r));
+	body = pvalue_new(proto_api(KAPI_LIST_OFFSETS)->request);
+	CHECK(body != NULL && pvalue_array_resize(pvalue_array(body, "topics"), 1) == KLAB_OK);
+	pvalue_set_str(pvalue_at(pvalue_array(body, "topics"), 0), "name", "a");
+	CHECK(pvalue_array_resize(
+		      pvalue_array(pvalue_at(pvalue_array(body, "topics"), 0), "partitions"), 1) ==
+	      KLAB_OK);
+	pvalue_set_int(
+		pvalue_at(pvalue_array(pvalue_at(pvalue_array(body, "topics"), 0), "partitions"),
+			  0),
+		"timestamp", -4);
+	r.offset = -7;
+	CHECK(kclient_request(&w->prod.kc, KCLIENT_ANY, KAPI_LIST_OFFSETS, 8, body, false, on_flex,
+			      &r) == KLAB_OK);
+	RUN_UNTIL(w, r.calls > 0, 5000);
+	CHECK(r.err == KLAB_OK && r.version == 8 && r.offset == 0); /* -4: the log start */
+	world_free(w);
+}
+
 /* The broker stops and comes back: connections drop, the clients reconnect and retry. */
 static void
 test_ch3_client_broker_restart(void **state)
@@ -940,6 +1003,7 @@ main(void)
 		cmocka_unit_test(test_ch3_client_request_timeout_and_retry),
 		cmocka_unit_test(test_ch3_client_seek),
 		cmocka_unit_test(test_ch3_client_admin_and_missing_topic),
+		cmocka_unit_test(test_ch3_client_speaks_flexible_versions),
 		cmocka_unit_test(test_ch3_client_broker_restart),
 		cmocka_unit_test(test_ch3_client_retry_after_unknown_topic),
 		cmocka_unit_test(test_ch3_client_slow_network),

@@ -72,8 +72,8 @@ static void
 known_init(struct known *k)
 {
 	k->n = 0;
-	collect(k, &proto_request_header_v1, 0, PV_ANY);
-	collect(k, &proto_response_header_v0, 0, PV_ANY);
+	collect(k, &proto_request_header, 0, PV_ANY);
+	collect(k, &proto_response_header, 0, PV_ANY);
 	for (size_t i = 0; i < proto_api_count(); i++) {
 		const struct api_desc *api = proto_api_at(i);
 

@@ -171,9 +171,14 @@ static inline struct pvalue *
 hc_decode(int16_t api, int16_t ver, const struct buf *frame)
 {
 	struct pvalue *v = NULL;
+	struct cursor body;
+	int32_t corr;
 
-	if (frame->len < 8 || proto_decode(proto_api(api)->response, ver, frame->data + 8,
-					   frame->len - 8, &v) != KLAB_OK)
+	/* response header v0, or v1 (one more byte: its tagged fields) when flexible */
+	if (frame->len < 8 ||
+	    proto_response_header_parse(api, ver, frame->data + 4, frame->len - 4, &corr, &body) !=
+		    KLAB_OK ||
+	    proto_decode(proto_api(api)->response, ver, body.p, body.len, &v) != KLAB_OK)
 		return NULL;
 	return v;
 }

@@ -11,7 +11,11 @@
  *   a Produce of a control batch (attribute bit 0x20): INVALID_RECORD;
  *   topic names holding a NUL byte: never cut at the NUL;
  *   names of 241..249 characters: INVALID_TOPIC_EXCEPTION, not -1 or
- *   LEADER_NOT_AVAILABLE forever.
+ *   LEADER_NOT_AVAILABLE forever;
+ *   flexible frames that lie (KIP-482's varints): a compact array of 2^31
+ *   elements, a varint of six bytes, a tagged field longer than what is
+ *   left: the connection closes with a line naming the API, version and
+ *   client, and the broker goes on answering everyone else.
  *
  * The sizes are chosen so that each test failed clearly on the broker
  * before its fix and runs in a second or two after it.
@@ -439,6 +443,58 @@ test_hostile_long_topic_names_are_invalid_topic(void **state)
 	hb_cleanup(&b);
 }
 
+/* ---- flexible encodings that lie ---------------------------------------------- */
+
+/* One Metadata v12 frame (header v2, client "hostile") with body[0..n); it must close. */
+static void
+expect_refused(struct hb *b, const uint8_t *body, size_t n, const char *what)
+{
+	static const uint8_t header[] = { 0, 3,	  0,   12,  0,	 0,   0,   9,	0,
+					  7, 'h', 'o', 's', 't', 'i', 'l', 'e', 0 };
+	int fd = hc_connect(b->port);
+	struct buf req, f;
+
+	assert_true(fd >= 0);
+	buf_init(&req);
+	buf_init(&f);
+	buf_put_be32(&req, (uint32_t)(sizeof(header) + n));
+	buf_put(&req, header, sizeof(header));
+	buf_put(&req, body, n);
+	assert_int_equal(hc_send(fd, req.data, req.len), 0);
+	if (hc_read_frame(fd, &f, 10000) == 0)
+		fail_msg("%s: answered, not closed", what);
+	assert_true(hc_probe_ms(b->port, 5000) >= 0);
+	close(fd);
+	buf_free(&req);
+	buf_free(&f);
+}
+
+static void
+test_hostile_flexible_lies_close_cleanly(void **state)
+{
+	/* topics: compact count 2^31 + 1 - 1 = 2^31, more than an int32 holds */
+	static const uint8_t huge_array[] = { 0x81, 0x80, 0x80, 0x80, 0x08, 1, 0, 0 };
+	/* topics: a count 2^31 - 1 that fits, in 6 bytes of varint: no more than 5 are allowed */
+	static const uint8_t long_varint[] = { 0x80, 0x80, 0x80, 0x80, 0x88, 0x00, 1, 0, 0 };
+	/* topics: 2^31 - 1 elements of at least 18 bytes, in a few bytes */
+	static const uint8_t many[] = { 0x80, 0x80, 0x80, 0x80, 0x08, 1, 0, 0 };
+	/* topics null, allow 1, include 0, then one tagged field of 127 bytes with 2 left */
+	static const uint8_t tag_overrun[] = { 0, 1, 0, 1, 9, 0x7f, 'x', 'y' };
+	struct hb b;
+
+	(void)state;
+	start(&b, false);
+	expect_refused(&b, huge_array, sizeof(huge_array), "a compact array of 2^31");
+	expect_refused(&b, long_varint, sizeof(long_varint), "a varint of 6 bytes");
+	expect_refused(&b, many, sizeof(many), "2^31 - 1 topics in 8 bytes");
+	expect_refused(&b, tag_overrun, sizeof(tag_overrun), "a tagged field past the end");
+	if (strstr(hb_log(&b), "Metadata v12: malformed request body, client_id=hostile") == NULL)
+		fail_msg("log:\n%s", hb_log(&b));
+	assert_true(hb_alive(&b));
+	assert_int_equal(hb_stop(&b), 0);
+	hb_cleanup(&b);
+}
+
 int
 main(void)
 {
@@ -450,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_hostile_produce_control_batch_is_invalid_record),
 		cmocka_unit_test(test_hostile_nul_in_topic_names_is_never_cut),
 		cmocka_unit_test(test_hostile_long_topic_names_are_invalid_topic),
+		cmocka_unit_test(test_hostile_flexible_lies_close_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

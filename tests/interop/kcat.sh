@@ -130,13 +130,14 @@ else
 	bad "waiting consumer" "$(cat "$tmp/live")"
 fi
 
-# ---- ApiVersions v3 -> UNSUPPORTED_VERSION -> librdkafka retries at v2 ----------------
+# ---- ApiVersions v3, flexible (KIP-482), answered in v3 under response header v0 -----------
 out=$(timeout $T kcat -b "$b" -L -d protocol 2>&1)
-if printf '%s\n' "$out" | grep -q 'ApiVersionRequest v3 failed.*retrying with v2\|UNSUPPORTED_VERSION' &&
+if printf '%s\n' "$out" | grep -q 'Received ApiVersionResponse (v3' &&
+	! printf '%s\n' "$out" | grep -q 'UNSUPPORTED_VERSION\|ApiVersionRequest v3 failed' &&
 	printf '%s\n' "$out" | grep -q 'broker 7 at'; then
-	ok "ApiVersions v3 answered with UNSUPPORTED_VERSION; kcat falls back"
+	ok "ApiVersions v3 (flexible) is answered at v3; no fallback"
 else
-	bad "ApiVersions fallback" "$(printf '%s\n' "$out" | grep -i apiversion | head -n 5)"
+	bad "ApiVersions v3" "$(printf '%s\n' "$out" | grep -i apiversion | head -n 5)"
 fi
 
 # ---- garbage on the wire: the broker closes those connections and carries on ----------

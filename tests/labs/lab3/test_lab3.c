@@ -993,7 +993,7 @@ front_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
 		for (int i = 0; i < NBROKERS - 1; i++)
 			front_rotate_leaders(f);
 	buf_reset(&f->out);
-	assert_int_equal(proto_response_encode(h.correlation_id, proto_api(h.api_key)->response,
+	assert_int_equal(proto_response_encode(h.correlation_id, proto_api(h.api_key),
 					       h.api_version, resp, &f->out),
 			 KLAB_OK);
 	assert_int_equal(n->rt->ops->send(n->rt, c, f->out.data, f->out.len), KLAB_OK);

@@ -641,6 +641,21 @@ search_batch_for_time(const struct segment *s, uint64_t pos, const struct batch_
 	return rc;
 }
 
+void
+log_max_timestamp(const struct log *l, int64_t *offset, int64_t *ts)
+{
+	*offset = -1;
+	*ts = -1;
+	for (size_t i = 0; i < l->nsegs; i++) {
+		const struct segment *s = l->segs[i];
+
+		if (s->max_timestamp > *ts) { /* the first segment with the largest, as maxBy */
+			*ts = s->max_timestamp;
+			*offset = s->offset_of_max_timestamp;
+		}
+	}
+}
+
 int
 log_offset_for_time(struct log *l, int64_t ts, int64_t *offset, int64_t *found_ts)
 {

@@ -16,6 +16,48 @@
 #include "log/batch.h"
 
 static const uint8_t no_bytes[1];
+static const uint8_t zero_id[16];
+
+/*
+ * The topic a request names by an id the metadata source does not know
+ * (KIP-516): no log has this name, and partition_error answers
+ * UNKNOWN_TOPIC_ID for it.
+ */
+static const char unknown_id_topic[] = "";
+
+/* The id of topic name (the zero UUID when unknown or the source has none). */
+static void
+topic_id_of(struct broker_req *r, const char *name, uint8_t id[16])
+{
+	struct metadata_source *m = &r->b->meta;
+
+	memset(id, 0, 16);
+	if (name == NULL || m->topic_id == NULL || m->topic_id(m, name, id) != KLAB_OK)
+		memset(id, 0, 16);
+}
+
+/* The name of the topic with this id, copied into request memory; NULL if unknown. */
+static char *
+topic_of_id(struct broker_req *r, const uint8_t id[16])
+{
+	struct metadata_source *m = &r->b->meta;
+	const char *name;
+
+	if (memcmp(id, zero_id, 16) == 0 || m->topic_by_id == NULL ||
+	    (name = m->topic_by_id(m, id)) == NULL)
+		return NULL;
+	return breq_strndup(r, (const uint8_t *)name, (int32_t)strlen(name));
+}
+
+/* Set the topic_id field of el (where its version has one) to name's id. */
+static void
+set_topic_id(struct broker_req *r, struct pvalue *el, const char *name)
+{
+	uint8_t id[16];
+
+	topic_id_of(r, name, id);
+	pvalue_set_uuid(el, "topic_id", id);
+}
 
 /* The name of a string field as a NUL-terminated copy, or NULL. */
 static char *
@@ -115,7 +157,8 @@ copy_str(struct pvalue *dst, const char *to, const struct pvalue *src, const cha
 static struct log *
 find_log(struct broker *b, const char *topic, int32_t partition, struct topic **tp)
 {
-	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
+	struct topic *t =
+		topic == NULL || topic == unknown_id_topic ? NULL : topics_find(b->store, topic);
 
 	if (tp != NULL)
 		*tp = t;
@@ -138,6 +181,8 @@ partition_error(struct broker *b, const char *topic, int32_t partition)
 	int32_t n = topic == NULL ? -1 : m->ops->partitions(m, topic);
 	struct topic *t = topic == NULL ? NULL : topics_find(b->store, topic);
 
+	if (topic == unknown_id_topic)
+		return KERR_UNKNOWN_TOPIC_ID;
 	if (partition < 0 || partition >= n)
 		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
 	if (b->store->dir->offline && t != NULL && partition < t->partitions &&
@@ -217,6 +262,7 @@ metadata_topic(struct broker_req *r, struct pvalue *el, const char *name, int32_
 	pvalue_set_str(el, "name", name);
 	pvalue_set_int(el, "error_code", error);
 	pvalue_set_int(el, "is_internal", 0);
+	set_topic_id(r, el, name); /* v10+; zero when there is none */
 	if (partitions < 0)
 		return KLAB_OK;
 	/* LAB 3 BEGIN meta_partitions: one entry per partition: index, leader, epoch, replicas, isr
@@ -279,6 +325,94 @@ metadata_named(struct broker_req *r, const struct pvalue *want, struct pvalue *t
 	return KLAB_OK;
 }
 
+/*
+ * How a Metadata request names its topics (v10+ may use ids, KIP-516), by
+ * Kafka 3.6's rules (KafkaApis.handleTopicMetadataRequest): before v12 a
+ * null name or an id makes the request invalid; from v12 a request that
+ * gives any id is answered for the topics of its ids only.
+ */
+enum metadata_naming { BY_NAME, BY_ID, INVALID };
+
+static enum metadata_naming
+metadata_naming(const struct pvalue *want, int16_t v)
+{
+	enum metadata_naming how = BY_NAME;
+
+	for (int32_t i = 0; i < pvalue_count(want); i++) {
+		const struct pvalue *wi = pvalue_at(want, i);
+		int32_t len;
+		uint8_t id[16];
+
+		pvalue_get_uuid(wi, "topic_id", id);
+		if (v < 12 &&
+		    (pvalue_get_bytes(wi, "name", &len) == NULL || memcmp(id, zero_id, 16) != 0))
+			return INVALID;
+		if (memcmp(id, zero_id, 16) != 0)
+			how = BY_ID;
+	}
+	return how;
+}
+
+/*
+ * An invalid request's answer, in the shape of Kafka's
+ * MetadataRequest.getErrorResponse: no brokers, and each topic asked for
+ * with INVALID_REQUEST (a null name as "").
+ */
+static int
+metadata_invalid(const struct pvalue *want, struct pvalue *topics)
+{
+	int32_t n = pvalue_count(want);
+
+	if (pvalue_array_resize(topics, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		const struct pvalue *wi = pvalue_at(want, i);
+		struct pvalue *el = pvalue_at(topics, i);
+		uint8_t id[16];
+
+		copy_str(el, "name", wi, "name");
+		if (pvalue_get(el, "name")->null)
+			pvalue_set_str(el, "name", "");
+		pvalue_get_uuid(wi, "topic_id", id);
+		pvalue_set_uuid(el, "topic_id", id);
+		pvalue_set_int(el, "error_code", KERR_INVALID_REQUEST);
+	}
+	return KLAB_OK;
+}
+
+/* The topics of the ids a v12+ request gives; an unknown id is UNKNOWN_TOPIC_ID, name null. */
+static int
+metadata_by_id(struct broker_req *r, const struct pvalue *want, struct pvalue *topics)
+{
+	struct metadata_source *m = &r->b->meta;
+	int32_t n = pvalue_count(want);
+	bool *keep = breq_alloc(r, (size_t)n + 1);
+
+	if (keep == NULL || pvalue_array_resize(topics, n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < n; i++) {
+		struct pvalue *el = pvalue_at(topics, i);
+		uint8_t id[16];
+		char *name;
+
+		pvalue_get_uuid(pvalue_at(want, i), "topic_id", id);
+		keep[i] = memcmp(id, zero_id, 16) != 0; /* Kafka drops the others */
+		if (!keep[i])
+			continue;
+		name = topic_of_id(r, id);
+		if (name == NULL) {
+			pvalue_set_str(el, "name", NULL);
+			pvalue_set_int(el, "error_code", KERR_UNKNOWN_TOPIC_ID);
+		} else if (metadata_topic(r, el, name, m->ops->partitions(m, name), KERR_NONE) !=
+			   KLAB_OK) {
+			return KLAB_ENOMEM;
+		}
+		pvalue_set_uuid(el, "topic_id", id);
+	}
+	pvalue_array_filter(topics, keep);
+	return KLAB_OK;
+}
+
 int
 handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
@@ -287,10 +421,15 @@ handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalue *r
 	const struct pvalue *want = pvalue_array(req, "topics");
 	bool all = want->null || (r->h->api_version == 0 && pvalue_count(want) == 0);
 	struct pvalue *topics = pvalue_array(resp, "topics");
+	enum metadata_naming how = all ? BY_NAME : metadata_naming(want, r->h->api_version);
 	int32_t n = m->ops->topic_count(m);
 
+	if (how == INVALID)
+		return metadata_invalid(want, topics);
 	if (metadata_brokers(r, resp) != KLAB_OK)
 		return KLAB_ENOMEM;
+	if (how == BY_ID)
+		return metadata_by_id(r, want, topics);
 	if (!all)
 		return metadata_named(r, want, topics,
 				      b->cfg.auto_create_topics &&
@@ -321,6 +460,30 @@ typedef int (*partition_fn)(struct broker_req *r, void *arg, const char *topic,
 			    const struct pvalue *pi, struct pvalue *po);
 
 /*
+ * The topic a request's topic element ti names, and its echo in the
+ * response element to: by name, or from Fetch v13 on by id (KIP-516; an
+ * id the metadata source does not know is unknown_id_topic).
+ */
+static int
+topic_in(struct broker_req *r, const struct pvalue *ti, struct pvalue *to,
+	 const struct walk_shape *w, char **name)
+{
+	struct kerr e = { 0 };
+	uint8_t id[16];
+
+	if (pvalue_has_field(ti, "topic_id", r->h->api_version)) {
+		pvalue_get_uuid(ti, "topic_id", id);
+		pvalue_set_uuid(to, "topic_id", id);
+		*name = topic_of_id(r, id);
+		if (*name == NULL)
+			*name = (char *)unknown_id_topic;
+		return KLAB_OK;
+	}
+	copy_str(to, w->name_out, ti, w->name_in);
+	return wire_topic(r, ti, w->name_in, name, &e) == KLAB_ENOMEM ? KLAB_ENOMEM : KLAB_OK;
+}
+
+/*
  * Produce, Fetch and ListOffsets all say "for each topic, for each
  * partition": size the response like the request, copy each topic's name,
  * and call fn for every partition in request order (the order matters:
@@ -342,11 +505,9 @@ each_partition(struct broker_req *r, const struct pvalue *req, struct pvalue *re
 		const struct pvalue *pin = pvalue_array(ti, w->parts_in);
 		struct pvalue *pout = pvalue_array(to, w->parts_out);
 		char *name; /* NULL for a name Kafka's rules refuse: no such topic */
-		struct kerr e = { 0 };
 		int32_t np = pvalue_count(pin);
 
-		copy_str(to, w->name_out, ti, w->name_in);
-		if (wire_topic(r, ti, w->name_in, &name, &e) == KLAB_ENOMEM ||
+		if (topic_in(r, ti, to, w, &name) != KLAB_OK ||
 		    pvalue_array_resize(pout, np) != KLAB_OK)
 			return KLAB_ENOMEM;
 		for (int32_t j = 0; j < np; j++) {
@@ -586,22 +747,42 @@ handle_fetch(struct broker_req *r, const struct pvalue *req, struct pvalue *resp
  * error.  (Listing the API at all matters: librdkafka enables lz4 only
  * for brokers that have FindCoordinator.)
  */
+static const char no_coordinator[] = "klab has no group coordinator before chapter 6";
+
 int
 handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
+	const struct pvalue *keys = pvalue_array(req, "coordinator_keys");
+	struct pvalue *out = pvalue_array(resp, "coordinators");
+
 	(void)r;
-	(void)req;
 	pvalue_set_int(resp, "error_code", KERR_COORDINATOR_NOT_AVAILABLE);
-	pvalue_set_str(resp, "error_message", "klab has no group coordinator before chapter 6");
+	pvalue_set_str(resp, "error_message", no_coordinator);
 	pvalue_set_int(resp, "node_id", -1);
 	pvalue_set_int(resp, "port", -1);
+	/* v4 (KIP-699): one answer per key, in the request's order */
+	if (pvalue_array_resize(out, pvalue_count(keys)) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (int32_t i = 0; i < pvalue_count(keys); i++) {
+		struct pvalue *c = pvalue_at(out, i);
+		const struct pvalue *k = pvalue_at(keys, i);
+
+		pvalue_set_bytes(c, "key", k->s.p != NULL ? k->s.p : no_bytes, k->s.len);
+		pvalue_set_int(c, "node_id", -1);
+		pvalue_set_int(c, "port", -1);
+		pvalue_set_int(c, "error_code", KERR_COORDINATOR_NOT_AVAILABLE);
+		pvalue_set_str(c, "error_message", no_coordinator);
+	}
 	return KLAB_OK;
 }
 
 /* ---- ListOffsets (2) ---------------------------------------------------------------- */
 
+/* ListOffsetsRequest's special timestamps (ListOffsetsRequest.java). */
 #define LATEST_TIMESTAMP (-1)
 #define EARLIEST_TIMESTAMP (-2)
+#define MAX_TIMESTAMP (-3)	      /* v7+, KIP-734 */
+#define EARLIEST_LOCAL_TIMESTAMP (-4) /* v8+, KIP-405 */
 
 static int
 list_offsets_one(struct broker_req *r, void *arg, const char *name, const struct pvalue *pi,
@@ -618,10 +799,20 @@ list_offsets_one(struct broker_req *r, void *arg, const char *name, const struct
 		pvalue_set_int(po, "error_code", partition_error(r->b, name, index));
 		return KLAB_OK;
 	}
+	/*
+	 * Clients send -3 and -4 only from v7 and v8 (their builders demand
+	 * it); the broker, like Kafka's UnifiedLog.fetchOffsetByTimestamp,
+	 * reads them at any version.  MAX_TIMESTAMP: the largest timestamp and
+	 * the offset its segment keeps with it (log_max_timestamp).  Without
+	 * tiered storage the earliest local offset is the earliest offset,
+	 * timestamp -1, as Kafka answers.
+	 */
 	if (ts == LATEST_TIMESTAMP)
 		offset = l->next_offset;
-	else if (ts == EARLIEST_TIMESTAMP)
+	else if (ts == EARLIEST_TIMESTAMP || ts == EARLIEST_LOCAL_TIMESTAMP)
 		offset = l->log_start_offset;
+	else if (ts == MAX_TIMESTAMP)
+		log_max_timestamp(l, &offset, &found_ts);
 	else if (log_offset_for_time(l, ts, &offset, &found_ts) != KLAB_OK)
 		offset = found_ts = -1; /* no record that late: Kafka's -1 */
 	pvalue_set_int(po, "error_code", KERR_NONE);
@@ -786,6 +977,41 @@ assignment_of(struct broker_req *r, const struct pvalue *ti)
 	return ids;
 }
 
+/*
+ * What v5+ tells of a topic created (or that would be, validate_only):
+ * its partitions, replication factor and configs, and from v7 its id,
+ * as ZkAdminManager.createTopics fills them; a failed topic keeps the
+ * defaults -1, -1 and no configs, as Kafka's.  Kafka lists every topic
+ * config with its source (the broker's defaults too); klab lists the
+ * overrides the request set, as DYNAMIC_TOPIC_CONFIG (1), and leaves out
+ * the defaults, which the client can read from the broker's properties.
+ */
+static int
+create_result(struct broker_req *r, struct pvalue *to, const char *name, int32_t partitions,
+	      const struct config *ov, bool validate_only)
+{
+	struct pvalue *cs = pvalue_array(to, "configs");
+
+	pvalue_set_int(to, "num_partitions", partitions);
+	pvalue_set_int(to, "replication_factor", 1); /* one copy until chapter 5 */
+	if (!validate_only)
+		set_topic_id(r, to, name);
+	if (pvalue_array_resize(cs, (int32_t)ov->n) != KLAB_OK)
+		return KLAB_ENOMEM;
+	for (size_t k = 0; k < ov->n; k++) {
+		struct pvalue *c = pvalue_at(cs, (int32_t)k);
+		const char *key = breq_printf(r, "%s", ov->entries[k].key);
+		const char *val = breq_printf(r, "%s", ov->entries[k].value);
+
+		if (key == NULL || val == NULL)
+			return KLAB_ENOMEM;
+		pvalue_set_str(c, "name", key);
+		pvalue_set_str(c, "value", val);
+		pvalue_set_int(c, "config_source", 1);
+	}
+	return KLAB_OK;
+}
+
 int
 handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
@@ -841,6 +1067,9 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 					   b->cfg.broker_id, name, partitions);
 			}
 		}
+		if (err == KERR_NONE &&
+		    create_result(r, to, name, partitions, &ov, validate_only) != KLAB_OK)
+			err = KERR_UNKNOWN_SERVER_ERROR; /* out of memory: the topic exists */
 		config_free(&ov);
 		pvalue_set_int(to, "error_code", err);
 		pvalue_set_str(to, "error_message", msg);
@@ -850,18 +1079,57 @@ handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pval
 
 /* ---- DeleteTopics (20) ------------------------------------------------------------------ */
 
+/*
+ * Topic i of a DeleteTopics request: its name bytes (NULL: none) into
+ * *p, *len, and its echo in the response element o.  Up to v5 a list of
+ * names; v6 names each topic by name or by id (KIP-516), and an id wins,
+ * as Kafka 3.6's ZooKeeper-mode handler resolves it; an id klab cannot
+ * resolve answers UNKNOWN_TOPIC_ID, name null.  Returns the error the
+ * topic has unless the source deletes it.
+ */
+static int16_t
+delete_target(struct broker_req *r, const struct pvalue *req, int32_t i, struct pvalue *o,
+	      const uint8_t **p, int32_t *len)
+{
+	const struct pvalue *el;
+	uint8_t id[16];
+	char *name;
+
+	if (r->h->api_version < 6) {
+		el = pvalue_at(pvalue_array(req, "topic_names"), i);
+		*p = el->s.p != NULL ? el->s.p : no_bytes;
+		*len = el->s.len;
+		pvalue_set_bytes(o, "name", *p, *len);
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	el = pvalue_at(pvalue_array(req, "topics"), i);
+	pvalue_get_uuid(el, "topic_id", id);
+	pvalue_set_uuid(o, "topic_id", id);
+	if (memcmp(id, zero_id, 16) == 0) {
+		*p = pvalue_get_bytes(el, "name", len);
+		pvalue_set_bytes(o, "name", *p, *len);
+		return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+	}
+	name = topic_of_id(r, id);
+	*p = (const uint8_t *)name;
+	*len = name != NULL ? (int32_t)strlen(name) : -1;
+	pvalue_set_str(o, "name", name);
+	return name != NULL ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
+}
+
 /* The metadata source deletes them in the cluster (metadata.h, invariant 5). */
 int
 handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
 	struct metadata_source *m = &r->b->meta;
-	const struct pvalue *in = pvalue_array(req, "topic_names");
+	const char *in_name = r->h->api_version < 6 ? "topic_names" : "topics";
 	struct pvalue *out = pvalue_array(resp, "responses");
-	int32_t n = pvalue_count(in), k = 0;
+	int32_t n = pvalue_count(pvalue_array(req, in_name)), k = 0;
 	const char **names = breq_alloc(r, (size_t)n * sizeof(*names));
 	int16_t *errors = breq_alloc(r, (size_t)n * sizeof(*errors));
+	int32_t *at = breq_alloc(r, (size_t)n * sizeof(*at));
 
-	if (names == NULL || errors == NULL || pvalue_array_resize(out, n) != KLAB_OK)
+	if (names == NULL || errors == NULL || at == NULL || pvalue_array_resize(out, n) != KLAB_OK)
 		return KLAB_ENOMEM;
 	/*
 	 * Only names Kafka's rules allow, checked on their exact bytes, go to
@@ -869,23 +1137,19 @@ handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pval
 	 * UNKNOWN_TOPIC_OR_PARTITION) - "victim\0zzz" must not delete "victim".
 	 */
 	for (int32_t i = 0; i < n; i++) {
-		const struct pvalue *nv = pvalue_at(in, i);
 		struct pvalue *o = pvalue_at(out, i);
+		const uint8_t *p;
+		int32_t len;
 
-		pvalue_set_bytes(o, "name", nv->s.p != NULL ? nv->s.p : no_bytes, nv->s.len);
-		pvalue_set_int(o, "error_code", KERR_UNKNOWN_TOPIC_OR_PARTITION);
-		if (topic_name_validate_bytes(nv->s.p, (size_t)nv->s.len, NULL, NULL) != KLAB_OK)
+		pvalue_set_int(o, "error_code", delete_target(r, req, i, o, &p, &len));
+		if (p == NULL || topic_name_validate_bytes(p, (size_t)len, NULL, NULL) != KLAB_OK)
 			continue;
-		if ((names[k] = breq_strndup(r, nv->s.p, nv->s.len)) == NULL)
+		if ((names[k] = breq_strndup(r, p, len)) == NULL)
 			return KLAB_ENOMEM;
-		k++;
+		at[k++] = i;
 	}
 	m->ops->delete_topics(m, r->h, names, k, errors);
-	for (int32_t i = 0, j = 0; i < n && j < k; i++) {
-		const struct pvalue *nv = pvalue_at(in, i);
-
-		if (topic_name_validate_bytes(nv->s.p, (size_t)nv->s.len, NULL, NULL) == KLAB_OK)
-			pvalue_set_int(pvalue_at(out, i), "error_code", errors[j++]);
-	}
+	for (int32_t j = 0; j < k; j++)
+		pvalue_set_int(pvalue_at(out, at[j]), "error_code", errors[j]);
 	return KLAB_OK;
 }

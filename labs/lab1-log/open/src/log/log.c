@@ -89,6 +89,11 @@ log_read_region(struct log *l, int64_t offset, size_t max_bytes, struct log_regi
 	return KLAB_ENOTIMPL;
 }
 
+void
+log_max_timestamp(const struct log *l, int64_t *offset, int64_t *ts)
+{
+}
+
 int
 log_offset_for_time(struct log *l, int64_t ts, int64_t *offset, int64_t *found_ts)
 {
