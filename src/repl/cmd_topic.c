@@ -854,6 +854,22 @@ topic_shell_tick(struct repl *r, void *state)
 		pump(r, sh, false, true);
 }
 
+/*
+ * Where the shell's topic ids come from: klab.seed and the clock, so that
+ * a script on the virtual clock prints the same ids every run, and two
+ * interactive sessions draw different ones.  (A store never gives an id
+ * to two of its topics; a deleted topic's id may come back in a later
+ * session with the same seed and clock - a teaching shell's compromise.)
+ */
+static uint64_t
+id_seed(struct repl *r)
+{
+	const struct config_entry *s = config_find(&r->cfg, "klab.seed");
+	uint64_t seed = s != NULL ? strtoull(s->value, NULL, 10) : 1;
+
+	return seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)repl_now_ms(r);
+}
+
 static int
 topic_shell_init(struct repl *r, void **state)
 {
@@ -868,7 +884,8 @@ topic_shell_init(struct repl *r, void **state)
 	/* a later stage's brokers own log.dirs */
 	if (!repl_is_latest(r, &repl_topic_table) || !repl_first_log_dir(r, first, sizeof(first)))
 		return 0;
-	if (topics_open(&sh->store, disk_real(), first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
+	if (topics_open(&sh->store, disk_real(), first, &r->cfg, id_seed(r), repl_now_ms(r), &e) !=
+		    KLAB_OK ||
 	    producer_init(&sh->prod, sh->store, &r->cfg, PARTITIONER_DEFAULT, 1, &e) != KLAB_OK) {
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
 		return -1;

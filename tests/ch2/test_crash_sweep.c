@@ -255,7 +255,7 @@ store_open(struct sweep *sw)
 	struct kerr e = { 0 };
 
 	faults_off(sw); /* a crash, not a failing disk, is what recovery is tested on */
-	if (topics_open(&sw->s, sw->fs, STORE, &sw->cfg, sw->now_ms, &e) != KLAB_OK)
+	if (topics_open(&sw->s, sw->fs, STORE, &sw->cfg, 516, sw->now_ms, &e) != KLAB_OK)
 		SWEEP_FAIL(sw, "the store does not open: %s", kerr_msg(&e));
 }
 
@@ -686,7 +686,7 @@ fx_open(struct fixture *f)
 {
 	struct kerr e = { 0 };
 
-	if (topics_open(&f->s, f->fs, STORE, &f->cfg, 1000000, &e) != KLAB_OK)
+	if (topics_open(&f->s, f->fs, STORE, &f->cfg, 516, 1000000, &e) != KLAB_OK)
 		fail_msg("topics_open: %s", kerr_msg(&e));
 }
 
