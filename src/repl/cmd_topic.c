@@ -158,10 +158,15 @@ static int
 topic_describe(struct repl *r, struct topic_shell *sh, const char *name)
 {
 	const struct topic *t = topics_find(sh->store, name);
+	char id[UUID_STRING_LEN + 1];
 
+	if (t == NULL && topics_refused(sh->store, name) != NULL)
+		return repl_error(r, "%s", kerr_msg(topics_refused(sh->store, name)));
 	if (t == NULL)
 		return repl_error(r, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)", name);
-	repl_printf(r, "Topic: %s\tPartitionCount: %" PRId32 "\tConfigs:", t->name, t->partitions);
+	uuid_to_string(t->id, id); /* as kafka-topics.sh --describe shows it */
+	repl_printf(r, "Topic: %s\tTopicId: %s\tPartitionCount: %" PRId32 "\tConfigs:", t->name, id,
+		    t->partitions);
 	for (size_t i = 0; i < t->overrides.n; i++)
 		repl_printf(r, "%s%s=%s", i ? "," : " ", t->overrides.entries[i].key,
 			    t->overrides.entries[i].value);
