@@ -898,6 +898,13 @@ topic_shell_init(struct repl *r, void **state)
 	sh->have_producer = true;
 	repl_printf(r, "opened log directory %s: %zu topic%s\n", first, sh->store->n,
 		    sh->store->n == 1 ? "" : "s");
+	for (size_t i = 0; i < sh->store->nrefused; i++)
+		repl_printf(r, "error: %s\n", kerr_msg(&sh->store->refused[i].why));
+	if (sh->store->ids_repaired > 0)
+		repl_printf(r,
+			    "rewrote %" PRIu64 " missing or unreadable " PARTITION_METADATA_FILE
+			    " file%s from the topics' metadata\n",
+			    sh->store->ids_repaired, sh->store->ids_repaired == 1 ? "" : "s");
 	return 0;
 }
 

@@ -265,6 +265,25 @@ id_next(void *arg)
 	return z ^ (z >> 31);
 }
 
+/*
+ * Mix an id seen into the generator: every topic found at open and every
+ * one deleted moves the sequence on, so that a store reopened with the
+ * same seed (a script on a virtual clock) does not draw a deleted topic's
+ * id again for a topic created after it.
+ */
+static void
+mix_id(struct topic_store *s, const uint8_t id[UUID_BYTES])
+{
+	uint64_t hi = 0, lo = 0;
+
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | id[i];
+		lo = lo << 8 | id[8 + i];
+	}
+	s->id_rng ^= hi ^ (lo << 17 | lo >> 47);
+	(void)id_next(s);
+}
+
 /* A new random id no topic of the store has (invariant 3). */
 static void
 draw_id(struct topic_store *s, uint8_t id[UUID_BYTES])
@@ -675,42 +694,51 @@ refuse_duplicate_id(const struct topic_store *s, const struct topic *t, struct k
 }
 
 /*
- * The ids of a topic just read from its metadata file: check its
- * partitions' ids, give it one if it has none, then open it and write
- * what its partition directories lack.  KLAB_ESTATE: refused (recorded in
- * s->refused, t freed); another error fails the open.
+ * Settle the id of a topic just read from its metadata file, before
+ * anything of it is opened: what its partitions say (state[p]), and the
+ * id itself - a klab older than topic ids wrote none, and then it is drawn
+ * now and kept.  why set (and KLAB_OK): the topic is refused.
+ */
+static int
+settle_id(struct topic_store *s, struct topic *t, uint8_t *state, struct kerr *why, struct kerr *e)
+{
+	bool had_id = !uuid_is_zero(t->id);
+	int rc = check_partition_ids(s, t, state, why, e);
+
+	if (why->code != KLAB_OK)
+		return KLAB_OK;
+	if (rc != KLAB_OK)
+		return rc;
+	if (!uuid_is_zero(t->id) && refuse_duplicate_id(s, t, why) != KLAB_OK)
+		return KLAB_OK;
+	if (uuid_is_zero(t->id)) /* an older topic, whose partitions know no id either */
+		draw_id(s, t->id);
+	return had_id ? KLAB_OK : write_meta(s, t, e);
+}
+
+/*
+ * Take a topic just read from its metadata file into the store, its id
+ * settled and its partitions opened, each with its partition.metadata; or
+ * record it as refused (and free it).  An error fails the store's open.
  */
 static int
 load_ids(struct topic_store *s, struct topic *t, int64_t now_ms, struct kerr *e)
 {
 	uint8_t *state = calloc((size_t)t->partitions, 1);
-	bool had_id = !uuid_is_zero(t->id);
 	struct kerr why = { 0 };
-	int rc;
+	int rc = state == NULL ? kerr_set(e, KLAB_ENOMEM, "out of memory")
+			       : settle_id(s, t, state, &why, e);
 
-	if (state == NULL)
-		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
-	else
-		rc = check_partition_ids(s, t, state, &why, e);
-	if (rc == KLAB_OK && !uuid_is_zero(t->id))
-		rc = refuse_duplicate_id(s, t, &why);
-	if (why.code != KLAB_OK) /* refused: the reason is in why */
-		rc = KLAB_OK;
-	if (rc == KLAB_OK && why.code == KLAB_OK) {
-		/* A topic from a klab older than topic ids: draw its id now, and keep it. */
-		if (uuid_is_zero(t->id))
-			draw_id(s, t->id);
-		if (!had_id)
-			rc = write_meta(s, t, e);
-		if (rc == KLAB_OK && push_topic(s, t) != KLAB_OK)
-			rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
-	}
 	if (rc == KLAB_OK && why.code != KLAB_OK && refuse(s, t->name, &why) != KLAB_OK)
 		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+	else if (rc == KLAB_OK && why.code == KLAB_OK && push_topic(s, t) != KLAB_OK)
+		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if (!uuid_is_zero(t->id))
+		mix_id(s, t->id);
 	if (rc != KLAB_OK || why.code != KLAB_OK) {
 		topic_free(t);
 		free(state);
-		return rc != KLAB_OK ? rc : KLAB_ESTATE;
+		return rc;
 	}
 	if ((rc = open_partitions(s, t, 0, now_ms, e)) == KLAB_OK)
 		rc = write_partition_ids(s, t, 0, state, e);
@@ -740,10 +768,7 @@ load_topic(void *arg, const char *file)
 	if ((rc = topic_name_validate(name, NULL, w->e)) != KLAB_OK ||
 	    (rc = load_meta(w->s, name, &t, w->e)) != KLAB_OK)
 		return rc;
-	rc = load_ids(w->s, t, w->now_ms, w->e);
-	if (rc == KLAB_ESTATE) /* refused, and recorded: the other topics open */
-		rc = KLAB_OK;
-	return rc;
+	return load_ids(w->s, t, w->now_ms, w->e); /* a refused topic does not stop the others */
 }
 
 static int
@@ -1039,6 +1064,7 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	while (s->topics[i] != t)
 		i++;
 	s->topics[i] = s->topics[--s->n];
+	mix_id(s, t->id);
 	topic_free(t);
 	return KLAB_OK;
 }

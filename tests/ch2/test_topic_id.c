@@ -307,6 +307,28 @@ test_ch2_topic_id_missing_or_torn_partition_metadata_rewritten(void **state)
 	assert_int_equal(topics_close(s), KLAB_OK);
 }
 
+/*
+ * Reopened with the same seed (a script on a virtual clock), a store does
+ * not give a new topic the id of one deleted before: the ids it finds at
+ * open move its generator on.
+ */
+static void
+test_ch2_topic_id_deleted_id_not_drawn_again(void **state)
+{
+	struct fixture *f = *state;
+	struct topic_store *s = open_store(f, 11);
+	uint8_t gone[UUID_BYTES];
+
+	create(s, "keep", 1);
+	memcpy(gone, create(s, "gone", 1)->id, UUID_BYTES);
+	assert_int_equal(topics_delete(s, "gone", NULL), KLAB_OK);
+	assert_int_equal(topics_close(s), KLAB_OK);
+	s = open_store(f, 11);
+	assert_false(uuid_equal(create(s, "gone", 1)->id, gone));
+	assert_false(uuid_equal(create(s, "other", 1)->id, gone));
+	assert_int_equal(topics_close(s), KLAB_OK);
+}
+
 /* A topic written before topic ids: given one at open, kept from then on. */
 static void
 test_ch2_topic_id_older_topic_gets_one(void **state)
@@ -479,6 +501,7 @@ main(void)
 		T(test_ch2_topic_id_survives_restart_and_crash),
 		T(test_ch2_topic_id_unique_in_the_store),
 		T(test_ch2_topic_id_missing_or_torn_partition_metadata_rewritten),
+		T(test_ch2_topic_id_deleted_id_not_drawn_again),
 		T(test_ch2_topic_id_older_topic_gets_one),
 		T(test_ch2_topic_id_older_topic_takes_its_partitions_id),
 		T(test_ch2_topic_id_inconsistent_partition_refuses_the_topic),
