@@ -567,6 +567,7 @@ static_create_topic(struct metadata_source *m, const struct proto_request_header
 	if (t->assignment != NULL) {
 		memcpy(placed, t->assignment, (size_t)t->partitions * sizeof(*placed));
 	} else {
+		/* shift first: the order the runs before topic ids drew them in */
 		uint64_t shift = rt->ops->random(rt), start = rt->ops->random(rt);
 
 		topics_add_entropy(b->store, start ^ (shift << 32 | shift >> 32));

@@ -127,9 +127,10 @@ int topic_name_validate_bytes(const uint8_t *name, size_t n, bool *collision, st
 
 /*
  * Open log directory path and every topic recorded in it.  New topic ids
- * are drawn from a generator seeded with id_seed: the caller's randomness
- * (a node's rt->random; a fixed number in a test), so a simulated world
- * replays.  A topic written by a klab older than topic ids gets one now,
+ * are drawn from a generator seeded with id_seed, which the caller
+ * chooses so that a simulated world replays: a broker its start time and
+ * id, with its placement draws mixed in later (topics_add_entropy); the
+ * shell klab.seed and its clock; a test a fixed number.  A topic written by a klab older than topic ids gets one now,
  * recorded in its properties file and partition directories.  A topic
  * whose partition.metadata names another id is refused (s->refused), the
  * others open.
