@@ -293,6 +293,15 @@ run_maintenance(struct broker *b)
 static void
 log_open_warnings(struct broker *b)
 {
+	for (size_t i = 0; i < b->store->nrefused; i++)
+		broker_log(b, "broker %d: error: %s", b->cfg.broker_id,
+			   kerr_msg(&b->store->refused[i].why));
+	if (b->store->ids_repaired > 0)
+		broker_log(b,
+			   "broker %d: warning: %llu " PARTITION_METADATA_FILE
+			   " file%s missing or unreadable: rewritten from the topics' metadata",
+			   b->cfg.broker_id, (unsigned long long)b->store->ids_repaired,
+			   b->store->ids_repaired == 1 ? "" : "s");
 	for (size_t i = 0; i < b->store->dir->nlogs; i++) {
 		const struct logdir_log *dl = &b->store->dir->logs[i];
 
@@ -329,8 +338,16 @@ broker_start(struct node *n)
 	if (props == NULL)
 		props = &empty;
 	if (b->store == NULL) {
-		rc = topics_open_as(&b->store, n->rt->ops->disk(n->rt), dir, props,
-				    b->cfg.broker_id, now, &b->error);
+		/*
+		 * The topic-id generator starts from the clock and the broker
+		 * id, not from a draw of the runtime's, which would change
+		 * every simulated run; the random numbers that place each
+		 * topic are mixed in later (cluster.c, static_create_topic).
+		 */
+		rc = topics_open_as(
+			&b->store, n->rt->ops->disk(n->rt), dir, props, b->cfg.broker_id,
+			(uint64_t)now * 0x9E3779B97F4A7C15ull ^ (uint64_t)b->cfg.broker_id, now,
+			&b->error);
 		if (rc != KLAB_OK) {
 			b->store = NULL;
 			b->failed = true;

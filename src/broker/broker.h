@@ -50,6 +50,12 @@
 #define BROKER_CLOSED_RECENT 16 /* connections it closed, remembered for its invariants */
 /* The client id of broker-to-broker requests: "klab-broker-<id>". */
 #define BROKER_PEER_CLIENT_ID "klab-broker-"
+/*
+ * The topic id a broker passes on with a topic it created: a config entry
+ * of the CreateTopics it sends the others (cluster.c), taken only from a
+ * peer - a client cannot choose a topic's id, as in Kafka.
+ */
+#define BROKER_PEER_TOPIC_ID_CONFIG "klab.topic.id"
 
 /* Kafka's error codes used here (Errors.java). */
 enum kafka_error {
@@ -263,6 +269,9 @@ int cluster_parse(const char *text, struct broker_member *members, int *n, struc
  */
 int cluster_place(const int32_t *ids, int n, int32_t partitions, int16_t rf, int start, int shift,
 		  int32_t *out);
+
+/* Was this request sent by another broker of the cluster (its client id)? */
+bool cluster_from_peer(const struct proto_request_header *h);
 
 /* A line for the broker's log. */
 void broker_log(struct broker *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -16,6 +16,18 @@
  * from another broker (client id "klab-broker-<id>") is applied and not
  * passed on.
  *
+ * Topic ids (KIP-516) travel the same way.  Kafka's CreateTopics request
+ * has no field for one (its controller draws it and tells the brokers in
+ * LeaderAndIsr), so the broker that draws a topic's id passes it on as a
+ * config entry of its own, klab.topic.id=<id> (BROKER_PEER_TOPIC_ID_CONFIG),
+ * which a broker takes only from a peer.  Every broker that hears of the
+ * topic records the same id; one that never hears of it has none, and a
+ * topic two brokers create at the same time gets two ids - the same
+ * disagreement as its placement.  A topic from a klab older than topic
+ * ids is given one by each broker at its start, independently: those ids
+ * differ between brokers (a limitation of the static cluster; chapter 4's
+ * coordinator keeps one id per topic, as Kafka's /brokers/topics znode).
+ *
  * That is all the agreement there is.  A broker that is down or cut off
  * when a topic is created never hears of it: there is no log of changes
  * to catch up from, no one who knows who is alive, and two brokers can
@@ -152,9 +164,8 @@ link_of(const struct broker *b, conn_id c)
 	return -1;
 }
 
-/* Was this request sent by another broker of the cluster? */
-static bool
-from_peer(const struct proto_request_header *h)
+bool
+cluster_from_peer(const struct proto_request_header *h)
 {
 	size_t n = sizeof(BROKER_PEER_CLIENT_ID) - 1;
 
@@ -413,6 +424,21 @@ static_topic_name(struct metadata_source *m, int32_t i)
 	return m->b->store->topics[i]->name;
 }
 
+/* The topic's id, as its store recorded it (the same on every broker: static_create_topic). */
+static int
+static_topic_id(struct metadata_source *m, const char *topic, uint8_t id[UUID_BYTES])
+{
+	return topic == NULL ? KLAB_ENOTFOUND : topics_id(m->b->store, topic, id);
+}
+
+static const char *
+static_topic_by_id(struct metadata_source *m, const uint8_t id[UUID_BYTES])
+{
+	const struct topic *t = topics_find_id(m->b->store, id);
+
+	return t == NULL ? NULL : t->name;
+}
+
 static int32_t
 static_partitions(struct metadata_source *m, const char *topic)
 {
@@ -450,6 +476,7 @@ tell_create(struct broker *b, const struct topic *t)
 	const struct api_desc *api = proto_api(KAPI_CREATE_TOPICS);
 	struct pvalue *req = pvalue_new(api->request);
 	struct pvalue *ts, *ti, *as, *cs;
+	char id[UUID_STRING_LEN + 1];
 
 	if (req == NULL)
 		return;
@@ -463,7 +490,7 @@ tell_create(struct broker *b, const struct topic *t)
 	as = pvalue_array(ti, "assignments");
 	cs = pvalue_array(ti, "configs");
 	if (pvalue_array_resize(as, t->partitions) != KLAB_OK ||
-	    pvalue_array_resize(cs, (int32_t)t->overrides.n) != KLAB_OK)
+	    pvalue_array_resize(cs, (int32_t)t->overrides.n + 1) != KLAB_OK)
 		goto out;
 	for (int32_t p = 0; p < t->partitions; p++) {
 		struct pvalue *ids = pvalue_array(pvalue_at(as, p), "broker_ids");
@@ -478,6 +505,9 @@ tell_create(struct broker *b, const struct topic *t)
 		pvalue_set_str(pvalue_at(cs, (int32_t)k), "name", t->overrides.entries[k].key);
 		pvalue_set_str(pvalue_at(cs, (int32_t)k), "value", t->overrides.entries[k].value);
 	}
+	uuid_to_string(t->id, id); /* the last entry: the id, so every broker has the same */
+	pvalue_set_str(pvalue_at(cs, (int32_t)t->overrides.n), "name", BROKER_PEER_TOPIC_ID_CONFIG);
+	pvalue_set_str(pvalue_at(cs, (int32_t)t->overrides.n), "value", id);
 	pvalue_set_int(req, "timeout_ms", 30000);
 	tell_peers(b, KAPI_CREATE_TOPICS, PEER_CREATE_TOPICS_VERSION, req);
 out:
@@ -485,34 +515,84 @@ out:
 }
 
 /*
+ * The request's configs without the topic id a peer passed on (into ov),
+ * and that id (*given).  A client may not name one: KLAB_ECONFIG.
+ */
+static int
+split_topic_id(const struct proto_request_header *h, const struct config *in, struct config *ov,
+	       uint8_t id[UUID_BYTES], bool *given, struct kerr *e)
+{
+	struct kerr why = { 0 };
+
+	*given = false;
+	for (size_t i = 0; in != NULL && i < in->n; i++) {
+		const struct config_entry *c = &in->entries[i];
+
+		if (strcmp(c->key, BROKER_PEER_TOPIC_ID_CONFIG) != 0) {
+			if (config_set(ov, c->key, c->value) != KLAB_OK)
+				return kerr_set(e, KLAB_ENOMEM, "out of memory");
+			continue;
+		}
+		if (!cluster_from_peer(h))
+			return kerr_set(e, KLAB_ECONFIG, "Unknown topic config name: %s", c->key);
+		if (uuid_parse(c->value, strlen(c->value), id, &why) != KLAB_OK)
+			return kerr_set(e, KLAB_ECONFIG, "%s=%.40s: %s", c->key, c->value,
+					kerr_msg(&why));
+		*given = true;
+	}
+	return KLAB_OK;
+}
+
+/*
  * Create the topic here with its partitions placed as t->assignment says
  * (one leader per partition), or, when it is NULL, spread over the cluster
  * the way Kafka does (a random start broker and shift); then, unless
  * another broker asked, pass it on.
+ *
+ * The topic id: a peer's request carries the one its broker drew, so every
+ * broker records the same.  This broker draws one otherwise, from its
+ * store's generator, into which the two placement draws are mixed first:
+ * no draw of the runtime's is added, so a simulated run with topic ids
+ * replays exactly as it did before them.
  */
 static int
 static_create_topic(struct metadata_source *m, const struct proto_request_header *h,
 		    const struct metadata_new_topic *t, int64_t now_ms, struct kerr *e)
 {
 	struct broker *b = m->b;
-	int32_t ids[BROKER_MEMBERS_MAX], *placed;
+	int32_t ids[BROKER_MEMBERS_MAX], *placed = NULL;
 	int n = cluster_ids(b, ids), rc;
 	struct rt *rt = b->node->rt;
+	uint8_t id[UUID_BYTES];
+	bool given;
+	struct config ov;
 
 	if (t->partitions <= 0 || t->partitions > TOPIC_PARTITIONS_MAX)
 		return kerr_set(e, KLAB_EINVAL, "%d partitions", (int)t->partitions);
-	if ((placed = malloc((size_t)t->partitions * sizeof(*placed))) == NULL)
-		return kerr_set(e, KLAB_ENOMEM, "out of memory");
-	if (t->assignment != NULL)
+	config_init(&ov);
+	if ((rc = split_topic_id(h, t->configs, &ov, id, &given, e)) != KLAB_OK)
+		goto out;
+	if ((placed = malloc((size_t)t->partitions * sizeof(*placed))) == NULL) {
+		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (t->assignment != NULL) {
 		memcpy(placed, t->assignment, (size_t)t->partitions * sizeof(*placed));
-	else
-		cluster_place(ids, n, t->partitions, 1, (int)(rt->ops->random(rt) % (uint64_t)n),
-			      (int)(rt->ops->random(rt) % (uint64_t)n), placed);
-	rc = topics_create_placed(b->store, t->name, t->partitions, 1, placed, t->configs, now_ms,
-				  e);
-	free(placed);
-	if (rc == KLAB_OK && !from_peer(h) && b->cfg.nmembers > 1)
+	} else {
+		/* shift first: the order the runs before topic ids drew them in */
+		uint64_t shift = rt->ops->random(rt), start = rt->ops->random(rt);
+
+		topics_add_entropy(b->store, start ^ (shift << 32 | shift >> 32));
+		cluster_place(ids, n, t->partitions, 1, (int)(start % (uint64_t)n),
+			      (int)(shift % (uint64_t)n), placed);
+	}
+	rc = topics_create_placed(b->store, t->name, t->partitions, 1, placed, &ov,
+				  given ? id : NULL, now_ms, e);
+	if (rc == KLAB_OK && !cluster_from_peer(h) && b->cfg.nmembers > 1)
 		tell_create(b, topics_find(b->store, t->name));
+out:
+	free(placed);
+	config_free(&ov);
 	return rc;
 }
 
@@ -566,7 +646,7 @@ static_delete_topics(struct metadata_source *m, const struct proto_request_heade
 			broker_log(b, "broker %d: deleted topic '%s'", b->cfg.broker_id, names[i]);
 		}
 	}
-	if (!from_peer(h) && b->cfg.nmembers > 1)
+	if (!cluster_from_peer(h) && b->cfg.nmembers > 1)
 		tell_deleted(b, names, n, errors);
 }
 
@@ -636,4 +716,6 @@ const struct metadata_ops cluster_metadata_ops = {
 	.delete_topics = static_delete_topics,
 	.settles_later = static_settles_later,
 	.check_invariants = static_check_invariants,
+	.topic_id = static_topic_id,
+	.topic_by_id = static_topic_by_id,
 };

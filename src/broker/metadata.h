@@ -140,6 +140,12 @@ struct metadata_ops {
 
 	/* ---- its own rules (invariant 7): KLAB_OK, or KLAB_ESTATE and e's sentence ---- */
 	int (*check_invariants)(struct metadata_source *m, struct kerr *e);
+
+	/* ---- topic ids (KIP-516; topic.h): the same id for a topic on every broker ---- */
+	/* The topic's id into id: KLAB_OK, or KLAB_ENOTFOUND. */
+	int (*topic_id)(struct metadata_source *m, const char *topic, uint8_t id[16]);
+	/* The name of the topic whose id is id; NULL when unknown. */
+	const char *(*topic_by_id)(struct metadata_source *m, const uint8_t id[16]);
 };
 
 struct metadata_source {

@@ -158,10 +158,15 @@ static int
 topic_describe(struct repl *r, struct topic_shell *sh, const char *name)
 {
 	const struct topic *t = topics_find(sh->store, name);
+	char id[UUID_STRING_LEN + 1];
 
+	if (t == NULL && topics_refused(sh->store, name) != NULL)
+		return repl_error(r, "%s", kerr_msg(topics_refused(sh->store, name)));
 	if (t == NULL)
 		return repl_error(r, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)", name);
-	repl_printf(r, "Topic: %s\tPartitionCount: %" PRId32 "\tConfigs:", t->name, t->partitions);
+	uuid_to_string(t->id, id); /* as kafka-topics.sh --describe shows it */
+	repl_printf(r, "Topic: %s\tTopicId: %s\tPartitionCount: %" PRId32 "\tConfigs:", t->name, id,
+		    t->partitions);
 	for (size_t i = 0; i < t->overrides.n; i++)
 		repl_printf(r, "%s%s=%s", i ? "," : " ", t->overrides.entries[i].key,
 			    t->overrides.entries[i].value);
@@ -854,6 +859,22 @@ topic_shell_tick(struct repl *r, void *state)
 		pump(r, sh, false, true);
 }
 
+/*
+ * Where the shell's topic ids come from: klab.seed and the clock, so that
+ * a script on the virtual clock prints the same ids every run, and two
+ * interactive sessions draw different ones.  (A store never gives an id
+ * to two of its topics; a deleted topic's id may come back in a later
+ * session with the same seed and clock - a teaching shell's compromise.)
+ */
+static uint64_t
+id_seed(struct repl *r)
+{
+	const struct config_entry *s = config_find(&r->cfg, "klab.seed");
+	uint64_t seed = s != NULL ? strtoull(s->value, NULL, 10) : 1;
+
+	return seed * 0x9E3779B97F4A7C15ull ^ (uint64_t)repl_now_ms(r);
+}
+
 static int
 topic_shell_init(struct repl *r, void **state)
 {
@@ -868,7 +889,8 @@ topic_shell_init(struct repl *r, void **state)
 	/* a later stage's brokers own log.dirs */
 	if (!repl_is_latest(r, &repl_topic_table) || !repl_first_log_dir(r, first, sizeof(first)))
 		return 0;
-	if (topics_open(&sh->store, disk_real(), first, &r->cfg, repl_now_ms(r), &e) != KLAB_OK ||
+	if (topics_open(&sh->store, disk_real(), first, &r->cfg, id_seed(r), repl_now_ms(r), &e) !=
+		    KLAB_OK ||
 	    producer_init(&sh->prod, sh->store, &r->cfg, PARTITIONER_DEFAULT, 1, &e) != KLAB_OK) {
 		fprintf(stderr, "klab: %s\n", kerr_msg(&e));
 		return -1;
@@ -876,6 +898,13 @@ topic_shell_init(struct repl *r, void **state)
 	sh->have_producer = true;
 	repl_printf(r, "opened log directory %s: %zu topic%s\n", first, sh->store->n,
 		    sh->store->n == 1 ? "" : "s");
+	for (size_t i = 0; i < sh->store->nrefused; i++)
+		repl_printf(r, "error: %s\n", kerr_msg(&sh->store->refused[i].why));
+	if (sh->store->ids_repaired > 0)
+		repl_printf(r,
+			    "rewrote %" PRIu64 " missing or unreadable " PARTITION_METADATA_FILE
+			    " file%s from the topics' metadata\n",
+			    sh->store->ids_repaired, sh->store->ids_repaired == 1 ? "" : "s");
 	return 0;
 }
 

@@ -7,11 +7,34 @@
  * partitions are created (empty) on the next open - never a partition
  * directory that no topic owns.
  *
+ * Topic ids (KIP-516; the formats are in topic.h).  Creation draws the
+ * id, writes it in the metadata file, opens the partitions and writes
+ * each one's partition.metadata - every file durably (fs_write_file_atomic)
+ * and all before the topic is announced.  So a crash leaves one of:
+ *
+ *   metadata file    partition.metadata    on the next open
+ *   -------------    ------------------    --------------------------------
+ *   absent           (no directories)      no topic
+ *   with the id      absent                written from the metadata file
+ *   with the id      with the same id      the topic, as it was
+ *   without an id    -                     a klab older than topic ids: an
+ *                                          id drawn and written now
+ *
+ * The metadata file is the authority, as the /brokers/topics znode is for
+ * Kafka.  A partition.metadata that cannot be read (garbage, oversized,
+ * torn by a disk that does not keep renames atomic) is rewritten from it
+ * and counted in ids_repaired.  One that reads well but names another id
+ * belongs to another topic of the same name; Kafka raises
+ * InconsistentTopicIdException, klab refuses the topic (topics_refused):
+ * it is neither served nor recreated until it is deleted.
+ *
  * Invariants:
  *   1. Every topic in the store has `partitions` log slots; the slots of
  *      the partitions this broker holds (all of them without a broker id)
  *      are open logs named <name>-<p>, the others NULL.
  *   2. Its metadata file records the same partition count.
+ *   3. Its id is not reserved (uuid.h) and no other topic in the store has
+ *      it.
  */
 #include "topic/topic.h"
 
@@ -228,6 +251,245 @@ meta_path(const struct topic_store *s, const char *name, char *out, size_t n)
 	snprintf(out, n, "%s/%s/%s.properties", s->dir->path, TOPICS_META_DIR, name);
 }
 
+/* ---- topic ids ----------------------------------------------------------- */
+
+/* The store's generator (splitmix64), seeded by the caller of topics_open. */
+static uint64_t
+id_next(void *arg)
+{
+	struct topic_store *s = arg;
+	uint64_t z = (s->id_rng += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/*
+ * Mix an id seen into the generator: every topic found at open and every
+ * one deleted moves the sequence on, so that a store reopened with the
+ * same seed (a script on a virtual clock) does not draw a deleted topic's
+ * id again for a topic created after it.
+ */
+static void
+mix_id(struct topic_store *s, const uint8_t id[UUID_BYTES])
+{
+	uint64_t hi = 0, lo = 0;
+
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | id[i];
+		lo = lo << 8 | id[8 + i];
+	}
+	s->id_rng ^= hi ^ (lo << 17 | lo >> 47);
+	(void)id_next(s);
+}
+
+/* A new random id no topic of the store has (invariant 3). */
+static void
+draw_id(struct topic_store *s, uint8_t id[UUID_BYTES])
+{
+	do
+		uuid_random(id_next, s, id);
+	while (topics_find_id(s, id) != NULL);
+}
+
+size_t
+partition_metadata_format(const uint8_t id[UUID_BYTES], char *out, size_t n)
+{
+	char text[UUID_STRING_LEN + 1];
+	int len;
+
+	uuid_to_string(id, text);
+	len = snprintf(out, n, "version: %d\ntopic_id: %s", PARTITION_METADATA_VERSION, text);
+	return len < 0 ? 0 : (size_t)len;
+}
+
+/*
+ * Kafka's reader (PartitionMetadataReadBuffer) splits each line at ":\s+"
+ * and ignores what follows the second line; klab reads only what Kafka
+ * writes - one space after each colon, and at most one newline after the
+ * id - so that a damaged file is noticed rather than half-believed.
+ */
+int
+partition_metadata_parse(const char *text, size_t len, const char *path, uint8_t id[UUID_BYTES],
+			 struct kerr *e)
+{
+	static const char v_key[] = "version: ", id_key[] = "\ntopic_id: ";
+	size_t pos = sizeof(v_key) - 1, digits = 0;
+	struct kerr why = { 0 };
+
+	if (len < pos || memcmp(text, v_key, pos) != 0)
+		return kerr_set(e, KLAB_ECORRUPT, "%s: does not start with \"version: \"", path);
+	while (pos < len && text[pos] >= '0' && text[pos] <= '9' && digits < 9)
+		pos++, digits++;
+	if (digits == 0 || (pos < len && text[pos] >= '0' && text[pos] <= '9'))
+		return kerr_set(e, KLAB_ECORRUPT, "%s: the version is not a number of 1-9 digits",
+				path);
+	if (len - pos < sizeof(id_key) - 1 || memcmp(text + pos, id_key, sizeof(id_key) - 1) != 0)
+		return kerr_set(e, KLAB_ECORRUPT, "%s: no \"topic_id: \" line after the version",
+				path);
+	pos += sizeof(id_key) - 1;
+	if (len - pos == UUID_STRING_LEN + 1 && text[len - 1] == '\n')
+		len--; /* one final newline, as a hand-written file may have */
+	if (uuid_parse(text + pos, len - pos, id, &why) != KLAB_OK)
+		return kerr_set(e, KLAB_ECORRUPT, "%s: %s", path, kerr_msg(&why));
+	if (uuid_is_reserved(id))
+		return kerr_set(e, KLAB_ECORRUPT, "%s: topic_id %.*s is a reserved id", path,
+				UUID_STRING_LEN, text + pos);
+	return KLAB_OK;
+}
+
+static void
+partition_metadata_path(const struct topic_store *s, const struct topic *t, int32_t p, char *out,
+			size_t n)
+{
+	snprintf(out, n, "%s/%s-%" PRId32 "/%s", s->dir->path, t->name, p, PARTITION_METADATA_FILE);
+}
+
+/* What a partition directory says about its topic id, at open. */
+enum pm_state { PM_GOOD, PM_MISSING, PM_UNREADABLE };
+
+/* Read partition p's partition.metadata: *st, and the id when PM_GOOD. */
+static int
+read_partition_id(const struct topic_store *s, const struct topic *t, int32_t p,
+		  uint8_t id[UUID_BYTES], uint8_t *st, struct kerr *e)
+{
+	char path[4096];
+	struct buf text;
+	int rc;
+
+	partition_metadata_path(s, t, p, path, sizeof(path));
+	buf_init(&text);
+	rc = fs_read_file(s->dir->fs, path, PARTITION_METADATA_MAX_BYTES, &text, NULL);
+	if (rc == KLAB_ENOTFOUND) {
+		*st = PM_MISSING;
+		rc = KLAB_OK;
+	} else if (rc == KLAB_OK || rc == KLAB_ETOOLARGE || rc == KLAB_EINVAL) {
+		*st = rc == KLAB_OK && partition_metadata_parse((const char *)text.data, text.len,
+								path, id, NULL) == KLAB_OK
+			      ? PM_GOOD
+			      : PM_UNREADABLE;
+		rc = KLAB_OK;
+	} else {
+		rc = kerr_set(e, rc, "%s: cannot be read", path);
+	}
+	buf_free(&text);
+	return rc;
+}
+
+/*
+ * Read every held partition's id into state[p] before anything is opened.
+ * A topic whose metadata file has no id (a klab older than topic ids)
+ * takes the one its partitions agree on, if any.  KLAB_ESTATE in why when
+ * a partition names another id: Kafka's InconsistentTopicIdException.
+ */
+static int
+check_partition_ids(const struct topic_store *s, struct topic *t, uint8_t *state, struct kerr *why,
+		    struct kerr *e)
+{
+	uint8_t id[UUID_BYTES];
+	char a[UUID_STRING_LEN + 1], b[UUID_STRING_LEN + 1];
+	int rc;
+
+	for (int32_t p = 0; p < t->partitions; p++) {
+		if (!holds(s, t, p))
+			continue;
+		if ((rc = read_partition_id(s, t, p, id, &state[p], e)) != KLAB_OK)
+			return rc;
+		if (state[p] != PM_GOOD)
+			continue;
+		if (uuid_is_zero(t->id))
+			memcpy(t->id, id, UUID_BYTES);
+		if (uuid_equal(id, t->id))
+			continue;
+		uuid_to_string(id, a);
+		uuid_to_string(t->id, b);
+		return kerr_set(
+			why, KLAB_ESTATE,
+			"topic '%s' refused: %s-%" PRId32 "/" PARTITION_METADATA_FILE
+			" has topic id %s but the topic's is %s "
+			"(INCONSISTENT_TOPIC_ID): the directory belongs to another topic of "
+			"that name; delete the topic, or move the directory away",
+			t->name, t->name, p, a, b);
+	}
+	return KLAB_OK;
+}
+
+/*
+ * Write partition.metadata, durably, in every held partition of t from
+ * `from` on whose state (NULL: all of them) is not PM_GOOD.
+ */
+static int
+write_partition_ids(struct topic_store *s, const struct topic *t, int32_t from,
+		    const uint8_t *state, struct kerr *e)
+{
+	char path[4096], text[PARTITION_METADATA_MAX_BYTES];
+	size_t n = partition_metadata_format(t->id, text, sizeof(text));
+	int rc;
+
+	for (int32_t p = from; p < t->partitions; p++) {
+		if (t->logs[p] == NULL || (state != NULL && state[p] == PM_GOOD))
+			continue;
+		partition_metadata_path(s, t, p, path, sizeof(path));
+		if ((rc = fs_write_file_atomic(s->dir->fs, path, text, n, e)) != KLAB_OK)
+			return rc;
+		if (state != NULL)
+			s->ids_repaired++;
+	}
+	return KLAB_OK;
+}
+
+void
+topics_add_entropy(struct topic_store *s, uint64_t entropy)
+{
+	s->id_rng ^= entropy;
+}
+
+struct topic *
+topics_find_id(const struct topic_store *s, const uint8_t id[UUID_BYTES])
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (uuid_equal(s->topics[i]->id, id))
+			return s->topics[i];
+	return NULL;
+}
+
+int
+topics_id(const struct topic_store *s, const char *name, uint8_t id[UUID_BYTES])
+{
+	const struct topic *t = topics_find(s, name);
+
+	if (t == NULL)
+		return KLAB_ENOTFOUND;
+	memcpy(id, t->id, UUID_BYTES);
+	return KLAB_OK;
+}
+
+const struct kerr *
+topics_refused(const struct topic_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->nrefused; i++)
+		if (strcmp(s->refused[i].name, name) == 0)
+			return &s->refused[i].why;
+	return NULL;
+}
+
+static int
+refuse(struct topic_store *s, const char *name, const struct kerr *why)
+{
+	struct topic_refused *r = realloc(s->refused, (s->nrefused + 1) * sizeof(*r));
+
+	if (r == NULL)
+		return KLAB_ENOMEM;
+	s->refused = r;
+	r += s->nrefused++;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->why = *why;
+	return KLAB_OK;
+}
+
+/* ---- the metadata file ----------------------------------------------------- */
+
 static void put_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
@@ -250,8 +512,12 @@ put_line(struct buf *b, const char *fmt, ...)
 static void
 format_meta(const struct topic *t, struct buf *b)
 {
+	char id[UUID_STRING_LEN + 1];
+
+	uuid_to_string(t->id, id);
 	put_line(b, "# topic %s (klab topic metadata)\npartitions=%" PRId32 "\n", t->name,
 		 t->partitions);
+	put_line(b, TOPIC_ID_KEY "=%s\n", id);
 	for (int32_t p = 0; t->replicas != NULL && p < t->partitions; p++) {
 		put_line(b, "replicas.%" PRId32 "=", p);
 		for (int16_t i = 0; i < t->replication_factor; i++)
@@ -353,7 +619,22 @@ load_replicas(struct topic *t, const char *key, const char *value, const char *p
 	return KLAB_OK;
 }
 
-/* Read one metadata file into a new topic (not yet opened). */
+/* The "topic.id=ID" line of a metadata file. */
+static int
+load_id(struct topic *t, const char *value, const char *path, struct kerr *e)
+{
+	struct kerr why = { 0 };
+
+	if (uuid_parse(value, strlen(value), t->id, &why) != KLAB_OK)
+		return kerr_set(e, KLAB_ECORRUPT, "%s: " TOPIC_ID_KEY "=%.40s: %s", path, value,
+				kerr_msg(&why));
+	if (uuid_is_reserved(t->id))
+		return kerr_set(e, KLAB_ECORRUPT, "%s: " TOPIC_ID_KEY "=%s is a reserved id", path,
+				value);
+	return KLAB_OK;
+}
+
+/* Read one metadata file into a new topic (not yet opened); t->id zero: none recorded. */
 static int
 load_meta(struct topic_store *s, const char *name, struct topic **out, struct kerr *e)
 {
@@ -378,6 +659,8 @@ load_meta(struct topic_store *s, const char *name, struct topic **out, struct ke
 
 		if (strncmp(k, "replicas.", 9) == 0)
 			rc = load_replicas(*out, k, c.entries[i].value, path, e);
+		else if (strcmp(k, TOPIC_ID_KEY) == 0)
+			rc = load_id(*out, c.entries[i].value, path, e);
 		else if (strcmp(k, "partitions") != 0)
 			rc = config_set(&(*out)->overrides, k, c.entries[i].value);
 	}
@@ -391,6 +674,75 @@ load_meta(struct topic_store *s, const char *name, struct topic **out, struct ke
 		rc = effective_config(s, &(*out)->overrides, &(*out)->lc, e);
 	if (rc != KLAB_OK)
 		topic_free(*out);
+	return rc;
+}
+
+/* A second topic with the same id (a copied metadata file) is refused too. */
+static int
+refuse_duplicate_id(const struct topic_store *s, const struct topic *t, struct kerr *why)
+{
+	const struct topic *other = topics_find_id(s, t->id);
+	char id[UUID_STRING_LEN + 1];
+
+	if (other == NULL)
+		return KLAB_OK;
+	uuid_to_string(t->id, id);
+	return kerr_set(why, KLAB_ESTATE,
+			"topic '%s' refused: its topic id %s is also topic '%s''s "
+			"(INCONSISTENT_TOPIC_ID)",
+			t->name, id, other->name);
+}
+
+/*
+ * Settle the id of a topic just read from its metadata file, before
+ * anything of it is opened: what its partitions say (state[p]), and the
+ * id itself - a klab older than topic ids wrote none, and then it is drawn
+ * now and kept.  why set (and KLAB_OK): the topic is refused.
+ */
+static int
+settle_id(struct topic_store *s, struct topic *t, uint8_t *state, struct kerr *why, struct kerr *e)
+{
+	bool had_id = !uuid_is_zero(t->id);
+	int rc = check_partition_ids(s, t, state, why, e);
+
+	if (why->code != KLAB_OK)
+		return KLAB_OK;
+	if (rc != KLAB_OK)
+		return rc;
+	if (!uuid_is_zero(t->id) && refuse_duplicate_id(s, t, why) != KLAB_OK)
+		return KLAB_OK;
+	if (uuid_is_zero(t->id)) /* an older topic, whose partitions know no id either */
+		draw_id(s, t->id);
+	return had_id ? KLAB_OK : write_meta(s, t, e);
+}
+
+/*
+ * Take a topic just read from its metadata file into the store, its id
+ * settled and its partitions opened, each with its partition.metadata; or
+ * record it as refused (and free it).  An error fails the store's open.
+ */
+static int
+load_ids(struct topic_store *s, struct topic *t, int64_t now_ms, struct kerr *e)
+{
+	uint8_t *state = calloc((size_t)t->partitions, 1);
+	struct kerr why = { 0 };
+	int rc = state == NULL ? kerr_set(e, KLAB_ENOMEM, "out of memory")
+			       : settle_id(s, t, state, &why, e);
+
+	if (rc == KLAB_OK && why.code != KLAB_OK && refuse(s, t->name, &why) != KLAB_OK)
+		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+	else if (rc == KLAB_OK && why.code == KLAB_OK && push_topic(s, t) != KLAB_OK)
+		rc = kerr_set(e, KLAB_ENOMEM, "out of memory");
+	if (!uuid_is_zero(t->id))
+		mix_id(s, t->id);
+	if (rc != KLAB_OK || why.code != KLAB_OK) {
+		topic_free(t);
+		free(state);
+		return rc;
+	}
+	if ((rc = open_partitions(s, t, 0, now_ms, e)) == KLAB_OK)
+		rc = write_partition_ids(s, t, 0, state, e);
+	free(state);
 	return rc;
 }
 
@@ -416,11 +768,7 @@ load_topic(void *arg, const char *file)
 	if ((rc = topic_name_validate(name, NULL, w->e)) != KLAB_OK ||
 	    (rc = load_meta(w->s, name, &t, w->e)) != KLAB_OK)
 		return rc;
-	if ((rc = push_topic(w->s, t)) != KLAB_OK) {
-		topic_free(t);
-		return rc;
-	}
-	return open_partitions(w->s, t, 0, w->now_ms, w->e);
+	return load_ids(w->s, t, w->now_ms, w->e); /* a refused topic does not stop the others */
 }
 
 static int
@@ -437,14 +785,14 @@ load_topics(struct topic_store *s, int64_t now_ms, struct kerr *e)
 
 int
 topics_open(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,
-	    int64_t now_ms, struct kerr *e)
+	    uint64_t id_seed, int64_t now_ms, struct kerr *e)
 {
-	return topics_open_as(out, fs, path, cfg, -1, now_ms, e);
+	return topics_open_as(out, fs, path, cfg, -1, id_seed, now_ms, e);
 }
 
 int
 topics_open_as(struct topic_store **out, struct fs *fs, const char *path, const struct config *cfg,
-	       int32_t broker_id, int64_t now_ms, struct kerr *e)
+	       int32_t broker_id, uint64_t id_seed, int64_t now_ms, struct kerr *e)
 {
 	static const struct config_key num_partitions = {
 		"num.partitions",    CONFIG_INT, "1", 1, TOPIC_PARTITIONS_MAX, NULL,
@@ -464,6 +812,7 @@ topics_open_as(struct topic_store **out, struct fs *fs, const char *path, const 
 	}
 	s->default_partitions = (int32_t)n;
 	s->broker_id = broker_id;
+	s->id_rng = id_seed;
 	if ((rc = load_topics(s, now_ms, e)) != KLAB_OK) {
 		topics_release(s); /* no I/O on the way out */
 		return rc;
@@ -521,7 +870,7 @@ topics_create(struct topic_store *s, const char *name, int32_t partitions,
 		collision_warning(s, name, warning, warning_len);
 	else if (warning != NULL && warning_len > 0)
 		warning[0] = '\0';
-	return topics_create_placed(s, name, partitions, 0, NULL, overrides, now_ms, e);
+	return topics_create_placed(s, name, partitions, 0, NULL, overrides, NULL, now_ms, e);
 }
 
 struct leftover_walk {
@@ -577,12 +926,29 @@ clear_leftovers(struct topic_store *s, const char *name, int32_t partitions, str
 	return rc;
 }
 
+/* An id another broker drew: a real one, and no other topic's here. */
+static int
+check_given_id(const struct topic_store *s, const uint8_t *id, struct kerr *e)
+{
+	const struct topic *other = topics_find_id(s, id);
+	char text[UUID_STRING_LEN + 1];
+
+	uuid_to_string(id, text);
+	if (uuid_is_reserved(id))
+		return kerr_set(e, KLAB_EINVAL, "topic id %s is reserved", text);
+	if (other != NULL)
+		return kerr_set(e, KLAB_EINVAL, "topic id %s is already topic '%s''s", text,
+				other->name);
+	return KLAB_OK;
+}
+
 int
 topics_create_placed(struct topic_store *s, const char *name, int32_t partitions, int16_t rf,
-		     const int32_t *replicas, const struct config *overrides, int64_t now_ms,
-		     struct kerr *e)
+		     const int32_t *replicas, const struct config *overrides, const uint8_t *id,
+		     int64_t now_ms, struct kerr *e)
 {
 	struct topic *t = NULL;
+	const struct kerr *refused = topics_refused(s, name);
 	int rc;
 
 	if ((rc = topic_name_validate(name, NULL, e)) != KLAB_OK)
@@ -597,6 +963,10 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 	if (topics_find(s, name) != NULL)
 		return kerr_set(e, KLAB_EINVAL, "topic '%s' already exists (TOPIC_ALREADY_EXISTS)",
 				name);
+	if (refused != NULL)
+		return kerr_set(e, KLAB_ESTATE, "%s", kerr_msg(refused));
+	if (id != NULL && (rc = check_given_id(s, id, e)) != KLAB_OK)
+		return rc;
 	if (partitions <= 0)
 		partitions = s->default_partitions;
 	if (partitions > TOPIC_PARTITIONS_MAX)
@@ -607,6 +977,10 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 				(int)rf, TOPIC_RF_MAX);
 	if ((rc = new_topic(name, partitions, &t, e)) != KLAB_OK)
 		return rc;
+	if (id != NULL)
+		memcpy(t->id, id, UUID_BYTES);
+	else
+		draw_id(s, t->id);
 	if (replicas != NULL) {
 		size_t n = (size_t)partitions * (size_t)rf;
 
@@ -631,9 +1005,34 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 		topic_free(t);
 		return rc;
 	}
-	if ((rc = open_partitions(s, t, 0, now_ms, e)) != KLAB_OK)
+	if ((rc = open_partitions(s, t, 0, now_ms, e)) != KLAB_OK ||
+	    (rc = write_partition_ids(s, t, 0, NULL, e)) != KLAB_OK)
 		topics_delete(s, name, NULL); /* undo: metadata and the partitions opened */
 	return rc;
+}
+
+/*
+ * Delete a refused topic: its metadata file, durably.  Its partition
+ * directories are not open; a topic created under the name later clears
+ * them (clear_leftovers).
+ */
+static int
+forget_refused(struct topic_store *s, const char *name, struct kerr *e)
+{
+	char path[4096];
+	size_t i = 0;
+	int rc;
+
+	meta_path(s, name, path, sizeof(path));
+	if ((rc = fs_unlink(s->dir->fs, path, e)) != KLAB_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
+	if ((rc = fs_fsync_dir(s->dir->fs, path, e)) != KLAB_OK)
+		return rc;
+	while (strcmp(s->refused[i].name, name) != 0)
+		i++;
+	s->refused[i] = s->refused[--s->nrefused];
+	return KLAB_OK;
 }
 
 int
@@ -644,6 +1043,8 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	size_t i = 0;
 	int rc;
 
+	if (t == NULL && topics_refused(s, name) != NULL)
+		return forget_refused(s, name, e);
 	if (t == NULL)
 		return kerr_set(e, KLAB_ENOTFOUND, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)",
 				name);
@@ -663,6 +1064,7 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	while (s->topics[i] != t)
 		i++;
 	s->topics[i] = s->topics[--s->n];
+	mix_id(s, t->id);
 	topic_free(t);
 	return KLAB_OK;
 }
@@ -700,6 +1102,8 @@ topics_add_partitions(struct topic_store *s, const char *name, int32_t total, in
 	}
 	if ((rc = open_partitions(s, t, before, now_ms, e)) != KLAB_OK)
 		write_meta(s, t, NULL); /* invariant 2: record the partitions that exist */
+	else				/* a failure here leaves files the next open writes */
+		rc = write_partition_ids(s, t, before, NULL, e);
 	return rc;
 }
 
@@ -709,6 +1113,7 @@ store_free(struct topic_store *s)
 	for (size_t i = 0; i < s->n; i++)
 		topic_free(s->topics[i]);
 	free(s->topics);
+	free(s->refused);
 	free(s);
 }
 
@@ -762,10 +1167,16 @@ int
 topics_check_invariants(const struct topic_store *s, struct kerr *e)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		int rc = check_topic(s, s->topics[i], e);
+		const struct topic *t = s->topics[i];
+		int rc = check_topic(s, t, e);
 
 		if (rc != KLAB_OK)
 			return rc;
+		if (uuid_is_reserved(t->id) || topics_find_id(s, t->id) != t)
+			return kerr_set(e, KLAB_ESTATE,
+					"topic %s: invariant 3: its id is reserved or another "
+					"topic's",
+					t->name);
 	}
 	return KLAB_OK;
 }

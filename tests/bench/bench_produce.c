@@ -606,7 +606,7 @@ mem_child(struct bench *b, int64_t memory, struct mem_result *m)
 	make_records(&rs, (long)(memory / 100) + MEM_RECORDS, false, 0x1234567ULL);
 	snprintf(path, sizeof(path), "%s/mem-%" PRId64, b->dir, memory);
 	config_init(&cfg);
-	if (topics_open(&s, disk_real(), path, &cfg, T0, &e) != KLAB_OK)
+	if (topics_open(&s, disk_real(), path, &cfg, 516, T0, &e) != KLAB_OK)
 		die("topics_open", kerr_msg(&e));
 	config_free(&cfg);
 	t = new_topic(b, s, MEM_PARTITIONS, name, sizeof(name));
@@ -840,7 +840,7 @@ main(void)
 	       fs_name(b.dir), MEMCPY_BYTES >> 20, b.memcpy_mbps);
 	snprintf(path, sizeof(path), "%s/topics", b.dir);
 	config_init(&cfg);
-	if (topics_open(&b.store, disk_real(), path, &cfg, T0, &e) != KLAB_OK)
+	if (topics_open(&b.store, disk_real(), path, &cfg, 516, T0, &e) != KLAB_OK)
 		die("topics_open", kerr_msg(&e));
 	config_free(&cfg);
 

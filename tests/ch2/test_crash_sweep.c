@@ -20,7 +20,10 @@
  *      promises nothing more (fsyncgate: the log refuses appends after it);
  *   3. no record a successful flush covered is hidden below the log start;
  *   4. log_check_invariants and disk_sim_check_invariants hold, and the
- *      logs take appends again.
+ *      logs take appends again;
+ *   5. a topic keeps the topic id it was created with, every partition
+ *      directory's partition.metadata names that id, and no topic is
+ *      refused for an inconsistent one.
  *
  * Just before each crash the sweep counts the files a crash would change
  * (disk_sim_is_dirty) by kind - segments, indexes, checkpoints, topic
@@ -68,6 +71,8 @@ struct topic_model {
 	bool unknown;	 /* which incarnation is on disk cannot be told: contents unchecked */
 	int32_t partitions;
 	struct part_model parts[PARTS_MAX];
+	uint8_t id[UUID_BYTES]; /* its topic id, when id_known */
+	bool id_known;
 };
 
 enum file_kind { KIND_LOG, KIND_INDEX, KIND_CHECKPOINT, KIND_META, KINDS };
@@ -255,7 +260,7 @@ store_open(struct sweep *sw)
 	struct kerr e = { 0 };
 
 	faults_off(sw); /* a crash, not a failing disk, is what recovery is tested on */
-	if (topics_open(&sw->s, sw->fs, STORE, &sw->cfg, sw->now_ms, &e) != KLAB_OK)
+	if (topics_open(&sw->s, sw->fs, STORE, &sw->cfg, 516, sw->now_ms, &e) != KLAB_OK)
 		SWEEP_FAIL(sw, "the store does not open: %s", kerr_msg(&e));
 }
 
@@ -333,6 +338,36 @@ part_resync(struct part_model *pm, struct log *l, bool unknown)
 	pm->failed = false;
 }
 
+/* Rule 5: the id it was created with, in every partition directory. */
+static void
+check_ids(struct sweep *sw, const struct topic *t, struct topic_model *m)
+{
+	char path[4096];
+	uint8_t id[UUID_BYTES];
+	struct buf text;
+	struct kerr e = { 0 };
+
+	if (sw->s->nrefused > 0)
+		SWEEP_FAIL(sw, "%s", kerr_msg(&sw->s->refused[0].why));
+	if (m->id_known && !uuid_equal(m->id, t->id))
+		SWEEP_FAIL(sw, "topic %s: its topic id changed", t->name);
+	buf_init(&text);
+	for (int32_t p = 0; p < t->partitions; p++) {
+		snprintf(path, sizeof(path), "%s/%s-%d/%s", STORE, t->name, (int)p,
+			 PARTITION_METADATA_FILE);
+		if (fs_read_file(sw->fs, path, PARTITION_METADATA_MAX_BYTES, &text, &e) !=
+			    KLAB_OK ||
+		    partition_metadata_parse((const char *)text.data, text.len, path, id, &e) !=
+			    KLAB_OK)
+			SWEEP_FAIL(sw, "%s", kerr_msg(&e));
+		if (!uuid_equal(id, t->id))
+			SWEEP_FAIL(sw, "%s names another topic id", path);
+	}
+	buf_free(&text);
+	memcpy(m->id, t->id, UUID_BYTES);
+	m->id_known = true;
+}
+
 /* Rule 1 for one topic name, then rules 2-4 for its partitions. */
 static void
 check_topic(struct sweep *sw, int i, bool crashed, bool exact)
@@ -350,8 +385,10 @@ check_topic(struct sweep *sw, int i, bool crashed, bool exact)
 		m->must_exist = t != NULL;
 		m->may_exist = false;
 	}
+	m->id_known = m->id_known && t != NULL && !m->unknown;
 	if (t == NULL)
 		return;
+	check_ids(sw, t, m);
 	assert_true(t->partitions <= PARTS_MAX);
 	m->partitions = t->partitions;
 	for (int32_t p = 0; p < t->partitions; p++) {
@@ -460,9 +497,11 @@ op_create(struct sweep *sw, int i)
 	rc = topics_create(sw->s, topic_names[i], parts, &ov, sw->now_ms, NULL, 0, &e);
 	trace(sw, "create %s (%d partitions): %s %s", topic_names[i], (int)parts, klab_strerror(rc),
 	      rc ? kerr_msg(&e) : "");
+	m->id_known = rc == KLAB_OK;
 	if (rc == KLAB_OK) {
 		m->must_exist = m->may_exist = true;
 		m->unknown = false;
+		memcpy(m->id, topics_find(sw->s, topic_names[i])->id, UUID_BYTES);
 	} else {
 		m->must_exist = false;
 		m->may_exist = true;
@@ -686,7 +725,7 @@ fx_open(struct fixture *f)
 {
 	struct kerr e = { 0 };
 
-	if (topics_open(&f->s, f->fs, STORE, &f->cfg, 1000000, &e) != KLAB_OK)
+	if (topics_open(&f->s, f->fs, STORE, &f->cfg, 516, 1000000, &e) != KLAB_OK)
 		fail_msg("topics_open: %s", kerr_msg(&e));
 }
 

@@ -36,7 +36,7 @@ setup(void **state)
 
 	tu_tmpdir_make(f->dir, sizeof(f->dir));
 	config_init(&c);
-	if (topics_open(&f->store, disk_real(), f->dir, &c, 0, &e) != KLAB_OK)
+	if (topics_open(&f->store, disk_real(), f->dir, &c, 516, 0, &e) != KLAB_OK)
 		fail_msg("topics_open: %s", kerr_msg(&e));
 	config_free(&c);
 	*state = f;

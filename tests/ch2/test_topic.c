@@ -52,7 +52,7 @@ open_store(const struct fixture *f, const char *props, int64_t now_ms)
 	config_init(&c);
 	if (props != NULL && config_parse(&c, props, "test.properties", &e) != KLAB_OK)
 		fail_msg("config_parse: %s", kerr_msg(&e));
-	if (topics_open(&s, f->fs, f->dir, &c, now_ms, &e) != KLAB_OK)
+	if (topics_open(&s, f->fs, f->dir, &c, 516, now_ms, &e) != KLAB_OK)
 		fail_msg("topics_open: %s", kerr_msg(&e));
 	config_free(&c);
 	return s;
@@ -339,7 +339,7 @@ test_ch2_topic_bad_metadata_fails_open_naming_the_file(void **state)
 	snprintf(path, sizeof(path), "%s/%s/bad.properties", f->dir, TOPICS_META_DIR);
 	tu_file_write(path, "partitions=abc\n", 15);
 	config_init(&c);
-	assert_int_equal(topics_open(&s, disk_real(), f->dir, &c, 0, &e), KLAB_ECONFIG);
+	assert_int_equal(topics_open(&s, disk_real(), f->dir, &c, 516, 0, &e), KLAB_ECONFIG);
 	assert_null(s);
 	assert_contains(kerr_msg(&e), "bad.properties");
 	assert_contains(kerr_msg(&e), "partitions=abc");
@@ -360,8 +360,8 @@ test_ch2_topic_placed_opens_only_this_brokers_partitions(void **state)
 	char *meta;
 
 	config_init(&c);
-	assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 2, 0, &e), KLAB_OK);
-	assert_int_equal(topics_create_placed(s, "orders", 5, 1, on, NULL, 0, &e), KLAB_OK);
+	assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 2, 516, 0, &e), KLAB_OK);
+	assert_int_equal(topics_create_placed(s, "orders", 5, 1, on, NULL, NULL, 0, &e), KLAB_OK);
 	t = topics_find(s, "orders");
 	for (int32_t p = 0; p < 5; p++) {
 		assert_int_equal(topic_leader(t, p), on[p]);
@@ -377,7 +377,7 @@ test_ch2_topic_placed_opens_only_this_brokers_partitions(void **state)
 	assert_int_equal(topics_add_partitions(s, "orders", 6, 0, &e), KLAB_EINVAL);
 	assert_int_equal(topics_close(s), KLAB_OK);
 	/* reopened as broker 1: the same placement, broker 1's logs */
-	assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 1, 0, &e), KLAB_OK);
+	assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 1, 516, 0, &e), KLAB_OK);
 	t = topics_find(s, "orders");
 	assert_non_null(t);
 	for (int32_t p = 0; p < 5; p++) {
@@ -389,8 +389,8 @@ test_ch2_topic_placed_opens_only_this_brokers_partitions(void **state)
 	assert_true(path_exists(f, "orders-1")); /* broker 2's, not ours to drop */
 	assert_int_equal(topics_close(s), KLAB_OK);
 	/* an unplaced store (stage 2) holds every partition */
-	assert_int_equal(topics_open(&s, disk_real(), f->dir, &c, 0, &e), KLAB_OK);
-	assert_int_equal(topics_create_placed(s, "all", 3, 1, on, NULL, 0, &e), KLAB_OK);
+	assert_int_equal(topics_open(&s, disk_real(), f->dir, &c, 516, 0, &e), KLAB_OK);
+	assert_int_equal(topics_create_placed(s, "all", 3, 1, on, NULL, NULL, 0, &e), KLAB_OK);
 	for (int32_t p = 0; p < 3; p++)
 		assert_non_null(topics_find(s, "all")->logs[p]);
 	assert_int_equal(topics_close(s), KLAB_OK);
@@ -420,7 +420,7 @@ test_ch2_topic_bad_replicas_line_fails_open(void **state)
 
 		tu_file_write(path, bad[i], strlen(bad[i]));
 		config_init(&c);
-		assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 1, 0, &e),
+		assert_int_equal(topics_open_as(&s, disk_real(), f->dir, &c, 1, 516, 0, &e),
 				 KLAB_ECORRUPT);
 		assert_null(s);
 		assert_contains(kerr_msg(&e), "t.properties");

@@ -881,6 +881,10 @@ test_ch3_broker_create_topics(void **state)
 				 KERR_INVALID_CONFIG);
 		assert_int_equal(create(w, v, "cfg", 1, 1, false, "retention.ms", "abc"),
 				 KERR_INVALID_CONFIG);
+		/* a client cannot choose a topic id: only another broker passes one on */
+		assert_int_equal(create(w, v, "cfg", 1, 1, false, BROKER_PEER_TOPIC_ID_CONFIG,
+					"UXyU9i5ARn6W00ON2taeWA"),
+				 KERR_INVALID_CONFIG);
 		if (v >= 1) { /* validate_only */
 			assert_int_equal(create(w, v, "vo", 2, 1, true, NULL, NULL), 0);
 			assert_null(topics_find(w->broker.store, "vo"));

@@ -380,6 +380,28 @@ same_topic(const struct world *w, int a, int b, const char *topic)
 }
 
 /*
+ * Every broker reports one topic id for topic, through its metadata source
+ * (metadata.h: topic_id, topic_by_id), into id.
+ */
+static void
+same_id(struct world *w, const char *topic, uint8_t id[UUID_BYTES])
+{
+	for (int i = 0; i < NB; i++) {
+		struct metadata_source *m = &w->b[i].meta;
+		uint8_t got[UUID_BYTES];
+
+		CHECK(m->ops->topic_id(m, topic, got) == KLAB_OK);
+		CHECK(!uuid_is_reserved(got));
+		if (i == 0)
+			memcpy(id, got, UUID_BYTES);
+		CHECK(uuid_equal(got, id));
+		CHECK(m->ops->topic_by_id(m, id) != NULL &&
+		      strcmp(m->ops->topic_by_id(m, id), topic) == 0);
+		CHECK(m->ops->topic_id(m, "no-such-topic", got) == KLAB_ENOTFOUND);
+	}
+}
+
+/*
  * Each partition of topic has a log on its leader only, and that log holds
  * exactly the records delivered there, at the offsets their reports named
  * (records from..to-1 of w->d; all of them delivered).
@@ -642,6 +664,7 @@ bootstrap_any(void)
 	int first = 2 + (int)(seed % 2);
 	char bootstrap[32];
 	int leads[NB + 1] = { 0 };
+	uint8_t topic_id[UUID_BYTES];
 
 	snprintf(bootstrap, sizeof(bootstrap), "broker-%d:%d", first, PORT);
 	world_clients(w, bootstrap);
@@ -678,6 +701,7 @@ bootstrap_any(void)
 			CHECK(a.leader[p] == topic_leader(held(w, id, "spread"), p));
 		}
 	}
+	same_id(w, "spread", topic_id); /* placed by broker 1, its id passed on with it */
 	for (int32_t p = 0; p < 6; p++)
 		leads[kclient_leader(&w->prod.kc, "spread", p)]++;
 	CHECK(leads[1] == 2 && leads[2] == 2 && leads[3] == 2);
@@ -781,6 +805,7 @@ not_leader_retry(void)
 {
 	struct world *w = world_new(false, NULL, NULL);
 	int32_t before[3], after[3];
+	uint8_t old_id[UUID_BYTES], new_id[UUID_BYTES];
 	int s = (int)(seed % 3);
 	int64_t retried;
 
@@ -791,6 +816,7 @@ not_leader_retry(void)
 	world_clients(w, "broker-1:9092");
 	create_assigned(w, "moving", 3, before);
 	RUN_UNTIL(w, all_know(w, "moving"), 2000);
+	same_id(w, "moving", old_id);
 	for (int id = 1; id <= NB; id++)
 		for (int32_t p = 0; p < 3; p++)
 			CHECK(topic_leader(held(w, id, "moving"), p) == before[p]);
@@ -806,6 +832,10 @@ not_leader_retry(void)
 	CHECK(none_know(w, "moving"));
 	create_assigned(w, "moving", 3, after);
 	RUN_UNTIL(w, all_know(w, "moving"), 2000);
+	same_id(w, "moving", new_id); /* another topic of the same name: another id */
+	CHECK(!uuid_equal(old_id, new_id));
+	for (int i = 0; i < NB; i++)
+		CHECK(w->b[i].meta.ops->topic_by_id(&w->b[i].meta, old_id) == NULL);
 	for (int id = 1; id <= NB; id++)
 		for (int32_t p = 0; p < 3; p++)
 			CHECK(topic_leader(held(w, id, "moving"), p) == after[p]);

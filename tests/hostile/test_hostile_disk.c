@@ -14,6 +14,12 @@
  *   more partitions than descriptors         a clear refusal that names
  *                                            the limit (as Kafka, which
  *                                            keeps its files open too)
+ *   a partition.metadata that is garbage,    rewritten from the topic's
+ *   1 MB long, or names another topic id     metadata (the first two, read
+ *                                            no further than its limit); the
+ *                                            topic refused with
+ *                                            INCONSISTENT_TOPIC_ID and its
+ *                                            files untouched (the last)
  *   a full disk (a 2 MB tmpfs; root only)    KAFKA_STORAGE_ERROR, the log
  *                                            directory offline, a stop
  *                                            that is not "clean", and a
@@ -267,6 +273,57 @@ test_hostile_disk_fifo_segment_files_refused(void **state)
 	plant_and_restart(".index", true);
 }
 
+/* ---- partition.metadata (topic ids, KIP-516) ------------------------------------------------- */
+
+static void
+test_hostile_disk_partition_metadata_garbage_and_inconsistent(void **state)
+{
+	static const char other[] = "version: 0\ntopic_id: UXyU9i5ARn6W00ON2taeWA";
+	char pm[256], seg[256];
+	uint8_t junk[512], *text;
+	size_t n, seg_size;
+	int fd;
+	struct hb b;
+
+	(void)state;
+	h_broker_with_topic(&b, NULL);
+	snprintf(pm, sizeof(pm), "%s/logs/victim-0/partition.metadata", b.dir);
+	snprintf(seg, sizeof(seg), "%s/logs/victim-0/00000000000000000000.log", b.dir);
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(i * 151 + 3);
+	tu_file_write(pm, junk, sizeof(junk));
+	tu_file_truncate(pm, 1 << 20); /* garbage, then a megabyte of zeros */
+	if (hb_restart(&b, 0) != 0)
+		fail_msg("the broker did not start over a garbage %s: %s", pm, hb_log(&b));
+	assert_non_null(strstr(hb_log(&b), "rewritten"));
+	assert_true((fd = hc_connect(b.port)) >= 0);
+	assert_int_equal(h_produce(fd, "victim", 2, 10, NULL), 0);
+	close(fd);
+	assert_int_equal(hb_stop(&b), 0);
+	text = tu_file_read(pm, &n);
+	assert_int_equal(n, 43);
+	assert_memory_equal(text, "version: 0\ntopic_id: ", 21);
+	free(text);
+
+	tu_file_write(pm, other, sizeof(other) - 1); /* another topic's id */
+	seg_size = (size_t)tu_file_size(seg);
+	if (hb_restart(&b, 0) != 0)
+		fail_msg("the broker did not start over an inconsistent %s: %s", pm, hb_log(&b));
+	assert_non_null(strstr(hb_log(&b), "INCONSISTENT_TOPIC_ID"));
+	assert_true((fd = hc_connect(b.port)) >= 0);
+	assert_int_not_equal(h_produce(fd, "victim", 2, 10, NULL), 0);
+	assert_int_not_equal(h_create(fd, "victim", 1), 0);
+	assert_int_equal(h_create(fd, "bystander", 1), 0); /* the broker still serves */
+	close(fd);
+	assert_int_equal(hb_stop(&b), 0);
+	assert_int_equal((size_t)tu_file_size(seg), seg_size);
+	text = tu_file_read(pm, &n);
+	assert_int_equal(n, sizeof(other) - 1);
+	assert_memory_equal(text, other, n);
+	free(text);
+	hb_cleanup(&b);
+}
+
 /* ---- item 7: descriptors ------------------------------------------------------------ */
 
 #define FD_LIMIT 96
@@ -438,6 +495,7 @@ main(void)
 		cmocka_unit_test(test_hostile_disk_second_broker_on_same_log_dirs_refused),
 		cmocka_unit_test(test_hostile_disk_symlinked_segment_files_refused),
 		cmocka_unit_test(test_hostile_disk_fifo_segment_files_refused),
+		cmocka_unit_test(test_hostile_disk_partition_metadata_garbage_and_inconsistent),
 		cmocka_unit_test(test_hostile_disk_tiny_segments_keep_descriptors_bounded),
 		cmocka_unit_test(
 			test_hostile_disk_more_partitions_than_descriptors_refused_clearly),

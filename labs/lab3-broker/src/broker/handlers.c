@@ -890,7 +890,9 @@ check_configs(struct broker_req *r, const struct pvalue *cs, struct config *ov, 
 
 		if (key == NULL)
 			return KERR_UNKNOWN_SERVER_ERROR;
-		if (config_key_find(topic_config_keys, topic_config_key_count, key) == NULL) {
+		/* the topic id a peer passes on (cluster.c) is the metadata source's to check */
+		if (config_key_find(topic_config_keys, topic_config_key_count, key) == NULL &&
+		    !(cluster_from_peer(r->h) && strcmp(key, BROKER_PEER_TOPIC_ID_CONFIG) == 0)) {
 			*msg = breq_printf(r, "Unknown topic config name: %s", key);
 			return KERR_INVALID_CONFIG;
 		}
