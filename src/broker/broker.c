@@ -591,7 +591,7 @@ req_topic(struct broker *b, const struct pvalue *t, const struct req_shape *w, i
 	if (!pvalue_has_field(t, "topic_id", ver))
 		return pvalue_get_bytes(t, w->name, len);
 	pvalue_get_uuid(t, "topic_id", id);
-	name = m->topic_by_id != NULL ? m->topic_by_id(m, id) : NULL;
+	name = m->ops->topic_by_id != NULL ? m->ops->topic_by_id(m, id) : NULL;
 	*len = name != NULL ? (int32_t)strlen(name) : -1;
 	return (const uint8_t *)name;
 }

@@ -141,7 +141,11 @@ struct metadata_ops {
 	/* ---- its own rules (invariant 7): KLAB_OK, or KLAB_ESTATE and e's sentence ---- */
 	int (*check_invariants)(struct metadata_source *m, struct kerr *e);
 
-	/* ---- topic ids (KIP-516; topic.h): the same id for a topic on every broker ---- */
+	/*
+	 * ---- topic ids (KIP-516; topic.h): the same id for a topic on every broker ----
+	 * Optional: a source without ids leaves both NULL, and the handlers then
+	 * answer the zero UUID for every topic and UNKNOWN_TOPIC_ID for every id.
+	 */
 	/* The topic's id into id: KLAB_OK, or KLAB_ENOTFOUND. */
 	int (*topic_id)(struct metadata_source *m, const char *topic, uint8_t id[16]);
 	/* The name of the topic whose id is id; NULL when unknown. */
@@ -152,15 +156,6 @@ struct metadata_source {
 	const struct metadata_ops *ops;
 	struct broker *b; /* the broker it serves */
 	void *state;	  /* the source's own (broker_config.metadata_state) */
-	/*
-	 * Topic ids (KIP-516), optional: a source without them leaves these
-	 * NULL, and the handlers then answer the zero UUID for every topic and
-	 * UNKNOWN_TOPIC_ID for every id.  topic_id: KLAB_OK with id set, or
-	 * KLAB_ENOTFOUND.  topic_by_id: the topic's name (valid as
-	 * invariant 4 says), or NULL when the id is unknown.
-	 */
-	int (*topic_id)(struct metadata_source *m, const char *topic, uint8_t id[16]);
-	const char *(*topic_by_id)(struct metadata_source *m, const uint8_t id[16]);
 };
 
 /* Chapter 3's source: the static cluster of cluster.brokers (cluster.c). */

@@ -1373,33 +1373,10 @@ test_ch3_broker_disk_eio_takes_log_dir_offline(void **state)
 /* ---- flexible versions (KIP-482) and topic ids (KIP-516) ----------------------------- */
 
 /*
- * Topic ids come from the metadata source (metadata.h); chapter 3's static
- * cluster has none yet, so these tests plug in a stub: a topic's id is its
- * name's bytes, zero-padded to 16 (names of at most 15 bytes), known while
- * the cluster has the topic.
+ * Topic ids come from the metadata source (metadata.h: the static cluster
+ * keeps each topic's, topic.h).  stub_id makes an id no topic has: a name's
+ * bytes, zero-padded to 16 (names of at most 15 bytes).
  */
-static int
-stub_topic_id(struct metadata_source *m, const char *topic, uint8_t id[16])
-{
-	size_t n = strlen(topic);
-
-	if (n > 15 || m->ops->partitions(m, topic) < 0)
-		return KLAB_ENOTFOUND;
-	memset(id, 0, 16);
-	memcpy(id, topic, n);
-	return KLAB_OK;
-}
-
-static const char *
-stub_topic_by_id(struct metadata_source *m, const uint8_t id[16])
-{
-	static char name[17];
-
-	memcpy(name, id, 16);
-	name[16] = '\0';
-	return id[15] == 0 && m->ops->partitions(m, name) >= 0 ? name : NULL;
-}
-
 static void
 stub_id(const char *topic, uint8_t id[16])
 {
@@ -1407,14 +1384,15 @@ stub_id(const char *topic, uint8_t id[16])
 	memcpy(id, topic, strlen(topic));
 }
 
-static struct world *
-world_with_ids(void)
+/* The id the broker's metadata source gave topic (the static cluster's, topic.h). */
+static void
+id_of(struct world *w, const char *topic, uint8_t id[16])
 {
-	struct world *w = world_new(true, NULL);
+	const struct metadata_ops *ops = w->broker.meta.ops;
+	static const uint8_t zero[16];
 
-	w->broker.meta.topic_id = stub_topic_id;
-	w->broker.meta.topic_by_id = stub_topic_by_id;
-	return w;
+	assert_int_equal(ops->topic_id(&w->broker.meta, topic, id), KLAB_OK);
+	assert_memory_not_equal(id, zero, 16);
 }
 
 /* ApiVersions v3 as librdkafka 2.0.2 sends it, byte for byte (ApiVersionsRequest.json). */
@@ -1454,14 +1432,14 @@ test_ch3_broker_flexible_api_versions_v3(void **state)
 static void
 test_ch3_broker_flexible_metadata_topic_ids(void **state)
 {
-	struct world *w = world_with_ids();
+	struct world *w = world_new(true, NULL);
 	struct pvalue *req, *resp, *t;
 	uint8_t id[16], got[16];
 	int32_t len;
 
 	(void)state;
 	create_topic(w, "flex", 2);
-	stub_id("flex", id);
+	id_of(w, "flex", id);
 	req = metadata_req("flex", false);
 	resp = rpc(w, KAPI_METADATA, 12, req);
 	t = pvalue_at(pvalue_array(resp, "topics"), 0);
@@ -1498,7 +1476,7 @@ test_ch3_broker_flexible_metadata_topic_ids(void **state)
 static void
 test_ch3_broker_flexible_produce_fetch_list_offsets(void **state)
 {
-	struct world *w = world_with_ids();
+	struct world *w = world_new(true, NULL);
 	struct pvalue *req, *resp, *t, *p;
 	uint8_t id[16], got[16];
 	int64_t base;
@@ -1510,7 +1488,7 @@ test_ch3_broker_flexible_produce_fetch_list_offsets(void **state)
 	assert_int_equal(base, 0);
 	assert_int_equal(produce(w, 9, "flex", 0, 2, 1000, &base), 0);
 	assert_int_equal(base, 3);
-	stub_id("flex", id);
+	id_of(w, "flex", id);
 	for (int16_t v = 13; v <= 15; v += 2) {
 		req = fetch_req("ignored", 0, 0, 1 << 20);
 		pvalue_set_uuid(pvalue_at(pvalue_array(req, "topics"), 0), "topic_id", id);
@@ -1555,7 +1533,7 @@ test_ch3_broker_flexible_produce_fetch_list_offsets(void **state)
 static void
 test_ch3_broker_flexible_admin(void **state)
 {
-	struct world *w = world_with_ids();
+	struct world *w = world_new(true, NULL);
 	struct pvalue *req = request(KAPI_CREATE_TOPICS), *resp, *t, *c;
 	uint8_t id[16], got[16];
 	int32_t len;
@@ -1574,7 +1552,7 @@ test_ch3_broker_flexible_admin(void **state)
 	assert_int_equal(pvalue_get_int(t, "error_code"), 0);
 	assert_int_equal(pvalue_get_int(t, "num_partitions"), 3);
 	assert_int_equal(pvalue_get_int(t, "replication_factor"), 1);
-	stub_id("made", id);
+	id_of(w, "made", id);
 	pvalue_get_uuid(t, "topic_id", got);
 	assert_memory_equal(got, id, 16);
 	assert_int_equal(pvalue_count(pvalue_array(t, "configs")), 1);
@@ -1629,10 +1607,15 @@ static void
 test_ch3_broker_flexible_without_topic_ids(void **state)
 {
 	struct world *w = world_new(true, NULL);
+	static struct metadata_ops no_ids;
 	struct pvalue *req, *resp;
 	uint8_t id[16], zero[16] = { 0 };
 
 	(void)state;
+	no_ids = *w->broker.meta.ops;
+	no_ids.topic_id = NULL;
+	no_ids.topic_by_id = NULL;
+	w->broker.meta.ops = &no_ids;
 	create_topic(w, "flex", 1);
 	req = metadata_req("flex", false);
 	resp = rpc(w, KAPI_METADATA, 12, req);
