@@ -74,7 +74,7 @@ kadmin_create_topic(struct kclient *kc, const char *topic, int32_t partitions,
 		pvalue_set_str(pvalue_at(cf, i), "value", configs[i].value);
 	}
 	pvalue_set_int(body, "timeout_ms", timeout_ms);
-	return send(kc, KAPI_CREATE_TOPICS, 4, body, cb, arg);
+	return send(kc, KAPI_CREATE_TOPICS, 7, body, cb, arg);
 fail:
 	pvalue_free(body);
 	return KLAB_ENOMEM;
@@ -98,7 +98,7 @@ kadmin_delete_topic(struct kclient *kc, const char *topic, int32_t timeout_ms, k
 	pvalue_at(names, 0)->s.p = (const uint8_t *)topic;
 	pvalue_at(names, 0)->s.len = (int32_t)strlen(topic);
 	pvalue_set_int(body, "timeout_ms", timeout_ms);
-	return send(kc, KAPI_DELETE_TOPICS, 3, body, cb, arg);
+	return send(kc, KAPI_DELETE_TOPICS, 5, body, cb, arg);
 }
 
 int
@@ -120,5 +120,5 @@ kadmin_metadata(struct kclient *kc, const char *topic, kclient_cb cb, void *arg)
 		return KLAB_ENOMEM;
 	}
 	pvalue_set_int(body, "allow_auto_topic_creation", 0);
-	return send(kc, KAPI_METADATA, 8, body, cb, arg);
+	return send(kc, KAPI_METADATA, 12, body, cb, arg);
 }

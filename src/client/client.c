@@ -28,7 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METADATA_MAX_VERSION 8
+#define METADATA_MAX_VERSION 12
+#define API_VERSIONS_MAX_VERSION 3
+/* What ApiVersions v3 calls the client (KIP-511). */
+#define KLAB_SOFTWARE_VERSION "0.3"
 
 /* ---- small helpers ---------------------------------------------------------------- */
 
@@ -405,13 +408,35 @@ slot_close(struct kclient *kc, int slot, bool tell_runtime)
 	dispatch_any(kc);
 }
 
+/*
+ * Ask slot's broker which versions it speaks, with ApiVersions v (KIP-511:
+ * v3 names the client software; a broker that does not know v3 answers in
+ * v0's format with UNSUPPORTED_VERSION and its own range, and on_versions
+ * asks again with the highest version that range allows).
+ */
+static void
+send_versions(struct kclient *kc, int slot, int16_t v)
+{
+	struct kc_slot *s = &kc->slots[slot];
+	struct pvalue *body = pvalue_new(proto_api(KAPI_API_VERSIONS)->request);
+
+	s->versions_corr = ++kc->next_corr;
+	s->versions_v = v;
+	if (body != NULL && v >= 3) {
+		pvalue_set_str(body, "client_software_name", "klab");
+		pvalue_set_str(body, "client_software_version", KLAB_SOFTWARE_VERSION);
+	}
+	if (body == NULL || send_frame(kc, slot, KAPI_API_VERSIONS, v, s->versions_corr, body) != 0)
+		slot_close(kc, slot, true);
+	pvalue_free(body);
+}
+
 static void
 on_connected(struct node *n, conn_id c, bool ok)
 {
 	struct kclient *kc = n->state;
 	int slot = slot_by_conn(kc, c);
 	struct kc_slot *s;
-	struct pvalue *body;
 
 	if (slot < 0)
 		return;
@@ -423,11 +448,7 @@ on_connected(struct node *n, conn_id c, bool ok)
 	}
 	s->failed_ms = -1;
 	s->state = KC_VERSIONS;
-	s->versions_corr = ++kc->next_corr;
-	body = pvalue_new(proto_api(KAPI_API_VERSIONS)->request);
-	if (body == NULL || send_frame(kc, slot, KAPI_API_VERSIONS, 0, s->versions_corr, body) != 0)
-		slot_close(kc, slot, true);
-	pvalue_free(body);
+	send_versions(kc, slot, API_VERSIONS_MAX_VERSION);
 }
 
 static void
@@ -436,9 +457,30 @@ on_versions(struct kclient *kc, int slot, const uint8_t *body, size_t len)
 	struct kc_slot *s = &kc->slots[slot];
 	struct pvalue *resp = NULL;
 	struct pvalue *keys;
+	int16_t again = -1;
 
-	if (proto_decode(proto_api(KAPI_API_VERSIONS)->response, 0, body, len, &resp) != KLAB_OK ||
-	    pvalue_get_int(resp, "error_code") != 0) {
+	if (proto_decode(proto_api(KAPI_API_VERSIONS)->response, s->versions_v, body, len, &resp) !=
+		    KLAB_OK &&
+	    s->versions_v > 0)
+		/* a broker refusing our version answers in v0's format (KIP-511) */
+		(void)proto_decode(proto_api(KAPI_API_VERSIONS)->response, 0, body, len, &resp);
+	if (resp != NULL && s->versions_v > 0 &&
+	    pvalue_get_int(resp, "error_code") == KERR_UNSUPPORTED_VERSION) {
+		keys = pvalue_array(resp, "api_keys");
+		for (int32_t i = 0; i < pvalue_count(keys); i++)
+			if (pvalue_get_int(pvalue_at(keys, i), "api_key") == KAPI_API_VERSIONS)
+				again = (int16_t)pvalue_get_int(pvalue_at(keys, i), "max_version");
+		if (again > s->versions_v - 1)
+			again = s->versions_v - 1;
+	}
+	if (again >= 0) {
+		trace(kc, "%s:%d: ApiVersions v%d refused; asking again with v%d", s->host, s->port,
+		      s->versions_v, again);
+		pvalue_free(resp);
+		send_versions(kc, slot, again);
+		return;
+	}
+	if (resp == NULL || pvalue_get_int(resp, "error_code") != 0) {
 		pvalue_free(resp);
 		slot_close(kc, slot, true);
 		return;

@@ -90,6 +90,7 @@ struct kc_slot {
 	conn_id conn; /* 0 when DOWN */
 	enum kc_conn_state state;
 	int32_t versions_corr;					/* the ApiVersions request */
+	int16_t versions_v;					/* ... and its version */
 	int16_t vmin[KCLIENT_API_KEYS], vmax[KCLIENT_API_KEYS]; /* -1: unknown */
 	int64_t failed_ms;					/* last failed connect, or -1 */
 };

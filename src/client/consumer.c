@@ -28,8 +28,8 @@
 
 #include "log/compress.h"
 
-#define FETCH_MAX_VERSION 11
-#define LIST_OFFSETS_MAX_VERSION 5
+#define FETCH_MAX_VERSION 12
+#define LIST_OFFSETS_MAX_VERSION 8
 #define DECOMPRESS_MAX_BYTES (64u << 20)
 
 static void poll_now(struct kconsumer *c);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "client/admin.h"
 #include "main/tools.h"
 
@@ -141,16 +142,25 @@ print_ids(const char *label, const struct pvalue *arr)
 		printf("%s%" PRId64, i ? "," : "", pvalue_at(arr, i)->i);
 }
 
+/* Metadata v10+ carries each topic's id (KIP-516), printed as kafka-topics.sh does. */
 static void
-describe(const struct named *n)
+describe(const struct named *n, int16_t v)
 {
 	const struct pvalue *parts = pvalue_array(n->v, "partitions");
 	int32_t np = pvalue_count(parts), rf = 0;
+	uint8_t id[UUID_BYTES] = { 0 };
+	char text[UUID_STRING_LEN + 1];
 
 	if (np > 0)
 		rf = pvalue_count(pvalue_array(pvalue_at(parts, 0), "replica_nodes"));
-	printf("Topic: %s\tPartitionCount: %" PRId32 "\tReplicationFactor: %" PRId32 "\n", n->name,
-	       np, rf);
+	printf("Topic: %s", n->name);
+	if (v >= 10)
+		pvalue_get_uuid(n->v, "topic_id", id);
+	if (!uuid_is_zero(id)) {
+		uuid_to_string(id, text);
+		printf("\tTopicId: %s", text);
+	}
+	printf("\tPartitionCount: %" PRId32 "\tReplicationFactor: %" PRId32 "\n", np, rf);
 	for (int32_t i = 0; i < np; i++) {
 		const struct pvalue *p = NULL;
 
@@ -176,7 +186,6 @@ on_metadata(struct kclient *kc, void *arg, int err, int16_t v, const struct pval
 	int32_t n, k = 0;
 
 	(void)kc;
-	(void)v;
 	if (err != KLAB_OK) {
 		request_failed(t, err);
 		tools_stop(t->rt);
@@ -207,7 +216,7 @@ on_metadata(struct kclient *kc, void *arg, int err, int16_t v, const struct pval
 			if (t->action == LIST)
 				printf("%s\n", ns[i].name);
 			else
-				describe(&ns[i]);
+				describe(&ns[i], v);
 	}
 	free(ns);
 	tools_stop(t->rt);

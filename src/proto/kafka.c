@@ -1352,8 +1352,9 @@ proto_trace(char *out, size_t n, const struct api_desc *api, bool response, int1
 
 	if (n > 0)
 		out[0] = '\0';
-	tw_printf(&w, "%s v%d %s corr=%d", api->name, v, response ? "response" : "request",
-		  correlation_id);
+	/* "[flexible]": compact lengths and tagged fields (KIP-482) */
+	tw_printf(&w, "%s v%d %s%s corr=%d", api->name, v, response ? "response" : "request",
+		  proto_api_flexible(api, v) ? " [flexible]" : "", correlation_id);
 	for (size_t i = 0; body != NULL && i < s->nfields; i++)
 		if (pfield_present(&s->fields[i], v))
 			tw_field(&w, &s->fields[i], &body->a.v[i]);

@@ -372,6 +372,32 @@ int proto_response_encode_spliced(int32_t correlation_id, const struct api_desc 
 
 /* ---- errors (errors.c) -------------------------------------------------- */
 
+/* Kafka's error codes that klab's broker and clients use (Errors.java). */
+enum kafka_error {
+	KERR_UNKNOWN_SERVER_ERROR = -1,
+	KERR_NONE = 0,
+	KERR_OFFSET_OUT_OF_RANGE = 1,
+	KERR_CORRUPT_MESSAGE = 2,
+	KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+	KERR_LEADER_NOT_AVAILABLE = 5,
+	KERR_NOT_LEADER_OR_FOLLOWER = 6,
+	KERR_MESSAGE_TOO_LARGE = 10,
+	KERR_COORDINATOR_NOT_AVAILABLE = 15,
+	KERR_INVALID_TOPIC_EXCEPTION = 17,
+	KERR_INVALID_REQUIRED_ACKS = 21,
+	KERR_UNSUPPORTED_VERSION = 35,
+	KERR_TOPIC_ALREADY_EXISTS = 36,
+	KERR_INVALID_PARTITIONS = 37,
+	KERR_INVALID_REPLICATION_FACTOR = 38,
+	KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+	KERR_INVALID_CONFIG = 40,
+	KERR_INVALID_REQUEST = 42,
+	KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+	KERR_KAFKA_STORAGE_ERROR = 56,
+	KERR_INVALID_RECORD = 87,
+	KERR_UNKNOWN_TOPIC_ID = 100,
+};
+
 /* Kafka's name for an error code, "NOT_LEADER_OR_FOLLOWER"; "UNKNOWN_ERROR_CODE". */
 const char *kafka_error_name(int16_t code);
 /* Errors a metadata refresh and a retry may cure. */

@@ -116,7 +116,7 @@ cl_cmd_metadata(struct repl *r, void *state, int argc, char **argv)
 		pvalue_array_set_null(pvalue_array(body, "topics"));
 		pvalue_set_int(body, "allow_auto_topic_creation", 0);
 		cl_begin_wait(c);
-		rc = kclient_request(&c->admin, (int32_t)id, KAPI_METADATA, 8, body, false,
+		rc = kclient_request(&c->admin, (int32_t)id, KAPI_METADATA, 12, body, false,
 				     cl_admin_answer, c);
 		if (rc == KLAB_ENOTFOUND)
 			return repl_error(r, "the metadata names no broker %lld", (long long)id);

@@ -402,8 +402,8 @@ test_ch3_broker_trace_decodes_requests_and_responses(void **state)
 	assert_non_null(resp);
 	pvalue_free(resp);
 	pvalue_free(req);
-	if (strstr(lines, "Metadata v12 request corr=") == NULL ||
-	    strstr(lines, "Metadata v12 response corr=") == NULL ||
+	if (strstr(lines, "Metadata v12 request [flexible] corr=") == NULL ||
+	    strstr(lines, "Metadata v12 response [flexible] corr=") == NULL ||
 	    strstr(lines, "Metadata v4 request corr=") == NULL ||
 	    strstr(lines, "topics=[traced] allow_auto_topic_creation=1") == NULL ||
 	    strstr(lines, "Metadata v4 response corr=") == NULL)

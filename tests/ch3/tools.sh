@@ -74,7 +74,10 @@ check "topics --list (sorted)" "logs
 orders" "$out"
 out=$(k topics --bootstrap-server "$b" --describe --topic orders 2>&1)
 tab=$(printf '\t')
-check "topics --describe" "Topic: orders${tab}PartitionCount: 3${tab}ReplicationFactor: 1
+# The topic id (Metadata v10+) is the one the broker wrote into each
+# partition's partition.metadata (KIP-516), printed as kafka-topics.sh does.
+id=$(sed -n 's/^topic_id: //p' "$tmp/logs/orders-0/partition.metadata" 2>/dev/null)
+check "topics --describe" "Topic: orders${tab}TopicId: ${id:-missing}${tab}PartitionCount: 3${tab}ReplicationFactor: 1
 ${tab}Topic: orders${tab}Partition: 0${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5
 ${tab}Topic: orders${tab}Partition: 1${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5
 ${tab}Topic: orders${tab}Partition: 2${tab}Leader: 5${tab}Replicas: 5${tab}Isr: 5" "$out"

@@ -32,7 +32,7 @@ topic_id_of(struct broker_req *r, const char *name, uint8_t id[16])
 	struct metadata_source *m = &r->b->meta;
 
 	memset(id, 0, 16);
-	if (name == NULL || m->topic_id == NULL || m->topic_id(m, name, id) != KLAB_OK)
+	if (name == NULL || m->ops->topic_id == NULL || m->ops->topic_id(m, name, id) != KLAB_OK)
 		memset(id, 0, 16);
 }
 
@@ -43,8 +43,8 @@ topic_of_id(struct broker_req *r, const uint8_t id[16])
 	struct metadata_source *m = &r->b->meta;
 	const char *name;
 
-	if (memcmp(id, zero_id, 16) == 0 || m->topic_by_id == NULL ||
-	    (name = m->topic_by_id(m, id)) == NULL)
+	if (memcmp(id, zero_id, 16) == 0 || m->ops->topic_by_id == NULL ||
+	    (name = m->ops->topic_by_id(m, id)) == NULL)
 		return NULL;
 	return breq_strndup(r, (const uint8_t *)name, (int32_t)strlen(name));
 }
