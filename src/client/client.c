@@ -458,12 +458,15 @@ on_versions(struct kclient *kc, int slot, const uint8_t *body, size_t len)
 	struct pvalue *resp = NULL;
 	struct pvalue *keys;
 	int16_t again = -1;
+	bool refused;
 
-	if (proto_decode(proto_api(KAPI_API_VERSIONS)->response, s->versions_v, body, len, &resp) !=
-		    KLAB_OK &&
-	    s->versions_v > 0)
-		/* a broker refusing our version answers in v0's format (KIP-511) */
-		(void)proto_decode(proto_api(KAPI_API_VERSIONS)->response, 0, body, len, &resp);
+	/*
+	 * Every version starts with the int16 error_code.  A broker refusing our
+	 * version answers in v0's format (KIP-511), whatever we asked with.
+	 */
+	refused = len >= 2 && (int16_t)be16_read(body) == KERR_UNSUPPORTED_VERSION;
+	(void)proto_decode(proto_api(KAPI_API_VERSIONS)->response, refused ? 0 : s->versions_v,
+			   body, len, &resp);
 	if (resp != NULL && s->versions_v > 0 &&
 	    pvalue_get_int(resp, "error_code") == KERR_UNSUPPORTED_VERSION) {
 		keys = pvalue_array(resp, "api_keys");

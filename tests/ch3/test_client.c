@@ -600,6 +600,113 @@ test_ch3_client_speaks_flexible_versions(void **state)
 	world_free(w);
 }
 
+/*
+ * A broker older than KIP-511's ApiVersions v3 (Kafka 2.3 and before): it
+ * speaks ApiVersions v0-2 and Metadata v0-8, answers ApiVersions v3 in v0's
+ * format with UNSUPPORTED_VERSION and its own ApiVersions range, and
+ * closes the connection on anything else it does not know.
+ */
+struct old_broker {
+	int16_t versions_seen[4]; /* the ApiVersions versions asked, in order */
+	int nversions;
+	int16_t metadata_v; /* the Metadata version asked, or -1 */
+};
+
+static void
+old_answer(struct node *n, conn_id c, const struct proto_request_header *h, int16_t v,
+	   struct pvalue *body)
+{
+	struct buf out;
+
+	buf_init(&out);
+	if (proto_response_encode(h->correlation_id, proto_api(h->api_key), v, body, &out) ==
+	    KLAB_OK)
+		n->rt->ops->send(n->rt, c, out.data, out.len);
+	buf_free(&out);
+	pvalue_free(body);
+}
+
+static void
+old_on_start(struct node *n)
+{
+	struct kerr e = { 0 };
+
+	CHECK(n->rt->ops->listen(n->rt, "broker", PORT, &e) > 0);
+}
+
+static void
+old_on_frame(struct node *n, conn_id c, const uint8_t *frame, size_t len)
+{
+	struct old_broker *ob = n->state;
+	struct proto_request_header h;
+	struct cursor body;
+	struct pvalue *resp, *keys;
+
+	CHECK(proto_request_header_parse(frame + 4, len - 4, &h, &body) == KLAB_OK);
+	if (h.api_key == KAPI_API_VERSIONS) {
+		if (ob->nversions < 4)
+			ob->versions_seen[ob->nversions++] = h.api_version;
+		resp = pvalue_new(proto_api(KAPI_API_VERSIONS)->response);
+		keys = pvalue_array(resp, "api_keys");
+		/* refused: its own range only; else ApiVersions and Metadata */
+		CHECK(pvalue_array_resize(keys, h.api_version > 2 ? 1 : 2) == KLAB_OK);
+		pvalue_set_int(pvalue_at(keys, 0), "api_key", KAPI_API_VERSIONS);
+		pvalue_set_int(pvalue_at(keys, 0), "max_version", 2);
+		if (h.api_version > 2) {
+			pvalue_set_int(resp, "error_code", KERR_UNSUPPORTED_VERSION);
+			old_answer(n, c, &h, 0, resp);
+		} else {
+			pvalue_set_int(pvalue_at(keys, 1), "api_key", KAPI_METADATA);
+			pvalue_set_int(pvalue_at(keys, 1), "max_version", 8);
+			old_answer(n, c, &h, h.api_version, resp);
+		}
+	} else if (h.api_key == KAPI_METADATA && h.api_version <= 8) {
+		ob->metadata_v = h.api_version;
+		old_answer(n, c, &h, h.api_version, pvalue_new(proto_api(KAPI_METADATA)->response));
+	} else {
+		n->rt->ops->close(n->rt, c);
+	}
+}
+
+static const struct node_ops old_broker_ops = {
+	.on_start = old_on_start,
+	.on_frame = old_on_frame,
+};
+
+/* KIP-511's fallback: v3 refused in v0's format, the client asks again with v2. */
+static void
+test_ch3_client_api_versions_fallback(void **state)
+{
+	struct old_broker ob = { .metadata_v = -1 };
+	struct kclient kc;
+	struct kclient_config cfg = { .request_timeout_ms = 30000, .retry_backoff_ms = 100 };
+	struct flex_result r = { 0 };
+	struct pvalue *body;
+	struct sim sim;
+	struct kerr e = { 0 };
+
+	(void)state;
+	snprintf(cfg.bootstrap, sizeof(cfg.bootstrap), "broker:%d", PORT);
+	CHECK(kclient_init(&kc, &cfg, NULL, &e) == KLAB_OK);
+	sim_init(&sim, seed);
+	sim_add_node(&sim, "broker", &old_broker_ops, &ob, NULL);
+	sim_add_node(&sim, "client", &kclient_node_ops, &kc, NULL);
+	sim_run_for(&sim, 10);
+	body = pvalue_new(proto_api(KAPI_METADATA)->request);
+	CHECK(body != NULL);
+	CHECK(kclient_request(&kc, KCLIENT_ANY, KAPI_METADATA, 12, body, false, on_flex, &r) ==
+	      KLAB_OK);
+	for (int i = 0; i < 500 && r.calls == 0; i++)
+		sim_run_for(&sim, 10);
+	if (ob.nversions != 2 || ob.versions_seen[0] != 3 || ob.versions_seen[1] != 2)
+		fail_msg("the old broker saw %d ApiVersions requests (first v%d, then v%d); "
+			 "expected v3 then v2 (seed %" PRIu64 ")",
+			 ob.nversions, ob.versions_seen[0], ob.versions_seen[1], seed);
+	CHECK(r.calls == 1 && r.err == KLAB_OK && r.version == 8 && ob.metadata_v == 8);
+	sim_free(&sim);
+	kclient_free(&kc);
+}
+
 /* The broker stops and comes back: connections drop, the clients reconnect and retry. */
 static void
 test_ch3_client_broker_restart(void **state)
@@ -1004,6 +1111,7 @@ main(void)
 		cmocka_unit_test(test_ch3_client_seek),
 		cmocka_unit_test(test_ch3_client_admin_and_missing_topic),
 		cmocka_unit_test(test_ch3_client_speaks_flexible_versions),
+		cmocka_unit_test(test_ch3_client_api_versions_fallback),
 		cmocka_unit_test(test_ch3_client_broker_restart),
 		cmocka_unit_test(test_ch3_client_retry_after_unknown_topic),
 		cmocka_unit_test(test_ch3_client_slow_network),
