@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "broker/metadata.h"
+#include "broker/producer_ids.h"
 #include "proto/kafka.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -62,6 +63,7 @@ enum kafka_error {
 	KERR_NOT_LEADER_OR_FOLLOWER = 6,
 	KERR_MESSAGE_TOO_LARGE = 10,
 	KERR_COORDINATOR_NOT_AVAILABLE = 15,
+	KERR_NOT_COORDINATOR = 16,
 	KERR_INVALID_TOPIC_EXCEPTION = 17,
 	KERR_INVALID_REQUIRED_ACKS = 21,
 	KERR_UNSUPPORTED_VERSION = 35,
@@ -72,6 +74,8 @@ enum kafka_error {
 	KERR_INVALID_CONFIG = 40,
 	KERR_INVALID_REQUEST = 42,
 	KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+	KERR_OUT_OF_ORDER_SEQUENCE_NUMBER = 45,
+	KERR_INVALID_PRODUCER_EPOCH = 47,
 	KERR_KAFKA_STORAGE_ERROR = 56,
 	KERR_INVALID_RECORD = 87,
 };
@@ -162,6 +166,9 @@ struct broker {
 	uint64_t maintenance_runs; /* for tests */
 	/* Everything about the cluster is asked of it (metadata.h). */
 	struct metadata_source meta;
+	/* InitProducerId's ids (producer_ids.h), read on the first request after a start. */
+	struct producer_ids pids;
+	bool pids_open;
 	/* The static cluster's links to the other brokers, by index into cfg.members. */
 	struct broker_link links[BROKER_MEMBERS_MAX];
 	int32_t peer_corr;
@@ -237,6 +244,7 @@ int handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalu
 int handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 
 /*

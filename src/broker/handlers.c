@@ -422,6 +422,8 @@ append_error(int rc)
 	case KLAB_EINVAL: return KERR_INVALID_RECORD;
 	case KLAB_EIO:
 	case KLAB_ENOSPC: return KERR_KAFKA_STORAGE_ERROR; /* the log directory failed */
+	case KLAB_ESEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case KLAB_EFENCED: return KERR_INVALID_PRODUCER_EPOCH;
 	default: return KERR_UNKNOWN_SERVER_ERROR;
 	}
 }
@@ -503,7 +505,8 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 			if (err == KERR_KAFKA_STORAGE_ERROR)
 				broker_log_dir_failed(r->b, *msg);
 		} else {
-			r->appended = true;
+			/* a duplicate (KIP-98) is answered with the original's offsets */
+			r->appended |= !info.duplicate;
 			if (pos == 0)
 				*base_offset = info.first_offset;
 		}
@@ -673,6 +676,47 @@ handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct p
 	pvalue_set_str(resp, "error_message", "klab has no group coordinator before chapter 6");
 	pvalue_set_int(resp, "node_id", -1);
 	pvalue_set_int(resp, "port", -1);
+	return KLAB_OK;
+}
+
+/* ---- InitProducerId (22) ----------------------------------------------------- */
+
+/*
+ * An idempotent producer (transactional_id null) gets a new producer id
+ * at epoch 0 (KafkaApis.handleInitProducerIdRequest ->
+ * ProducerIdManager.generateProducerId; ids: producer_ids.h).  klab has
+ * no transaction coordinator: it owns no __transaction_state partition,
+ * so for a transactional id it answers as a Kafka broker that is not the
+ * id's coordinator, NOT_COORDINATOR (TransactionStateManager.
+ * getTransactionState; TransactionCoordinatorTest.
+ * shouldRespondWithNotCoordinatorOnInitPidWhenNotCoordinator), and an
+ * empty one INVALID_REQUEST (TransactionCoordinator.handleInitProducerId).
+ */
+int
+handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct broker *b = r->b;
+	int32_t len;
+	const uint8_t *txn = pvalue_get_bytes(req, "transactional_id", &len);
+	int16_t err = KERR_NONE;
+	int64_t id = -1;
+	struct kerr e = { 0 };
+
+	if (txn != NULL && len == 0)
+		err = KERR_INVALID_REQUEST;
+	else if (txn != NULL)
+		err = KERR_NOT_COORDINATOR;
+	else if (!b->pids_open &&
+		 producer_ids_open(&b->pids, b->store->dir->fs, b->store->dir->path,
+				   b->cfg.broker_id, &e) != KLAB_OK)
+		err = KERR_UNKNOWN_SERVER_ERROR;
+	else if ((b->pids_open = true) && producer_ids_next(&b->pids, &id, &e) != KLAB_OK)
+		err = KERR_UNKNOWN_SERVER_ERROR;
+	if (*kerr_msg(&e))
+		broker_log(b, "broker %d: InitProducerId: %s", b->cfg.broker_id, kerr_msg(&e));
+	pvalue_set_int(resp, "error_code", err);
+	pvalue_set_int(resp, "producer_id", err == KERR_NONE ? id : -1);
+	pvalue_set_int(resp, "producer_epoch", err == KERR_NONE ? 0 : -1);
 	return KLAB_OK;
 }
 

@@ -417,6 +417,33 @@ static const struct pfield delete_topics_response_fields[] = {
 static const struct pschema delete_topics_response = { "DeleteTopicsResponse",
 						       FIELDS(delete_topics_response_fields) };
 
+/* ---- InitProducerId (22) ------------------------------------------------- */
+
+/*
+ * InitProducerIdRequest.json: versions 0-4, flexible from 2; v3 adds
+ * ProducerId and ProducerEpoch (a producer resuming after
+ * INVALID_PRODUCER_EPOCH), v4 only allows PRODUCER_FENCED in answers.
+ * InitProducerIdResponse.json: v1 only changed quota throttling.
+ */
+static const struct pfield init_producer_id_request_fields[] = {
+	{ F("transactional_id", PT_STRING, 0, ANY), NULLABLE(0) },
+	{ F("transaction_timeout_ms", PT_INT32, 0, ANY) },
+	{ F("producer_id", PT_INT64, 3, ANY), .def = -1 },
+	{ F("producer_epoch", PT_INT16, 3, ANY), .def = -1 },
+};
+static const struct pschema init_producer_id_request = { "InitProducerIdRequest",
+							 FIELDS(init_producer_id_request_fields) };
+
+static const struct pfield init_producer_id_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("producer_id", PT_INT64, 0, ANY), .def = -1 },
+	{ F("producer_epoch", PT_INT16, 0, ANY) },
+};
+static const struct pschema init_producer_id_response = {
+	"InitProducerIdResponse", FIELDS(init_producer_id_response_fields)
+};
+
 /* ---- the registry -------------------------------------------------------- */
 
 /* In key order. */
@@ -438,6 +465,8 @@ static const struct api_desc apis[] = {
 	  &create_topics_response },
 	{ KAPI_DELETE_TOPICS, "DeleteTopics", 0, 3, &delete_topics_request,
 	  &delete_topics_response },
+	{ KAPI_INIT_PRODUCER_ID, "InitProducerId", 0, 1, &init_producer_id_request,
+	  &init_producer_id_response },
 };
 #define NAPIS (sizeof(apis) / sizeof(apis[0]))
 
