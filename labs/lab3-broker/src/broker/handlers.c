@@ -634,7 +634,7 @@ handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct p
 		err = KERR_UNKNOWN_SERVER_ERROR;
 	else if ((b->pids_open = true) && producer_ids_next(&b->pids, &id, &e) != KLAB_OK)
 		err = KERR_UNKNOWN_SERVER_ERROR;
-	if (*kerr_msg(&e))
+	if (e.msg[0] != '\0')
 		broker_log(b, "broker %d: InitProducerId: %s", b->cfg.broker_id, kerr_msg(&e));
 	pvalue_set_int(resp, "error_code", err);
 	pvalue_set_int(resp, "producer_id", err == KERR_NONE ? id : -1);
