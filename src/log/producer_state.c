@@ -48,9 +48,11 @@ pstate_clear(struct pstate *ps)
 int32_t
 pstate_last_seq(int32_t base_seq, int32_t last_offset_delta)
 {
-	if (base_seq > INT32_MAX - last_offset_delta)
-		return (int32_t)((int64_t)base_seq + last_offset_delta - INT32_MAX - 1);
-	return base_seq + last_offset_delta;
+	int64_t v = (int64_t)base_seq + last_offset_delta; /* in 64 bits: no overflow */
+
+	if (v > INT32_MAX)
+		v -= (int64_t)INT32_MAX + 1;
+	return (int32_t)v;
 }
 
 /* DefaultRecordBatch.decrementSequence. */
