@@ -366,9 +366,13 @@ replay_producers(struct log *l, int64_t from)
  * crash cut the log below them) or unreadable are deleted; the newest
  * remaining one is the starting point, and the batches after it are
  * replayed.  Producers idle past producer.id.expiration.ms are dropped.
+ * After a clean close without any snapshot no producer was known (a
+ * close writes one when some is), and nothing is read: like Kafka's
+ * reload after a clean shutdown, opening a log that never saw an
+ * idempotent producer costs nothing.
  */
 static int
-load_producer_state(struct log *l, int64_t now_ms, struct kerr *e)
+load_producer_state(struct log *l, bool clean, int64_t now_ms, struct kerr *e)
 {
 	struct segment_list sl = { NULL, 0, 0 };
 	int64_t from = l->segs[0]->base_offset;
@@ -379,6 +383,10 @@ load_producer_state(struct log *l, int64_t now_ms, struct kerr *e)
 	if (rc != KLAB_OK) {
 		free(sl.bases);
 		return rc;
+	}
+	if (clean && sl.n == 0) { /* a clean close with producers leaves a snapshot: none were */
+		free(sl.bases);
+		return KLAB_OK;
 	}
 	if (sl.n > 1)
 		qsort(sl.bases, sl.n, sizeof(*sl.bases), cmp_i64);
@@ -492,7 +500,7 @@ log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_c
 	 * the directory, whose names a failed fsync before the crash may have
 	 * left undurable: one fsync per recovered file, not two.
 	 */
-	if ((rc = load_producer_state(l, now_ms, e)) != KLAB_OK) {
+	if ((rc = load_producer_state(l, clean, now_ms, e)) != KLAB_OK) {
 		log_release(l);
 		return rc;
 	}
