@@ -692,6 +692,22 @@ handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct p
  * shouldRespondWithNotCoordinatorOnInitPidWhenNotCoordinator), and an
  * empty one INVALID_REQUEST (TransactionCoordinator.handleInitProducerId).
  */
+/* The next producer id; the block file is read on the first call after a start. */
+static int
+next_producer_id(struct broker *b, int64_t *id, struct kerr *e)
+{
+	int rc;
+
+	if (!b->pids_open) {
+		rc = producer_ids_open(&b->pids, b->store->dir->fs, b->store->dir->path,
+				       b->cfg.broker_id, e);
+		if (rc != KLAB_OK)
+			return rc;
+		b->pids_open = true;
+	}
+	return producer_ids_next(&b->pids, id, e);
+}
+
 int
 handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
@@ -706,14 +722,10 @@ handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct p
 		err = KERR_INVALID_REQUEST;
 	else if (txn != NULL)
 		err = KERR_NOT_COORDINATOR;
-	else if (!b->pids_open &&
-		 producer_ids_open(&b->pids, b->store->dir->fs, b->store->dir->path,
-				   b->cfg.broker_id, &e) != KLAB_OK)
+	else if (next_producer_id(b, &id, &e) != KLAB_OK) {
 		err = KERR_UNKNOWN_SERVER_ERROR;
-	else if ((b->pids_open = true) && producer_ids_next(&b->pids, &id, &e) != KLAB_OK)
-		err = KERR_UNKNOWN_SERVER_ERROR;
-	if (e.msg[0] != '\0')
 		broker_log(b, "broker %d: InitProducerId: %s", b->cfg.broker_id, kerr_msg(&e));
+	}
 	pvalue_set_int(resp, "error_code", err);
 	pvalue_set_int(resp, "producer_id", err == KERR_NONE ? id : -1);
 	pvalue_set_int(resp, "producer_epoch", err == KERR_NONE ? 0 : -1);

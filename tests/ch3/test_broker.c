@@ -26,6 +26,7 @@
 #include "broker/broker.h"
 #include "proto/kafka.h"
 #include "proto/tracer.h"
+#include "net/disk_sim.h"
 #include "net/sim.h"
 
 #define PORT 9092
@@ -1175,6 +1176,7 @@ test_ch3_broker_init_producer_id(void **state)
 	struct world *w = world_new(true, NULL);
 	struct pvalue *r;
 	int64_t first, id;
+	char path[128];
 
 	(void)state;
 	r = init_pid(w, 0, NULL);
@@ -1201,6 +1203,21 @@ test_ch3_broker_init_producer_id(void **state)
 	r = init_pid(w, 1, NULL);
 	id = pvalue_get_int(r, "producer_id");
 	assert_int_equal(id, first + 1000);
+	pvalue_free(r);
+	/* a block file that does not parse is never guessed past: no ids, a log line */
+	snprintf(path, sizeof(path), "%s/%s", w->dir, PRODUCER_ID_FILE);
+	assert_int_equal(fs_write_file_atomic(disk_sim_fs(sim_disk_of(&w->sim, w->bi)), path,
+					      "block.end=12", 12, NULL),
+			 KLAB_OK);
+	sim_stop(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	sim_restart(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	connect_client(w);
+	r = init_pid(w, 1, NULL);
+	assert_int_equal(pvalue_get_int(r, "error_code"), KERR_UNKNOWN_SERVER_ERROR);
+	assert_int_equal(pvalue_get_int(r, "producer_id"), -1);
+	assert_non_null(strstr(w->logs, "block.end outside"));
 	pvalue_free(r);
 	world_free(w);
 }
