@@ -334,6 +334,7 @@ broker_start(struct node *n)
 
 	b->node = n;
 	b->failed = false;
+	b->pids_open = false; /* the block file is read again: memory did not survive */
 	config_init(&empty);
 	if (props == NULL)
 		props = &empty;
@@ -406,6 +407,7 @@ handler_for(int16_t key)
 	case KAPI_API_VERSIONS: return handle_api_versions;
 	case KAPI_CREATE_TOPICS: return handle_create_topics;
 	case KAPI_DELETE_TOPICS: return handle_delete_topics;
+	case KAPI_INIT_PRODUCER_ID: return handle_init_producer_id;
 	default: return NULL;
 	}
 }

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "broker/metadata.h"
+#include "broker/producer_ids.h"
 #include "proto/kafka.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -143,6 +144,9 @@ struct broker {
 	uint64_t maintenance_runs; /* for tests */
 	/* Everything about the cluster is asked of it (metadata.h). */
 	struct metadata_source meta;
+	/* InitProducerId's ids (producer_ids.h), read on the first request after a start. */
+	struct producer_ids pids;
+	bool pids_open;
 	/* The static cluster's links to the other brokers, by index into cfg.members. */
 	struct broker_link links[BROKER_MEMBERS_MAX];
 	int32_t peer_corr;
@@ -218,6 +222,7 @@ int handle_metadata(struct broker_req *r, const struct pvalue *req, struct pvalu
 int handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_api_versions(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_create_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
+int handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 int handle_delete_topics(struct broker_req *r, const struct pvalue *req, struct pvalue *resp);
 
 /*

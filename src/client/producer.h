@@ -18,6 +18,22 @@
  * was drained; then its records are reported failed.  Without idempotence
  * a retry after a timeout may write a batch twice, as in Kafka.
  *
+ * Idempotence (KIP-98; enable.idempotence, on by default as in Kafka 3.x):
+ * before its first batch the producer asks any broker for a producer id
+ * (InitProducerId); every batch then carries that id, its epoch and the
+ * sequence number of its first record, counted per partition and fixed
+ * when the batch is first sent, so a retry carries the same sequence and
+ * the partition's leader writes it once (a duplicate is answered with the
+ * original offsets).  OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID
+ * and INVALID_PRODUCER_EPOCH fail the batch and make the producer start
+ * over with a new producer id and sequences from 0 (Kafka's idempotent
+ * producer bumps its epoch instead, with InitProducerId v3+; klab speaks
+ * v0-1).  The settings idempotence needs are Kafka's
+ * (ProducerConfig.postProcessAndValidateIdempotenceConfigs): acks=all,
+ * retries > 0, max.in.flight.requests.per.connection <= 5.  Asked for
+ * explicitly, a conflicting setting is a configuration error; left at
+ * its default, idempotence is silently turned off by one.
+ *
  * acks=0: the broker does not answer; records are reported delivered
  * (offset -1) once written to the connection.
  */
@@ -35,12 +51,17 @@
 typedef void (*kproducer_delivery_fn)(void *arg, void *opaque, const char *topic, int32_t partition,
 				      int64_t offset, int err, int16_t kafka_error);
 
+/* enable.idempotence: unset means Kafka's default, true unless a setting conflicts. */
+enum kp_idempotence { KP_IDEMPOTENCE_DEFAULT = 0, KP_IDEMPOTENCE_ON, KP_IDEMPOTENCE_OFF };
+
 struct kproducer_config {
 	struct kclient_config client;
-	struct producer_config acc;  /* batch.size, linger.ms, compression.type, ... */
-	int16_t acks;		     /* acks: 0, 1 or -1 (all) */
-	int32_t retries;	     /* retries (2147483647) */
-	int64_t delivery_timeout_ms; /* delivery.timeout.ms (120000) */
+	struct producer_config acc;	 /* batch.size, linger.ms, compression.type, ... */
+	int16_t acks;			 /* acks: 0, 1 or -1 (all) */
+	int32_t retries;		 /* retries (2147483647) */
+	int64_t delivery_timeout_ms;	 /* delivery.timeout.ms (120000) */
+	enum kp_idempotence idempotence; /* enable.idempotence */
+	int32_t max_in_flight; /* max.in.flight.requests.per.connection (5); klab sends 1 */
 	enum partitioner_kind partitioner;
 	uint64_t seed;
 	kproducer_delivery_fn on_delivery;
@@ -53,6 +74,7 @@ struct kproducer_config {
 struct kp_waiting; /* a record waiting for its topic's metadata */
 struct kp_record;  /* a record in a batch, until delivered */
 struct kp_batch;   /* a drained batch, until acknowledged */
+struct kp_seq;	   /* the next sequence number of a partition */
 
 struct kproducer {
 	struct kproducer_config cfg;
@@ -71,8 +93,16 @@ struct kproducer {
 	timer_id wake_timer;
 	int64_t wake_ms;
 	struct buf scratch;
+	/* idempotence (see the top of this file) */
+	bool idempotent;
+	int64_t producer_id; /* -1 until InitProducerId answered */
+	int16_t producer_epoch;
+	bool pid_inflight;
+	int64_t pid_not_before_ms;
+	struct kp_seq *seqs;
+	size_t nseqs, capseqs;
 	/* counters for tests and tools */
-	int64_t delivered, failed, retried_batches, produce_requests;
+	int64_t delivered, failed, retried_batches, produce_requests, producer_id_resets;
 };
 
 void kproducer_config_defaults(struct kproducer_config *cfg);

@@ -24,6 +24,8 @@ klab_strerror(int code)
 	case KLAB_EFULL: return "buffer full";
 	case KLAB_ETIMEDOUT: return "timed out";
 	case KLAB_ENOSPC: return "no space left on the disk";
+	case KLAB_ESEQUENCE: return "out of order sequence number";
+	case KLAB_EFENCED: return "stale producer epoch";
 	}
 	return "unknown error";
 }

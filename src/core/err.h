@@ -44,6 +44,8 @@ enum klab_err {
 	KLAB_EFULL = -12,      /* a bounded buffer has no room (yet) */
 	KLAB_ETIMEDOUT = -13,  /* waited as long as allowed */
 	KLAB_ENOSPC = -14,     /* the disk is full */
+	KLAB_ESEQUENCE = -15,  /* an idempotent producer's batch is out of sequence */
+	KLAB_EFENCED = -16,    /* an idempotent producer's epoch is older than the log's */
 };
 
 struct kerr {

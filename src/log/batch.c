@@ -226,6 +226,16 @@ batch_set_leader_epoch(uint8_t *p, int32_t epoch)
 }
 
 void
+batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,
+		   int32_t base_sequence)
+{
+	be64_write(p + 43, (uint64_t)producer_id);
+	be16_write(p + 51, (uint16_t)epoch);
+	be32_write(p + 53, (uint32_t)base_sequence);
+	be32_write(p + BATCH_CRC_OFFSET, batch_compute_crc(p, len));
+}
+
+void
 batch_set_log_append_time(uint8_t *p, size_t len, int64_t now_ms)
 {
 	uint16_t attr = be16_read(p + 21) | BATCH_ATTR_LOG_APPEND_TIME;

@@ -135,6 +135,9 @@ int batch_validate(const uint8_t *p, size_t len, struct batch_header *h, const c
 /* Patch fields that lie outside the CRC. */
 void batch_set_base_offset(uint8_t *p, int64_t base_offset);
 void batch_set_leader_epoch(uint8_t *p, int32_t epoch);
+/* Stamp an idempotent producer's id, epoch and base sequence; redoes the CRC. */
+void batch_set_producer(uint8_t *p, size_t len, int64_t producer_id, int16_t epoch,
+			int32_t base_sequence);
 /* Stamp LogAppendTime: sets the attribute bit and maxTimestamp, redoes CRC. */
 void batch_set_log_append_time(uint8_t *p, size_t len, int64_t now_ms);
 

@@ -22,6 +22,19 @@
  * this in 2018), so nothing more may be appended or acknowledged until the
  * log is reopened and recovered from its last good recovery point.
  *
+ * Idempotent producers (KIP-98; producer_state.h): before a batch with a
+ * producer id is appended, the partition's producer state decides whether
+ * it is new, a retry of one of the producer's last five batches (answered
+ * with the original offsets, not written again), out of sequence or from
+ * a fenced epoch.  The state is rebuilt on open (load_producer_state):
+ * from the newest valid snapshot file "<20-digit offset>.snapshot" at or
+ * below the log end, then the batch headers after it.  A snapshot is
+ * written, as Kafka's UnifiedLog.roll and close do, when a segment rolls
+ * (named by the new segment's base offset) and at a clean close, whenever
+ * some producer is known; it is deleted with its segment.  A snapshot
+ * that fails its CRC or its bounds is deleted, never trusted: an older one,
+ * or a replay from the log start, takes its place.
+ *
  * Invariants (log_check_invariants() tests them):
  *   1. nsegs >= 1; base offsets ascend; each segment's next_offset <= the
  *      next segment's base offset; the last segment is the active one.
@@ -81,14 +94,14 @@ new_segment(struct log *l, int64_t base, int64_t now_ms, struct segment **out, s
 	return KLAB_OK;
 }
 
-/* Is name "<20 digits>.log"?  Then *base is its offset. */
+/* Is name "<20 digits><suffix>"?  Then *base is its offset. */
 static bool
-segment_name(const char *name, int64_t *base)
+offset_name(const char *name, const char *suffix, int64_t *base)
 {
 	char *end;
 	unsigned long long v;
 
-	if (strlen(name) != 24 || strcmp(name + 20, ".log") != 0)
+	if (strlen(name) != 20 + strlen(suffix) || strcmp(name + 20, suffix) != 0)
 		return false;
 	for (int i = 0; i < 20; i++)
 		if (name[i] < '0' || name[i] > '9')
@@ -115,13 +128,8 @@ struct segment_list {
 };
 
 static int
-collect_segment(void *arg, const char *name)
+push_base(struct segment_list *sl, int64_t base)
 {
-	struct segment_list *sl = arg;
-	int64_t base;
-
-	if (!segment_name(name, &base))
-		return KLAB_OK;
 	if (sl->n == sl->cap) {
 		size_t cap = sl->cap ? sl->cap * 2 : 16;
 		void *p = realloc(sl->bases, cap * sizeof(*sl->bases));
@@ -133,6 +141,14 @@ collect_segment(void *arg, const char *name)
 	}
 	sl->bases[sl->n++] = base;
 	return KLAB_OK;
+}
+
+static int
+collect_segment(void *arg, const char *name)
+{
+	int64_t base;
+
+	return offset_name(name, ".log", &base) ? push_base(arg, base) : KLAB_OK;
 }
 
 /* The base offsets of the .log files in dir, sorted. */
@@ -155,12 +171,30 @@ list_segments(struct fs *fs, const char *dir, int64_t **bases, size_t *n, struct
 	return KLAB_OK;
 }
 
+static void
+snapshot_path(const struct log *l, int64_t offset, char *out, size_t n)
+{
+	segment_file_name(out, n, l->dir, offset, ".snapshot");
+}
+
+/* Delete a segment and the producer snapshot named by its base offset. */
+static int
+delete_segment(struct log *l, struct segment *s)
+{
+	char path[4096 + 32];
+
+	snapshot_path(l, s->base_offset, path, sizeof(path));
+	if (fs_exists(l->fs, path))
+		(void)fs_unlink(l->fs, path, NULL); /* a stray one is only ignored at open */
+	return segment_delete(s);
+}
+
 /* Delete segs[from..] (after a corrupt segment everything later goes). */
 static void
 drop_segments_from(struct log *l, size_t from)
 {
 	while (l->nsegs > from) {
-		segment_delete(l->segs[--l->nsegs]);
+		delete_segment(l, l->segs[--l->nsegs]);
 		l->report.segments_deleted++;
 	}
 }
@@ -264,6 +298,140 @@ restart_at_log_start(struct log *l, int64_t now_ms, struct kerr *e)
 	return new_segment(l, l->log_start_offset, now_ms, NULL, e);
 }
 
+/* ---- producer state (producer_state.h) ------------------------------------ */
+
+static int
+collect_snapshot(void *arg, const char *name)
+{
+	int64_t offset;
+
+	return offset_name(name, ".snapshot", &offset) ? push_base(arg, offset) : KLAB_OK;
+}
+
+/*
+ * Read the snapshot at offset into l->producers.  A file that is too long
+ * for the bound on producers is corrupt before it is read.
+ */
+static int
+read_snapshot(struct log *l, int64_t offset)
+{
+	size_t max = PSTATE_SNAPSHOT_HEADER + l->producers.max_producers * PSTATE_SNAPSHOT_ENTRY;
+	char path[4096 + 32];
+	struct buf b;
+	int rc;
+
+	snapshot_path(l, offset, path, sizeof(path));
+	buf_init(&b);
+	rc = fs_read_file(l->fs, path, max, &b, NULL);
+	if (rc == KLAB_OK)
+		rc = pstate_snapshot_decode(&l->producers, b.data, b.len, NULL);
+	else if (rc != KLAB_EIO && rc != KLAB_ENOMEM)
+		rc = KLAB_ECORRUPT; /* too long, or gone */
+	buf_free(&b);
+	return rc;
+}
+
+/* Update the producer state from every batch header at or after from. */
+static int
+replay_producers(struct log *l, int64_t from)
+{
+	for (size_t i = 0; i < l->nsegs; i++) {
+		struct segment *s = l->segs[i];
+		struct batch_header h;
+		uint64_t pos;
+		int rc;
+
+		if (s->next_offset <= from)
+			continue;
+		rc = segment_find(s, from > s->base_offset ? from : s->base_offset, &pos, &h);
+		for (; rc == KLAB_OK && pos < s->size; pos += batch_size(&h)) {
+			if ((rc = segment_header_at(s, pos, &h)) != KLAB_OK)
+				break;
+			if (h.base_offset < from || h.producer_id < 0 ||
+			    (h.attributes & BATCH_ATTR_CONTROL) != 0)
+				continue;
+			if (pstate_update(&l->producers, &h) != KLAB_OK)
+				return KLAB_ENOMEM;
+			l->report.producers_replayed++;
+		}
+		if (rc == KLAB_ENOMEM || rc == KLAB_EIO)
+			return rc;
+		/* a header that does not parse ends this segment's replay: reads refuse it too */
+	}
+	return KLAB_OK;
+}
+
+/*
+ * Kafka's UnifiedLog.loadProducerState: snapshots past the log end (a
+ * crash cut the log below them) or unreadable are deleted; the newest
+ * remaining one is the starting point, and the batches after it are
+ * replayed.  Producers idle past producer.id.expiration.ms are dropped.
+ * After a clean close without any snapshot no producer was known (a
+ * close writes one when some is), and nothing is read: like Kafka's
+ * reload after a clean shutdown, opening a log that never saw an
+ * idempotent producer costs nothing.
+ */
+static int
+load_producer_state(struct log *l, bool clean, int64_t now_ms, struct kerr *e)
+{
+	struct segment_list sl = { NULL, 0, 0 };
+	int64_t from = l->segs[0]->base_offset;
+	char path[4096 + 32];
+	int rc = fs_list(l->fs, l->dir, collect_snapshot, &sl, e);
+
+	l->report.snapshot_loaded = -1;
+	if (rc != KLAB_OK) {
+		free(sl.bases);
+		return rc;
+	}
+	if (clean && sl.n == 0) { /* a clean close with producers leaves a snapshot: none were */
+		free(sl.bases);
+		return KLAB_OK;
+	}
+	if (sl.n > 1)
+		qsort(sl.bases, sl.n, sizeof(*sl.bases), cmp_i64);
+	for (size_t i = sl.n; i-- > 0;) {
+		bool usable =
+			sl.bases[i] <= l->next_offset && sl.bases[i] >= l->segs[0]->base_offset;
+
+		if (usable && l->report.snapshot_loaded >= 0)
+			continue; /* older and valid: kept until its segment goes */
+		if (usable && (rc = read_snapshot(l, sl.bases[i])) == KLAB_OK) {
+			l->report.snapshot_loaded = from = sl.bases[i];
+			continue;
+		}
+		if (usable && rc != KLAB_ECORRUPT)
+			continue; /* unreadable today (EIO): not evidence of corruption */
+		snapshot_path(l, sl.bases[i], path, sizeof(path));
+		(void)fs_unlink(l->fs, path, NULL);
+		l->report.snapshots_skipped++;
+	}
+	free(sl.bases);
+	if ((rc = replay_producers(l, from)) != KLAB_OK)
+		return kerr_set(e, rc, "%s: cannot rebuild the producer state", l->dir);
+	pstate_expire(&l->producers, now_ms);
+	return KLAB_OK;
+}
+
+/* Write the producer state as of the log end (at a roll, at a clean close). */
+static int
+write_snapshot(struct log *l)
+{
+	char path[4096 + 32];
+	struct buf b;
+	int rc;
+
+	if (l->producers.n == 0)
+		return KLAB_OK;
+	snapshot_path(l, l->next_offset, path, sizeof(path));
+	buf_init(&b);
+	rc = pstate_snapshot_encode(&l->producers, &b);
+	if (rc == KLAB_OK)
+		rc = fs_write_file_atomic(l->fs, path, b.data, b.len, NULL);
+	buf_free(&b);
+	return rc;
+}
+
 int
 log_open(struct log **out, struct fs *fs, const char *dir, const struct log_config *cfg,
 	 int64_t recovery_point, int64_t log_start_offset, bool clean, int64_t now_ms,
@@ -288,6 +456,7 @@ log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_c
 	l->fs = fs;
 	l->files = files;
 	l->cfg = *cfg;
+	pstate_init(&l->producers, cfg->producer_id_expiration_ms);
 	l->recovery_point = recovery_point > 0 ? recovery_point : 0;
 	l->log_start_offset = log_start_offset > 0 ? log_start_offset : 0;
 	l->last_flush_ms = now_ms;
@@ -331,6 +500,10 @@ log_open_in(struct log **out, struct fs *fs, const char *dir, const struct log_c
 	 * the directory, whose names a failed fsync before the crash may have
 	 * left undurable: one fsync per recovered file, not two.
 	 */
+	if ((rc = load_producer_state(l, clean, now_ms, e)) != KLAB_OK) {
+		log_release(l);
+		return rc;
+	}
 	l->dir_unsynced |= !clean;
 	if (clean)
 		l->recovery_point = l->next_offset;
@@ -415,6 +588,49 @@ maybe_flush(struct log *l, int64_t now_ms, bool *flushed)
 	return KLAB_OK;
 }
 
+/*
+ * The producer state's word on batch h (producer_state.h) before it is
+ * written: KLAB_OK to append; KLAB_OK with info->duplicate for a retry of
+ * a batch the log holds; an error that writes nothing.
+ */
+static int
+check_producer(struct log *l, const struct batch_header *h, int64_t now_ms,
+	       struct log_append_info *info, struct kerr *e)
+{
+	struct pstate_batch dup;
+	const char *why;
+
+	if (h->producer_id < 0)
+		return KLAB_OK;
+	if (h->base_sequence < 0) /* Kafka's LogValidator */
+		return kerr_set(e, KLAB_EINVAL,
+				"Invalid sequence number %" PRId32
+				" in record batch with producerId %" PRId64,
+				h->base_sequence, h->producer_id);
+	if ((h->attributes & BATCH_ATTR_TRANSACTIONAL) != 0)
+		return kerr_set(e, KLAB_EINVAL,
+				"klab has no transactions: a transactional "
+				"batch cannot be written");
+	if (now_ms - l->producers.last_expiry_ms >= PSTATE_EXPIRATION_CHECK_MS)
+		pstate_expire(&l->producers, now_ms);
+	switch (pstate_check(&l->producers, h, &dup, &why)) {
+	case PSTATE_APPEND: return KLAB_OK;
+	case PSTATE_DUPLICATE:
+		info->duplicate = true;
+		info->first_offset = dup.first_offset;
+		info->last_offset = dup.last_offset;
+		info->records = h->record_count;
+		return KLAB_OK;
+	case PSTATE_OUT_OF_ORDER:
+		return kerr_set(e, KLAB_ESEQUENCE, "producer %" PRId64 ", sequence %" PRId32 ": %s",
+				h->producer_id, h->base_sequence, why);
+	case PSTATE_STALE_EPOCH:
+		return kerr_set(e, KLAB_EFENCED, "producer %" PRId64 ", epoch %d: %s",
+				h->producer_id, h->producer_epoch, why);
+	}
+	return KLAB_OK;
+}
+
 int
 log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_append_info *info,
 	   struct kerr *e)
@@ -431,6 +647,8 @@ log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_app
 		return kerr_set(e, KLAB_EIO,
 				"%s: a flush failed; no appends until the log is reopened", l->dir);
 	if ((rc = validate_for_append(l, p, len, &h, e)) != KLAB_OK)
+		return rc;
+	if ((rc = check_producer(l, &h, now_ms, info, e)) != KLAB_OK || info->duplicate)
 		return rc;
 	if (should_roll(l, &h, len, now_ms)) {
 		if ((rc = log_roll(l, now_ms)) != KLAB_OK)
@@ -453,6 +671,8 @@ log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_app
 		return kerr_set(e, rc, "%s: append failed: %s", active(l)->log_path,
 				klab_strerror(rc));
 	}
+	if (h.producer_id >= 0 && pstate_update(&l->producers, &h) != KLAB_OK)
+		return kerr_set(e, KLAB_ENOMEM, "out of memory for the producer state");
 	info->first_offset = h.base_offset;
 	info->last_offset = batch_last_offset(&h);
 	info->segment_base = active(l)->base_offset;
@@ -695,7 +915,7 @@ log_roll(struct log *l, int64_t now_ms)
 	if ((rc = new_segment(l, l->next_offset, now_ms, NULL, NULL)) != KLAB_OK)
 		return rc;
 	segment_cool(s, l->files); /* sealed: no descriptor of its own (segment.c, invariant 4) */
-	return KLAB_OK;
+	return write_snapshot(l);
 }
 
 uint64_t
@@ -716,7 +936,7 @@ delete_oldest(struct log *l, size_t n, struct log_retention_report *rep)
 
 	for (size_t i = 0; i < n; i++) {
 		rep->bytes_deleted += l->segs[i]->size;
-		if (segment_delete(l->segs[i]) != KLAB_OK)
+		if (delete_segment(l, l->segs[i]) != KLAB_OK)
 			rc = KLAB_EIO;
 	}
 	memmove(l->segs, l->segs + n, (l->nsegs - n) * sizeof(*l->segs));
@@ -812,6 +1032,7 @@ free_log(struct log *l)
 {
 	for (size_t i = 0; i < l->nsegs; i++)
 		segment_close(l->segs[i]);
+	pstate_free(&l->producers);
 	free(l->segs);
 	free(l->dir);
 	free(l);
@@ -824,6 +1045,8 @@ log_close(struct log *l)
 
 	if (rc == KLAB_OK)
 		rc = log_flush(l, l->last_flush_ms);
+	if (rc == KLAB_OK && !l->failed)
+		rc = write_snapshot(l);
 	free_log(l);
 	return rc;
 }
@@ -863,5 +1086,9 @@ log_check_invariants(const struct log *l, struct kerr *e)
 		if (rc != KLAB_OK)
 			return rc;
 	}
+	const char *why;
+
+	if (pstate_check_invariants(&l->producers, &why) != KLAB_OK)
+		return kerr_set(e, KLAB_ESTATE, "%s: producer state: %s", l->dir, why);
 	return KLAB_OK;
 }

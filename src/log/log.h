@@ -27,20 +27,22 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/fs.h"
+#include "log/producer_state.h"
 #include "log/segment.h"
 
 /* Kafka's broker-level log settings (KafkaConfig / LogConfig). */
 struct log_config {
-	int64_t segment_bytes;		 /* log.segment.bytes */
-	int64_t roll_ms;		 /* log.roll.ms or log.roll.hours */
-	int64_t retention_ms;		 /* log.retention.{ms,minutes,hours}; -1 = forever */
-	int64_t retention_bytes;	 /* log.retention.bytes; -1 = no limit */
-	int64_t index_interval_bytes;	 /* log.index.interval.bytes */
-	int64_t index_size_max_bytes;	 /* log.index.size.max.bytes */
-	int64_t flush_interval_messages; /* log.flush.interval.messages */
-	int64_t flush_interval_ms;	 /* log.flush.interval.ms; -1 = not set */
-	int64_t max_message_bytes;	 /* message.max.bytes */
-	bool log_append_time;		 /* log.message.timestamp.type=LogAppendTime */
+	int64_t segment_bytes;		   /* log.segment.bytes */
+	int64_t roll_ms;		   /* log.roll.ms or log.roll.hours */
+	int64_t retention_ms;		   /* log.retention.{ms,minutes,hours}; -1 = forever */
+	int64_t retention_bytes;	   /* log.retention.bytes; -1 = no limit */
+	int64_t index_interval_bytes;	   /* log.index.interval.bytes */
+	int64_t index_size_max_bytes;	   /* log.index.size.max.bytes */
+	int64_t flush_interval_messages;   /* log.flush.interval.messages */
+	int64_t flush_interval_ms;	   /* log.flush.interval.ms; -1 = not set */
+	int64_t max_message_bytes;	   /* message.max.bytes */
+	bool log_append_time;		   /* log.message.timestamp.type=LogAppendTime */
+	int64_t producer_id_expiration_ms; /* producer.id.expiration.ms */
 };
 
 extern const struct config_key log_config_keys[];
@@ -61,6 +63,10 @@ struct log_open_report {
 	/* a log-start checkpoint beyond the log end (log.c, log_open_in), -1: none: */
 	int64_t start_ignored; /* after a clean stop: ignored, the log starts at its first segment */
 	int64_t start_restarted; /* after a crash: the log restarted empty at that offset */
+	/* producer state (log.c, load_producer_state): */
+	int64_t snapshot_loaded;    /* the offset of the snapshot it started from, -1: none */
+	int snapshots_skipped;	    /* corrupt or past the log end: deleted, never trusted */
+	int64_t producers_replayed; /* batches with a producer id read after the snapshot */
 };
 
 struct log {
@@ -77,7 +83,8 @@ struct log {
 	int32_t leader_epoch;
 	struct segment_files *files; /* its log directory's bound on open cold files, or NULL */
 	bool dir_unsynced;	     /* a segment was created since the directory's last fsync */
-	bool failed; /* a flush failed: appends and flushes refused until reopened */
+	bool failed;		 /* a flush failed: appends and flushes refused until reopened */
+	struct pstate producers; /* idempotent producers' last batches (producer_state.h) */
 	struct log_open_report report;
 };
 
@@ -88,6 +95,7 @@ struct log_append_info {
 	uint64_t position;
 	int32_t records;
 	bool rolled, flushed;
+	bool duplicate; /* an idempotent producer's retry: nothing appended, the original's offsets */
 };
 
 struct log_read_info {
@@ -128,6 +136,11 @@ int log_open_in(struct log **out, struct fs *fs, const char *dir, const struct l
  * in place), roll if needed and append it.  KLAB_ECORRUPT or
  * KLAB_ETRUNCATED (with a reason in e) for a malformed batch,
  * KLAB_ETOOLARGE above message.max.bytes; nothing is written then.
+ * A batch with a producer id passes the producer state's rules first
+ * (producer_state.h): a duplicate is KLAB_OK with info->duplicate and the
+ * original offsets, nothing written; KLAB_ESEQUENCE (out of order),
+ * KLAB_EFENCED (an older epoch) and KLAB_EINVAL (a negative sequence, a
+ * transactional batch) write nothing either.
  */
 int log_append(struct log *l, uint8_t *p, size_t len, int64_t now_ms, struct log_append_info *info,
 	       struct kerr *e);

@@ -45,6 +45,8 @@ const struct config_key log_config_keys[] = {
 	  "largest record batch accepted" },
 	{ "log.message.timestamp.type", CONFIG_STRING, "CreateTime", 0, -1, timestamp_types,
 	  "CreateTime (the producer's) or LogAppendTime (the log's)" },
+	{ "producer.id.expiration.ms", CONFIG_INT, "86400000", 1, INT32_MAX, NULL,
+	  "forget an idempotent producer idle this long (Kafka 3.6)" },
 };
 
 const size_t log_config_key_count = sizeof(log_config_keys) / sizeof(log_config_keys[0]);
@@ -107,6 +109,7 @@ log_config_load(struct log_config *lc, const struct config *c, struct kerr *e)
 	    (rc = get(c, "log.index.size.max.bytes", &lc->index_size_max_bytes, e)) ||
 	    (rc = get(c, "log.flush.interval.messages", &lc->flush_interval_messages, e)) ||
 	    (rc = get(c, "message.max.bytes", &lc->max_message_bytes, e)) ||
+	    (rc = get(c, "producer.id.expiration.ms", &lc->producer_id_expiration_ms, e)) ||
 	    (rc = config_string(c, key("log.message.timestamp.type"), &ts_type, e)))
 		return rc;
 	lc->flush_interval_ms = -1;

@@ -4,8 +4,11 @@
  * For a .log file, one line per batch in the shape of Kafka 3.4's
  * DumpLogSegments ("baseOffset: 0 lastOffset: 2 count: 3 ... isvalid:
  * true"), and with --print-data-log one "| offset: ..." line per record.
- * For .index and .timeindex files, their entries.  A torn or corrupt tail
- * is reported, never trusted: scanning stops at the first bad header.
+ * For .index and .timeindex files, their entries; for a producer state
+ * .snapshot (src/log/producer_state.h), one line per producer, in the
+ * shape of DumpLogSegments' dumpProducerIdSnapshot.  A torn or corrupt
+ * tail is reported, never trusted: scanning stops at the first bad header,
+ * and a snapshot that fails its checks is not printed.
  */
 #include "main/dump_log.h"
 
@@ -22,6 +25,7 @@
 #include "log/batch.h"
 #include "log/compress.h"
 #include "log/index.h"
+#include "log/producer_state.h"
 #include "net/disk_real.h"
 #include "repl/show.h"
 
@@ -151,6 +155,33 @@ ends_with(const char *s, const char *suffix)
 }
 
 static int
+dump_snapshot(const uint8_t *p, size_t len)
+{
+	struct pstate ps;
+	const char *why = NULL;
+
+	pstate_init(&ps, 0);
+	if (pstate_snapshot_decode(&ps, p, len, &why) != KLAB_OK) {
+		printf("corrupt producer snapshot: %s\n", why);
+		pstate_free(&ps);
+		return 1;
+	}
+	for (size_t i = 0; i < ps.n; i++) {
+		const struct pstate_entry *pe = &ps.e[i];
+		const struct pstate_batch *b = &pe->b[0];
+
+		printf("producerId: %" PRId64 " producerEpoch: %d coordinatorEpoch: -1 "
+		       "currentTxnFirstOffset: None lastTimestamp: %" PRId64
+		       " firstSequence: %" PRId32 " lastSequence: %" PRId32 " lastOffset: %" PRId64
+		       " offsetDelta: %" PRId64 " timestamp: %" PRId64 "\n",
+		       pe->producer_id, pe->epoch, pe->last_timestamp, b->first_seq, b->last_seq,
+		       b->last_offset, b->last_offset - b->first_offset, b->timestamp);
+	}
+	pstate_free(&ps);
+	return 0;
+}
+
+static int
 dump_file(const char *path, bool data)
 {
 	struct buf file;
@@ -177,8 +208,12 @@ dump_file(const char *path, bool data)
 		rc = dump_index((uint8_t *)p, len, true);
 	} else if (ends_with(path, ".index")) {
 		rc = dump_index((uint8_t *)p, len, false);
+	} else if (ends_with(path, ".snapshot")) {
+		rc = dump_snapshot(p, len);
 	} else {
-		fprintf(stderr, "klab dump-log: %s: not a .log, .index or .timeindex file\n", path);
+		fprintf(stderr,
+			"klab dump-log: %s: not a .log, .index, .timeindex or .snapshot file\n",
+			path);
 		rc = 1;
 	}
 	buf_free(&file);

@@ -49,6 +49,8 @@
  *                                     reports partitions, replication and
  *                                     configs; 7 the topic id
  *   DeleteTopics  20    0-6      4    6 names topics by name or id
+ *   InitProducerId 22   0-4      2    idempotent producers (KIP-98); 3 lets
+ *                                     a producer name its id and epoch
  *
  * Every range, flexible version, field, tag and default here was checked
  * against the JSON of a Kafka 3.6 tree (FetchRequest/Response "0-15",
@@ -83,6 +85,7 @@
 #define API_VERSIONS_FLEX 3
 #define CREATE_TOPICS_FLEX 5
 #define DELETE_TOPICS_FLEX 4
+#define INIT_PRODUCER_ID_FLEX 2
 
 /* ---- headers (RequestHeader.json, ResponseHeader.json) ------------------- */
 
@@ -559,6 +562,32 @@ static const struct pfield delete_topics_response_fields[] = {
 static const struct pschema delete_topics_response =
 	MESSAGE("DeleteTopicsResponse", delete_topics_response_fields, DELETE_TOPICS_FLEX);
 
+/* ---- InitProducerId (22) ------------------------------------------------- */
+
+/*
+ * InitProducerIdRequest.json: versions 0-4, flexible from 2; v3 adds
+ * ProducerId and ProducerEpoch (a producer resuming after
+ * INVALID_PRODUCER_EPOCH), v4 only allows PRODUCER_FENCED in answers.
+ * InitProducerIdResponse.json: v1 only changed quota throttling.
+ */
+static const struct pfield init_producer_id_request_fields[] = {
+	{ F("transactional_id", PT_STRING, 0, ANY), NULLABLE(0) },
+	{ F("transaction_timeout_ms", PT_INT32, 0, ANY) },
+	{ F("producer_id", PT_INT64, 3, ANY), .def = -1 },
+	{ F("producer_epoch", PT_INT16, 3, ANY), .def = -1 },
+};
+static const struct pschema init_producer_id_request =
+	MESSAGE("InitProducerIdRequest", init_producer_id_request_fields, INIT_PRODUCER_ID_FLEX);
+
+static const struct pfield init_producer_id_response_fields[] = {
+	{ F("throttle_time_ms", PT_INT32, 0, ANY) },
+	{ F("error_code", PT_INT16, 0, ANY) },
+	{ F("producer_id", PT_INT64, 0, ANY), .def = -1 },
+	{ F("producer_epoch", PT_INT16, 0, ANY) },
+};
+static const struct pschema init_producer_id_response =
+	MESSAGE("InitProducerIdResponse", init_producer_id_response_fields, INIT_PRODUCER_ID_FLEX);
+
 /* ---- the registry -------------------------------------------------------- */
 
 /* In key order. */
@@ -582,6 +611,10 @@ static const struct api_desc apis[] = {
 	  &create_topics_response },
 	{ KAPI_DELETE_TOPICS, "DeleteTopics", 0, 6, DELETE_TOPICS_FLEX, &delete_topics_request,
 	  &delete_topics_response },
+	/* InitProducerId: a new producer id for an idempotent producer (KIP-98);
+	 * transactional ids are not coordinated here (NOT_COORDINATOR). */
+	{ KAPI_INIT_PRODUCER_ID, "InitProducerId", 0, 4, INIT_PRODUCER_ID_FLEX,
+	  &init_producer_id_request, &init_producer_id_response },
 };
 #define NAPIS (sizeof(apis) / sizeof(apis[0]))
 

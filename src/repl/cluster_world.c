@@ -219,6 +219,7 @@ cl_clients_init(struct cluster_shell *c)
 	struct kproducer_config pc;
 	struct kconsumer_config kc;
 	struct kclient_hooks hooks = { .on_metadata = admin_metadata, .app = c };
+	const struct config_entry *idem;
 	struct kerr e = { 0 };
 
 	kclient_config_defaults(&cc);
@@ -233,6 +234,10 @@ cl_clients_init(struct cluster_shell *c)
 	pc.arg = c;
 	pc.seed = c->seed;
 	pc.delivery_timeout_ms = CL_WAIT_MS;
+	/* enable.idempotence from the shell's settings (unset: Kafka's default, true) */
+	if ((idem = config_find(&c->r->cfg, "enable.idempotence")) != NULL)
+		pc.idempotence =
+			strcmp(idem->value, "false") == 0 ? KP_IDEMPOTENCE_OFF : KP_IDEMPOTENCE_ON;
 	kconsumer_config_defaults(&kc);
 	kc.client = cc;
 	kc.client.client_id = "klab-consumer";

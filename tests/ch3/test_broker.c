@@ -30,6 +30,7 @@
 #include "broker/broker.h"
 #include "proto/kafka.h"
 #include "proto/tracer.h"
+#include "net/disk_sim.h"
 #include "net/sim.h"
 
 #define PORT 9092
@@ -1175,6 +1176,143 @@ test_ch3_broker_fetch_long_poll(void **state)
 	world_free(w);
 }
 
+/* ---- InitProducerId and idempotent Produce (KIP-98) -------------------------------------- */
+
+static struct pvalue *
+init_pid(struct world *w, int16_t v, const char *txn)
+{
+	struct pvalue *req = request(KAPI_INIT_PRODUCER_ID), *resp;
+
+	pvalue_set_str(req, "transactional_id", txn); /* NULL: null, an idempotent producer */
+	pvalue_set_int(req, "transaction_timeout_ms", 60000);
+	resp = rpc(w, KAPI_INIT_PRODUCER_ID, v, req);
+	pvalue_free(req);
+	assert_non_null(resp);
+	return resp;
+}
+
+/* New ids at epoch 0, never repeated across a restart; transactional ids are not served. */
+static void
+test_ch3_broker_init_producer_id(void **state)
+{
+	struct world *w = world_new(true, NULL);
+	struct pvalue *r;
+	int64_t first, id;
+	char path[128];
+
+	(void)state;
+	r = init_pid(w, 0, NULL);
+	assert_int_equal(pvalue_get_int(r, "error_code"), 0);
+	first = pvalue_get_int(r, "producer_id");
+	assert_int_equal(first, (int64_t)BROKER_ID << 32); /* this broker's range */
+	assert_int_equal(pvalue_get_int(r, "producer_epoch"), 0);
+	pvalue_free(r);
+	r = init_pid(w, 1, NULL);
+	assert_int_equal(pvalue_get_int(r, "producer_id"), first + 1);
+	pvalue_free(r);
+	r = init_pid(w, 1, "txn-1"); /* no transaction coordinator here */
+	assert_int_equal(pvalue_get_int(r, "error_code"), KERR_NOT_COORDINATOR);
+	assert_int_equal(pvalue_get_int(r, "producer_id"), -1);
+	pvalue_free(r);
+	r = init_pid(w, 1, "");
+	assert_int_equal(pvalue_get_int(r, "error_code"), KERR_INVALID_REQUEST);
+	pvalue_free(r);
+	sim_stop(&w->sim, w->bi); /* the next block starts past everything handed out */
+	sim_run_for(&w->sim, 10);
+	sim_restart(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	connect_client(w);
+	r = init_pid(w, 1, NULL);
+	id = pvalue_get_int(r, "producer_id");
+	assert_int_equal(id, first + 1000);
+	pvalue_free(r);
+	/* a block file that does not parse is never guessed past: no ids, a log line */
+	snprintf(path, sizeof(path), "%s/%s", w->dir, PRODUCER_ID_FILE);
+	assert_int_equal(fs_write_file_atomic(disk_sim_fs(sim_disk_of(&w->sim, w->bi)), path,
+					      "block.end=12", 12, NULL),
+			 KLAB_OK);
+	sim_stop(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	sim_restart(&w->sim, w->bi);
+	sim_run_for(&w->sim, 10);
+	connect_client(w);
+	r = init_pid(w, 1, NULL);
+	assert_int_equal(pvalue_get_int(r, "error_code"), KERR_UNKNOWN_SERVER_ERROR);
+	assert_int_equal(pvalue_get_int(r, "producer_id"), -1);
+	assert_non_null(strstr(w->logs, "block.end outside"));
+	pvalue_free(r);
+	world_free(w);
+}
+
+/* One batch of nrec records from a (forged or real) producer; the error, *base its offset. */
+static int64_t
+produce_as(struct world *w, const char *topic, int64_t pid, int16_t epoch, int32_t seq, int nrec,
+	   int64_t *base)
+{
+	struct buf b;
+	struct pvalue *req, *resp;
+	int64_t err;
+
+	buf_init(&b);
+	tu_batch_make(&b, nrec, 1000, 10, (uint32_t)seq);
+	batch_set_producer(b.data, b.len, pid, epoch, seq);
+	req = produce_req(topic, 0, -1, b.data, (int32_t)b.len);
+	resp = rpc(w, KAPI_PRODUCE, 8, req);
+	assert_non_null(resp);
+	err = pvalue_get_int(produce_part(resp), "error_code");
+	if (base != NULL)
+		*base = pvalue_get_int(produce_part(resp), "base_offset");
+	pvalue_free(resp);
+	pvalue_free(req);
+	buf_free(&b);
+	return err;
+}
+
+/*
+ * A hostile client forging producer ids, epochs and sequences gets errors
+ * and changes nothing for a well-behaved producer on the same partition;
+ * a retry is answered with the original offset and not written again.
+ */
+static void
+test_ch3_broker_idempotent_produce_hostile(void **state)
+{
+	struct world *w = world_new(true, NULL);
+	const struct log *l;
+	int64_t base, b0, end;
+	const int64_t good = 77;
+
+	(void)state;
+	create_topic(w, "i", 1);
+	l = topics_find(w->broker.store, "i")->logs[0];
+	assert_int_equal(produce_as(w, "i", good, 0, 0, 3, &b0), 0);
+	assert_int_equal(produce_as(w, "i", good, 0, 3, 2, &base), 0);
+	end = l->next_offset;
+	assert_int_equal(produce_as(w, "i", good, 0, 0, 3, &base), 0); /* a retry */
+	assert_int_equal(base, b0);
+	assert_int_equal(l->next_offset, end);
+	/* forgeries aimed at the good producer: sequence gaps, old epochs, bad sequences */
+	assert_int_equal(produce_as(w, "i", good, 0, 9, 1, &base),
+			 KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	assert_int_equal(base, -1);
+	assert_int_equal(produce_as(w, "i", good, -7, 5, 1, NULL), KERR_INVALID_PRODUCER_EPOCH);
+	assert_int_equal(produce_as(w, "i", good, 3, 4, 1, NULL),
+			 KERR_OUT_OF_ORDER_SEQUENCE_NUMBER); /* a new epoch must start at 0 */
+	assert_int_equal(produce_as(w, "i", good, 0, -1, 1, NULL), KERR_INVALID_RECORD);
+	assert_int_equal(produce_as(w, "i", good, 0, INT32_MAX, 1, NULL),
+			 KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	assert_int_equal(l->next_offset, end);
+	/* many forged producers: accepted as unknown ones, bounded by the table */
+	for (int i = 0; i < 50; i++)
+		assert_int_equal(produce_as(w, "i", 1000 + i, (int16_t)i, i * 1000, 1, NULL), 0);
+	assert_true(l->producers.n <= l->producers.max_producers);
+	/* the good producer carries on where it was */
+	assert_int_equal(produce_as(w, "i", good, 0, 5, 1, &base), 0);
+	assert_int_equal(base, l->next_offset - 1);
+	assert_int_equal(log_check_invariants(l, NULL), KLAB_OK);
+	assert_false(w->broker.failed);
+	world_free(w);
+}
+
 /* A stopped broker closes its store cleanly; restarted, it finds the data. */
 /*
  * Every log.retention.check.interval.ms the broker applies retention.  The
@@ -1671,6 +1809,8 @@ main(void)
 		cmocka_unit_test(test_ch3_broker_metadata),
 		cmocka_unit_test(test_ch3_broker_metadata_auto_create_disabled),
 		cmocka_unit_test(test_ch3_broker_produce),
+		cmocka_unit_test(test_ch3_broker_init_producer_id),
+		cmocka_unit_test(test_ch3_broker_idempotent_produce_hostile),
 		cmocka_unit_test(test_ch3_broker_produce_acks0_no_response),
 		cmocka_unit_test(test_ch3_broker_produce_bad_batches),
 		cmocka_unit_test(test_ch3_broker_fetch),

@@ -1100,10 +1100,61 @@ test_ch3_client_bad_bootstrap(void **state)
 	kclient_free(&kc);
 }
 
+/*
+ * enable.idempotence as Kafka 3.x's ProducerConfig decides it: on by
+ * default; a conflicting acks, retries or max.in.flight turns the default
+ * off silently, and is a configuration error when idempotence was asked for.
+ */
+static void
+test_ch3_client_idempotence_config(void **state)
+{
+	struct {
+		enum kp_idempotence want;
+		int16_t acks;
+		int32_t retries, max_in_flight;
+		int rc;
+		bool idempotent;
+	} cases[] = {
+		{ KP_IDEMPOTENCE_DEFAULT, -1, INT32_MAX, 5, KLAB_OK, true },
+		{ KP_IDEMPOTENCE_DEFAULT, 1, INT32_MAX, 5, KLAB_OK, false },
+		{ KP_IDEMPOTENCE_DEFAULT, 0, INT32_MAX, 5, KLAB_OK, false },
+		{ KP_IDEMPOTENCE_DEFAULT, -1, 0, 5, KLAB_OK, false },
+		{ KP_IDEMPOTENCE_DEFAULT, -1, INT32_MAX, 6, KLAB_OK, false },
+		{ KP_IDEMPOTENCE_ON, -1, 3, 1, KLAB_OK, true },
+		{ KP_IDEMPOTENCE_ON, 1, INT32_MAX, 5, KLAB_ECONFIG, false },
+		{ KP_IDEMPOTENCE_ON, -1, 0, 5, KLAB_ECONFIG, false },
+		{ KP_IDEMPOTENCE_ON, -1, INT32_MAX, 6, KLAB_ECONFIG, false },
+		{ KP_IDEMPOTENCE_OFF, -1, INT32_MAX, 5, KLAB_OK, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kproducer_config pc;
+		struct kproducer p;
+		struct kerr e = { 0 };
+		int rc;
+
+		tc_producer_config(&pc, "broker:9092", 1);
+		pc.idempotence = cases[i].want;
+		pc.acks = cases[i].acks;
+		pc.retries = cases[i].retries;
+		pc.max_in_flight = cases[i].max_in_flight;
+		rc = kproducer_init(&p, &pc, &e);
+		assert_int_equal(rc, cases[i].rc);
+		if (rc != KLAB_OK) {
+			assert_non_null(strstr(kerr_msg(&e), "idempotent producer"));
+			continue;
+		}
+		assert_int_equal(p.idempotent, cases[i].idempotent);
+		kproducer_free(&p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ch3_client_idempotence_config),
 		cmocka_unit_test(test_ch3_client_round_trip_keys_headers),
 		cmocka_unit_test(test_ch3_client_round_trip_compressed),
 		cmocka_unit_test(test_ch3_client_bootstrap_skips_dead_server),

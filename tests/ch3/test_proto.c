@@ -251,23 +251,24 @@ test_ch3_round_trip_every_api_every_version(void **state)
 }
 
 static void
-test_ch3_registry_knows_the_eight_apis(void **state)
+test_ch3_registry_knows_the_nine_apis(void **state)
 {
-	static const int16_t keys[] = { 0, 1, 2, 3, 10, 18, 19, 20 };
+	static const int16_t keys[] = { 0, 1, 2, 3, 10, 18, 19, 20, 22 };
 	struct proto_request_header h = { 3, 13, 1, NULL, -1 };
 	struct pvalue *t = (struct pvalue *)1;
 	struct cursor c;
 
 	(void)state;
-	assert_int_equal(proto_api_count(), 8);
-	for (size_t i = 0; i < 8; i++)
+	assert_int_equal(proto_api_count(), 9);
+	for (size_t i = 0; i < 9; i++)
 		assert_int_equal(proto_api(keys[i])->key, keys[i]);
 	assert_string_equal(proto_api(18)->name, "ApiVersions");
 	assert_int_equal(proto_api(0)->min_version, 0); /* for librdkafka's codec check */
 	assert_int_equal(proto_api(1)->max_version, 15);
 	assert_null(proto_api(4));
 	assert_null(proto_api(-1));
-	assert_null(proto_api_at(8));
+	assert_int_equal(proto_api(22)->max_version, 4); /* InitProducerId: v2+ are flexible */
+	assert_null(proto_api_at(9));
 	cur_init(&c, "", 0);
 	assert_int_equal(proto_request_decode(&h, c, &t), KLAB_ERANGE); /* Metadata v13 */
 	assert_null(t);
@@ -830,7 +831,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ch3_round_trip_every_api_every_version),
-		cmocka_unit_test(test_ch3_registry_knows_the_eight_apis),
+		cmocka_unit_test(test_ch3_registry_knows_the_nine_apis),
 		cmocka_unit_test(test_ch3_golden_api_versions_v0_request_is_header_only),
 		cmocka_unit_test(test_ch3_golden_api_versions_v0_response_unsupported_version),
 		cmocka_unit_test(test_ch3_golden_metadata_v1_request_one_topic),

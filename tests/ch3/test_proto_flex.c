@@ -37,6 +37,7 @@ static const struct {
 	{ KAPI_LIST_OFFSETS, 0, 8, 6 },	    { KAPI_METADATA, 0, 12, 9 },
 	{ KAPI_FIND_COORDINATOR, 0, 4, 3 }, { KAPI_API_VERSIONS, 0, 3, 3 },
 	{ KAPI_CREATE_TOPICS, 0, 7, 5 },    { KAPI_DELETE_TOPICS, 0, 6, 4 },
+	{ KAPI_INIT_PRODUCER_ID, 0, 4, 2 },
 };
 
 /* Tags distinct within each struct, tagged fields only where flex allows. */

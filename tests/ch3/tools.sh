@@ -13,7 +13,8 @@
 #   a static cluster of two brokers: records produced through one reach
 #   each partition's leader and come back through the other;
 #   an unreachable cluster is a clear error after --timeout-ms, bad
-#   arguments exit 2.
+#   arguments exit 2; after a clean stop, dump-log reads a partition's
+#   producer snapshot.
 #
 # Every call is bounded by `timeout`.  Prints "tools: N passed, M failed";
 # exits 1 if anything failed.
@@ -312,4 +313,9 @@ pids=
 kill -TERM "$pid"
 wait "$pid"
 pid=
+# a clean stop writes each partition's idempotent producers (enable.idempotence is
+# the default); broker 5's first producer id is 5 * 2^32, at epoch 0
+snap=$(ls "$tmp"/logs/orders-*/*.snapshot 2>/dev/null | head -n 1)
+out=$(k dump-log "$snap" 2>&1 | sed -n 's/^\(producerId: [0-9]* producerEpoch: [0-9]*\) .*/\1/p' | head -n 1)
+check "dump-log of a producer snapshot after a clean stop" "producerId: 21474836480 producerEpoch: 0" "$out"
 finish tools

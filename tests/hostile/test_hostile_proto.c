@@ -9,6 +9,8 @@
  *   a Fetch parked on one partition listed 200,000 times: a Produce to
  *   that partition is not slowed by the repetition;
  *   a Produce of a control batch (attribute bit 0x20): INVALID_RECORD;
+ *   forged idempotent producers (ids, epochs, sequences): refused, others
+ *   unaffected, a retry recognised after a restart;
  *   topic names holding a NUL byte: never cut at the NUL;
  *   names of 241..249 characters: INVALID_TOPIC_EXCEPTION, not -1 or
  *   LEADER_NOT_AVAILABLE forever;
@@ -352,6 +354,71 @@ test_hostile_produce_control_batch_is_invalid_record(void **state)
 	hb_cleanup(&b);
 }
 
+/* ---- item 12: forged idempotent producers (KIP-98) --------------------------- */
+
+/* A batch of one record from producer pid at epoch and sequence seq: its error. */
+static int64_t
+produce_as(int fd, int64_t pid, int16_t epoch, int32_t seq)
+{
+	struct buf batch;
+	int64_t err;
+
+	buf_init(&batch);
+	/* now: a producer idle for producer.id.expiration.ms (a day) is forgotten */
+	tu_batch_make(&batch, 1, (int64_t)time(NULL) * 1000, 10, (uint32_t)seq);
+	batch_set_producer(batch.data, batch.len, pid, epoch, seq);
+	err = produce(fd, "t", 1, batch.data, batch.len, NULL);
+	buf_free(&batch);
+	return err;
+}
+
+/*
+ * A client forging producer ids, epochs and sequences against a real
+ * broker: refused with OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH
+ * or INVALID_RECORD, nothing written, the broker alive; a well-behaved
+ * producer on the same partition carries on, and after a clean restart
+ * (the producer snapshot) its retry is still recognised.
+ */
+static void
+test_hostile_forged_producer_ids_sequences_epochs(void **state)
+{
+	const int64_t good = 5;
+	struct hb b;
+	int64_t end;
+	int fd;
+
+	(void)state;
+	start(&b, false);
+	fd = hc_connect(b.port);
+	assert_true(fd >= 0);
+	assert_int_equal(create_topic(fd, "t", 1), KERR_NONE);
+	for (int32_t seq = 0; seq < 3; seq++)
+		assert_int_equal(produce_as(fd, good, 0, seq), KERR_NONE);
+	end = latest_offset(fd, "t");
+	assert_int_equal(produce_as(fd, good, 0, 7), KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	assert_int_equal(produce_as(fd, good, -2, 3), KERR_INVALID_PRODUCER_EPOCH);
+	assert_int_equal(produce_as(fd, good, 9, 3), KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	assert_int_equal(produce_as(fd, good, 0, INT32_MIN), KERR_INVALID_RECORD);
+	for (int i = 0; i < 500; i++) /* forged producers, each new to the partition */
+		assert_int_equal(produce_as(fd, 1000 + i, (int16_t)i, i), KERR_NONE);
+	assert_int_equal(latest_offset(fd, "t"), end + 500);
+	assert_int_equal(produce_as(fd, good, 0, 3), KERR_NONE); /* carries on */
+	close(fd);
+	assert_int_equal(hb_stop(&b), 0); /* a clean stop writes the snapshot */
+	assert_int_equal(hb_launch(&b, "auto.create.topics.enable=false\n", 0, 0), 0);
+	fd = hc_connect(b.port);
+	assert_true(fd >= 0);
+	end = latest_offset(fd, "t");
+	assert_int_equal(produce_as(fd, good, 0, 3), KERR_NONE); /* a retry: not written */
+	assert_int_equal(latest_offset(fd, "t"), end);
+	assert_int_equal(produce_as(fd, good, 0, 5), KERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+	assert_int_equal(produce_as(fd, good, 0, 4), KERR_NONE);
+	assert_int_equal(latest_offset(fd, "t"), end + 1);
+	close(fd);
+	assert_int_equal(hb_stop(&b), 0);
+	hb_cleanup(&b);
+}
+
 /* ---- item 10: NUL bytes in topic names ---------------------------------------- */
 
 /* A DeleteTopics v1 of name[0..len): its error code. */
@@ -504,6 +571,7 @@ main(void)
 		cmocka_unit_test(
 			test_hostile_parked_fetch_repeating_a_partition_does_not_slow_produce),
 		cmocka_unit_test(test_hostile_produce_control_batch_is_invalid_record),
+		cmocka_unit_test(test_hostile_forged_producer_ids_sequences_epochs),
 		cmocka_unit_test(test_hostile_nul_in_topic_names_is_never_cut),
 		cmocka_unit_test(test_hostile_long_topic_names_are_invalid_topic),
 		cmocka_unit_test(test_hostile_flexible_lies_close_cleanly),

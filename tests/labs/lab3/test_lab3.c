@@ -1147,6 +1147,8 @@ cw_new(void)
 	pc.client.allow_auto_create = false;
 	pc.acc.max_block_ms = 3000;
 	pc.delivery_timeout_ms = 20000;
+	/* the front answers Metadata only: no InitProducerId, so no idempotence here */
+	pc.idempotence = KP_IDEMPOTENCE_OFF;
 	pc.on_delivery = cw_delivery;
 	pc.arg = w;
 	assert_int_equal(kproducer_init(&w->prod, &pc, &e), KLAB_OK);

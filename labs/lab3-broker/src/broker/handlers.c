@@ -533,6 +533,8 @@ append_error(int rc)
 	case KLAB_EINVAL: return KERR_INVALID_RECORD;
 	case KLAB_EIO:
 	case KLAB_ENOSPC: return KERR_KAFKA_STORAGE_ERROR; /* the log directory failed */
+	case KLAB_ESEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+	case KLAB_EFENCED: return KERR_INVALID_PRODUCER_EPOCH;
 	default: return KERR_UNKNOWN_SERVER_ERROR;
 	}
 }
@@ -614,7 +616,8 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 			if (err == KERR_KAFKA_STORAGE_ERROR)
 				broker_log_dir_failed(r->b, *msg);
 		} else {
-			r->appended = true;
+			/* a duplicate (KIP-98) is answered with the original's offsets */
+			r->appended |= !info.duplicate;
 			if (pos == 0)
 				*base_offset = info.first_offset;
 		}
@@ -773,6 +776,65 @@ handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct p
 		pvalue_set_int(c, "error_code", KERR_COORDINATOR_NOT_AVAILABLE);
 		pvalue_set_str(c, "error_message", no_coordinator);
 	}
+	return KLAB_OK;
+}
+
+/* ---- InitProducerId (22) ----------------------------------------------------- */
+
+/*
+ * An idempotent producer (transactional_id null) gets a new producer id
+ * at epoch 0 (KafkaApis.handleInitProducerIdRequest ->
+ * ProducerIdManager.generateProducerId; ids: producer_ids.h).  klab has
+ * no transaction coordinator: it owns no __transaction_state partition,
+ * so for a transactional id it answers as a Kafka broker that is not the
+ * id's coordinator, NOT_COORDINATOR (TransactionStateManager.
+ * getTransactionState; TransactionCoordinatorTest.
+ * shouldRespondWithNotCoordinatorOnInitPidWhenNotCoordinator), and an
+ * empty one INVALID_REQUEST (TransactionCoordinator.handleInitProducerId).
+ */
+/* The next producer id; the block file is read on the first call after a start. */
+static int
+next_producer_id(struct broker *b, int64_t *id, struct kerr *e)
+{
+	int rc;
+
+	if (!b->pids_open) {
+		rc = producer_ids_open(&b->pids, b->store->dir->fs, b->store->dir->path,
+				       b->cfg.broker_id, e);
+		if (rc != KLAB_OK)
+			return rc;
+		b->pids_open = true;
+	}
+	return producer_ids_next(&b->pids, id, e);
+}
+
+int
+handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	struct broker *b = r->b;
+	int32_t len;
+	const uint8_t *txn = pvalue_get_bytes(req, "transactional_id", &len);
+	int16_t err = KERR_NONE;
+	int64_t id = -1;
+	struct kerr e = { 0 };
+
+	/* v3+ may name the producer's id and epoch (KIP-360): both or neither
+	 * (KafkaApis.handleInitProducerIdRequest); an idempotent producer gets
+	 * a new id either way (TransactionCoordinator.handleInitProducerId). */
+	if ((pvalue_get_int(req, "producer_id") == -1) !=
+	    (pvalue_get_int(req, "producer_epoch") == -1))
+		err = KERR_INVALID_REQUEST;
+	else if (txn != NULL && len == 0)
+		err = KERR_INVALID_REQUEST;
+	else if (txn != NULL)
+		err = KERR_NOT_COORDINATOR;
+	else if (next_producer_id(b, &id, &e) != KLAB_OK) {
+		err = KERR_UNKNOWN_SERVER_ERROR;
+		broker_log(b, "broker %d: InitProducerId: %s", b->cfg.broker_id, kerr_msg(&e));
+	}
+	pvalue_set_int(resp, "error_code", err);
+	pvalue_set_int(resp, "producer_id", err == KERR_NONE ? id : -1);
+	pvalue_set_int(resp, "producer_epoch", err == KERR_NONE ? 0 : -1);
 	return KLAB_OK;
 }
 

@@ -17,6 +17,11 @@
  * partition's batches oldest first, and at most one batch per partition is
  * in flight, so reports go out in send order per partition.
  *
+ * Idempotence (producer.h): a batch is stamped with the producer id, its
+ * epoch and the partition's next sequence when it is first sent (stamp);
+ * a retry sends the same bytes.  A batch stamped under an older producer
+ * id is stamped afresh when it goes again.
+ *
  * Invariants:
  *   1. a partition has at most one batch in flight;
  *   2. every record of `records` is covered by the accumulator or by
@@ -30,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRODUCE_MAX_VERSION 8
+#define PRODUCE_MAX_VERSION 9
 
 struct kp_waiting {
 	char topic[KCLIENT_TOPIC_MAX];
@@ -59,7 +64,17 @@ struct kp_batch {
 	int64_t not_before_ms; /* retry.backoff.ms */
 	int16_t last_kerr;     /* the Kafka error of the last failed attempt */
 	bool inflight;
+	int64_t pid;	  /* the producer id it carries, -1: not stamped */
+	int32_t base_seq; /* its first record's sequence number */
 };
+
+struct kp_seq {
+	char topic[KCLIENT_TOPIC_MAX];
+	int32_t partition;
+	int32_t next;
+};
+
+#define IDEMPOTENCE_MAX_IN_FLIGHT 5 /* ProducerConfig: at most 5 with idempotence */
 
 /* What a Produce request carries, for its callback. */
 struct kp_req {
@@ -87,6 +102,8 @@ kproducer_config_defaults(struct kproducer_config *cfg)
 	cfg->acks = -1;
 	cfg->retries = INT32_MAX;
 	cfg->delivery_timeout_ms = 120000;
+	cfg->idempotence = KP_IDEMPOTENCE_DEFAULT;
+	cfg->max_in_flight = 5;
 	cfg->partitioner = PARTITIONER_DEFAULT;
 }
 
@@ -163,7 +180,136 @@ report_waiting(struct kproducer *p, size_t i, int err, int16_t kerr)
 	free(w->headers);
 }
 
+/* ---- idempotence (KIP-98) --------------------------------------------------------- */
+
+#define KERR_OUT_OF_ORDER_SEQUENCE_NUMBER 45
+#define KERR_INVALID_PRODUCER_EPOCH 47
+#define KERR_UNKNOWN_PRODUCER_ID 59
+#define INIT_PRODUCER_ID_MAX_VERSION 4
+
+/* The next sequence number of topic/partition (created at 0); NULL when out of memory. */
+static struct kp_seq *
+seq_of(struct kproducer *p, const char *topic, int32_t partition)
+{
+	struct kp_seq *q;
+
+	for (size_t i = 0; i < p->nseqs; i++)
+		if (p->seqs[i].partition == partition && strcmp(p->seqs[i].topic, topic) == 0)
+			return &p->seqs[i];
+	if (grow((void **)&p->seqs, &p->capseqs, p->nseqs, sizeof(*p->seqs)) != KLAB_OK)
+		return NULL;
+	q = &p->seqs[p->nseqs++];
+	snprintf(q->topic, sizeof(q->topic), "%s", topic);
+	q->partition = partition;
+	q->next = 0;
+	return q;
+}
+
+/* Give b the producer id and its partition's next sequences, once per producer id. */
+static int
+stamp(struct kproducer *p, struct kp_batch *b)
+{
+	struct kp_seq *q;
+
+	if (!p->idempotent || b->pid == p->producer_id)
+		return KLAB_OK; /* a retry: the same bytes again */
+	if ((q = seq_of(p, b->topic, b->partition)) == NULL)
+		return KLAB_ENOMEM;
+	b->pid = p->producer_id;
+	b->base_seq = q->next;
+	/* DefaultRecordBatch.incrementSequence: past INT32_MAX, on from 0 */
+	q->next = (int32_t)(((int64_t)q->next + b->records) % ((int64_t)INT32_MAX + 1));
+	batch_set_producer(b->bytes.data, b->bytes.len, p->producer_id, p->producer_epoch,
+			   b->base_seq);
+	return KLAB_OK;
+}
+
+/*
+ * The broker refused a sequence or an epoch: start over with a new
+ * producer id, every partition's sequences from 0 (Kafka 3.x bumps the
+ * epoch, TransactionManager.requestEpochBumpForPartition).
+ */
+static void
+reset_producer_id(struct kproducer *p)
+{
+	p->producer_id = -1;
+	p->producer_epoch = -1;
+	p->nseqs = 0;
+	p->producer_id_resets++;
+}
+
+static bool
+sequence_error(int16_t kerr)
+{
+	return kerr == KERR_OUT_OF_ORDER_SEQUENCE_NUMBER || kerr == KERR_INVALID_PRODUCER_EPOCH ||
+	       kerr == KERR_UNKNOWN_PRODUCER_ID;
+}
+
+static void
+on_init_producer_id(struct kclient *kc, void *arg, int err, int16_t v, const struct pvalue *resp)
+{
+	struct kproducer *p = arg;
+	int16_t code = resp != NULL ? (int16_t)pvalue_get_int(resp, "error_code") : -1;
+
+	(void)kc;
+	(void)v;
+	p->pid_inflight = false;
+	if (err == KLAB_OK && code == 0 && pvalue_get_int(resp, "producer_id") >= 0) {
+		p->producer_id = pvalue_get_int(resp, "producer_id");
+		p->producer_epoch = (int16_t)pvalue_get_int(resp, "producer_epoch");
+	} else {
+		p->pid_not_before_ms = kclient_now(&p->kc) + p->kc.cfg.retry_backoff_ms;
+	}
+	poll_now(p);
+}
+
+/* Ask any broker for a producer id (transactional_id null: idempotence only). */
+static void
+request_producer_id(struct kproducer *p, int64_t now)
+{
+	struct pvalue *body;
+
+	if (p->pid_inflight || now < p->pid_not_before_ms)
+		return;
+	if ((body = pvalue_new(proto_api(KAPI_INIT_PRODUCER_ID)->request)) == NULL)
+		return;
+	pvalue_set_str(body, "transactional_id", NULL);
+	pvalue_set_int(body, "transaction_timeout_ms", INT32_MAX);
+	if (kclient_request(&p->kc, KCLIENT_ANY, KAPI_INIT_PRODUCER_ID,
+			    INIT_PRODUCER_ID_MAX_VERSION, body, false, on_init_producer_id,
+			    p) == KLAB_OK)
+		p->pid_inflight = true;
+	else
+		p->pid_not_before_ms = now + p->kc.cfg.retry_backoff_ms;
+}
+
 /* ---- send ------------------------------------------------------------------------- */
+
+/*
+ * Kafka 3.x's ProducerConfig.postProcessAndValidateIdempotenceConfigs:
+ * idempotence needs max.in.flight.requests.per.connection <= 5, retries
+ * > 0 and acks=all.  Asked for, a conflict is an error (Kafka's message);
+ * by default, the conflict turns idempotence off.
+ */
+static int
+resolve_idempotence(struct kproducer *p, struct kerr *e)
+{
+	const struct kproducer_config *c = &p->cfg;
+	const char *conflict = NULL;
+
+	if (c->max_in_flight > IDEMPOTENCE_MAX_IN_FLIGHT)
+		conflict = "Must set max.in.flight.requests.per.connection to at most 5 to use "
+			   "the idempotent producer.";
+	else if (c->retries == 0)
+		conflict = "Must set retries to non-zero when using the idempotent producer.";
+	else if (c->acks != -1)
+		conflict = "Must set acks to all in order to use the idempotent producer. "
+			   "Otherwise we cannot guarantee idempotence.";
+	if (c->idempotence == KP_IDEMPOTENCE_ON && conflict != NULL)
+		return kerr_set(e, KLAB_ECONFIG, "%s", conflict);
+	p->idempotent = c->idempotence != KP_IDEMPOTENCE_OFF && conflict == NULL;
+	return KLAB_OK;
+}
 
 int
 kproducer_init(struct kproducer *p, const struct kproducer_config *cfg, struct kerr *e)
@@ -175,6 +321,10 @@ kproducer_init(struct kproducer *p, const struct kproducer_config *cfg, struct k
 	p->cfg = *cfg;
 	if (cfg->acks != 0 && cfg->acks != 1 && cfg->acks != -1)
 		return kerr_set(e, KLAB_EINVAL, "acks=%d: expected 0, 1 or -1 (all)", cfg->acks);
+	if ((rc = resolve_idempotence(p, e)) != KLAB_OK)
+		return rc;
+	p->producer_id = -1;
+	p->producer_epoch = -1;
 	acc_init(&p->acc, &cfg->acc);
 	partitioner_init(&p->part, cfg->partitioner, cfg->seed);
 	buf_init(&p->scratch);
@@ -198,6 +348,8 @@ kproducer_free(struct kproducer *p)
 	for (int i = 0; i < KCLIENT_PENDING_MAX; i++)
 		if (p->kc.pending[i].corr != 0 && p->kc.pending[i].cb == on_produce)
 			free(p->kc.pending[i].arg);
+	free(p->seqs);
+	p->seqs = NULL;
 	for (size_t i = 0; i < p->nwaiting; i++) {
 		free(p->waiting[i].bytes);
 		free(p->waiting[i].headers);
@@ -433,6 +585,7 @@ drain(struct kproducer *p, int64_t now)
 		b->partition = partition;
 		b->records = records;
 		b->deadline_ms = now + p->cfg.delivery_timeout_ms;
+		b->pid = -1;
 		buf_init(&b->bytes);
 		buf_put(&b->bytes, p->scratch.data, p->scratch.len);
 	}
@@ -473,10 +626,13 @@ handle_partition(struct kproducer *p, struct kp_batch *b, const struct pvalue *p
 {
 	int16_t code = (int16_t)pvalue_get_int(pr, "error_code");
 
-	if (code == 0)
+	if (code == 0) {
 		batch_done(p, b, pvalue_get_int(pr, "base_offset"), KLAB_OK, 0);
-	else
-		batch_failed(p, b, KLAB_EIO, code);
+		return;
+	}
+	if (p->idempotent && sequence_error(code) && b->pid == p->producer_id)
+		reset_producer_id(p);
+	batch_failed(p, b, KLAB_EIO, code);
 }
 
 /* Find b's answer in a Produce response; NULL when the broker left it out. */
@@ -548,7 +704,7 @@ partition_busy(const struct kproducer *p, const struct kp_batch *b)
 static bool
 sendable(const struct kproducer *p, const struct kp_batch *b, int32_t leader, int64_t now)
 {
-	if (b->inflight || b->not_before_ms > now)
+	if (b->inflight || b->not_before_ms > now || (p->idempotent && p->producer_id < 0))
 		return false;
 	if (kclient_leader(&p->kc, b->topic, b->partition) != leader)
 		return false;
@@ -636,8 +792,12 @@ send_to_leader(struct kproducer *p, int32_t leader, int64_t now)
 	req->p = p;
 	req->n = 0;
 	for (size_t i = 0; i < p->nbatches; i++)
-		if (sendable(p, &p->batches[i], leader, now))
+		if (sendable(p, &p->batches[i], leader, now) && stamp(p, &p->batches[i]) == KLAB_OK)
 			req->ids[req->n++] = p->batches[i].id;
+	if (req->n == 0) { /* out of memory for a sequence: later */
+		free(req);
+		return;
+	}
 	if ((body = produce_body(p, req)) == NULL) { /* out of memory: later */
 		for (size_t i = 0; i < req->n; i++)
 			batch_by_id(p, req->ids[i])->not_before_ms =
@@ -673,6 +833,9 @@ arm_wake(struct kproducer *p, int64_t now)
 		if (!b->inflight && b->not_before_ms > now && (next < 0 || b->not_before_ms < next))
 			next = b->not_before_ms;
 	}
+	if (p->idempotent && p->producer_id < 0 && !p->pid_inflight && p->nbatches > 0 &&
+	    p->pid_not_before_ms > now && (next < 0 || p->pid_not_before_ms < next))
+		next = p->pid_not_before_ms;
 	for (size_t i = 0; i < p->nwaiting; i++) {
 		int64_t t = p->waiting[i].since_ms + p->cfg.acc.max_block_ms;
 
@@ -695,6 +858,8 @@ poll_once(struct kproducer *p)
 
 	admit_waiting(p, now);
 	drain(p, now);
+	if (p->idempotent && p->producer_id < 0 && p->nbatches > 0)
+		request_producer_id(p, now);
 	for (size_t i = 0; i < p->nbatches; i++) {
 		struct kp_batch *b = &p->batches[i];
 		int32_t leader = kclient_leader(&p->kc, b->topic, b->partition);

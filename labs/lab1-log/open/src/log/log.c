@@ -22,6 +22,19 @@
  * this in 2018), so nothing more may be appended or acknowledged until the
  * log is reopened and recovered from its last good recovery point.
  *
+ * Idempotent producers (KIP-98; producer_state.h): before a batch with a
+ * producer id is appended, the partition's producer state decides whether
+ * it is new, a retry of one of the producer's last five batches (answered
+ * with the original offsets, not written again), out of sequence or from
+ * a fenced epoch.  The state is rebuilt on open (load_producer_state):
+ * from the newest valid snapshot file "<20-digit offset>.snapshot" at or
+ * below the log end, then the batch headers after it.  A snapshot is
+ * written, as Kafka's UnifiedLog.roll and close do, when a segment rolls
+ * (named by the new segment's base offset) and at a clean close, whenever
+ * some producer is known; it is deleted with its segment.  A snapshot
+ * that fails its CRC or its bounds is deleted, never trusted: an older one,
+ * or a replay from the log start, takes its place.
+ *
  * Invariants (log_check_invariants() tests them):
  *   1. nsegs >= 1; base offsets ascend; each segment's next_offset <= the
  *      next segment's base offset; the last segment is the active one.

@@ -55,6 +55,12 @@ handle_find_coordinator(struct broker_req *r, const struct pvalue *req, struct p
 }
 
 int
+handle_init_producer_id(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
+{
+	return KLAB_ENOTIMPL;
+}
+
+int
 handle_list_offsets(struct broker_req *r, const struct pvalue *req, struct pvalue *resp)
 {
 	return KLAB_ENOTIMPL;

@@ -17,6 +17,11 @@
  * partition's batches oldest first, and at most one batch per partition is
  * in flight, so reports go out in send order per partition.
  *
+ * Idempotence (producer.h): a batch is stamped with the producer id, its
+ * epoch and the partition's next sequence when it is first sent (stamp);
+ * a retry sends the same bytes.  A batch stamped under an older producer
+ * id is stamped afresh when it goes again.
+ *
  * Invariants:
  *   1. a partition has at most one batch in flight;
  *   2. every record of `records` is covered by the accumulator or by
