@@ -40,27 +40,7 @@ mkdir "$tmp/out"
 run_node interop.js 90 node "$dir/interop.js" "$b" "$tmp/out"
 
 # ---- the idempotent producer's batches, as stored ----------------------------------
-why= n=0
-for p in 0 1 2; do
-	seg=$tmp/logs/kts-keys-$p/00000000000000000000.log
-	[ -f "$seg" ] || { why="no $seg"; break; }
-	"$klab" dump-log "$seg" >"$tmp/dump" 2>&1
-	n=$((n + $(grep -c '^baseOffset: ' "$tmp/dump")))
-	why=$(awk '/^baseOffset: / {
-			for (i = 1; i < NF; i++) v[$i] = $(i + 1)
-			if (v["producerId:"] < 0 || v["producerEpoch:"] < 0 || v["baseSequence:"] != v["baseOffset:"])
-				{ print; exit }
-			if (pid != "" && v["producerId:"] != pid) { print "two producer ids: " pid; print; exit }
-			pid = v["producerId:"]
-		}' "$tmp/dump")
-	[ -n "$why" ] && { why="partition $p: $why"; break; }
-done
-if [ -z "$why" ] && [ $n -gt 0 ]; then
-	ok "the $n stored batches carry one producer id, base sequence = base offset"
-else
-	bad "idempotent batches on disk" "${why:-no batches}"
-fi
-
+idempotent_batches kts-keys 3
 partition_of_agrees "$tmp/out/partition-of" 3
 stop_broker
 finish kafkats

@@ -7,7 +7,10 @@
 #   start_broker               a `klab broker` (broker.id=7) on a free loopback
 #                              port: sets $port, $b and $pid
 #   run_node NAME SECS CMD...  a node script printing ok/FAIL lines, counted
-#   partition_of_agrees FILE   klab repl's partition-of gives FILE's "key p" lines
+#   partition_of_agrees FILE N klab repl's partition-of (N partitions) gives
+#                              FILE's "key p" lines
+#   idempotent_batches TOPIC N the batches of TOPIC's N partitions on disk carry
+#                              one producer id, base sequence = base offset
 #   stop_broker                SIGTERM: exit 0 and the clean-shutdown marker;
 #                              no sanitizer report in the broker's log
 pid=
@@ -84,10 +87,8 @@ partition_of_agrees() {
 	klab2=$(dirname "$(dirname "$klab")")/ch2/klab
 	mkdir -p "$tmp/repl"
 	printf 'log.dirs=%s/repl\n' "$tmp" >"$tmp/repl.properties"
-	n=$(awk '{ if ($2 + 1 > n) n = $2 + 1 } END { print n }' "$1")
-	parts=${2:-$n}
 	{
-		echo "topic create pof $parts"
+		echo "topic create pof $2"
 		while read -r k _; do echo "partition-of pof $k"; done <"$1"
 	} | timeout 60 "$klab2" repl -c "$tmp/repl.properties" >"$tmp/repl.out" 2>&1
 	awk '/^key .* in pof with/ { k = $2 } /^  default / { print k, $3 }' "$tmp/repl.out" >"$tmp/pof"
@@ -119,5 +120,29 @@ stop_broker() {
 	fi
 	if grep -q 'Sanitizer' "$tmp/broker.log"; then
 		bad "no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/broker.log")"
+	fi
+}
+
+idempotent_batches() {
+	why= n=0 p=0
+	while [ $p -lt "$2" ]; do
+		seg=$tmp/logs/$1-$p/00000000000000000000.log
+		[ -f "$seg" ] || { why="no $seg"; break; }
+		"$klab" dump-log "$seg" >"$tmp/dump" 2>&1
+		n=$((n + $(grep -c '^baseOffset: ' "$tmp/dump")))
+		why=$(awk '/^baseOffset: / {
+				for (i = 1; i < NF; i++) v[$i] = $(i + 1)
+				if (v["producerId:"] < 0 || v["producerEpoch:"] < 0 || v["baseSequence:"] != v["baseOffset:"])
+					{ print; exit }
+				if (pid != "" && v["producerId:"] != pid) { print "two producer ids: " pid; print; exit }
+				pid = v["producerId:"]
+			}' "$tmp/dump")
+		[ -n "$why" ] && { why="partition $p: $why"; break; }
+		p=$((p + 1))
+	done
+	if [ -z "$why" ] && [ $n -gt 0 ]; then
+		ok "$1: the $n stored batches carry a producer id, base sequence = base offset"
+	else
+		bad "$1: idempotent batches on disk" "${why:-no batches}"
 	fi
 }
