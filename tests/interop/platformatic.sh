@@ -33,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 . "$(dirname "$0")/../checks.sh"
 . "$(dirname "$0")/lib/broker.sh"
+NEED_NODE=20.19.4 # @platformatic/kafka 1.35.0's engines
 need_node
 
 npm_ci "$dir" @platformatic/kafka 1.35.0

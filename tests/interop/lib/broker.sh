@@ -2,7 +2,8 @@
 # ../checks.sh, with $klab, $tmp and $suite set; not run by test-interop,
 # which runs tests/interop/*.sh only):
 #
-#   need_node                  node and npm, or a failure with the install hint
+#   need_node                  node and npm (and Node.js $NEED_NODE or newer, when
+#                              set), or a failure with the install hint
 #   npm_ci DIR PKG VERSION     `npm ci` in DIR, then PKG must be VERSION
 #   start_broker               a `klab broker` (broker.id=7) on a free loopback
 #                              port: sets $port, $b and $pid
@@ -18,6 +19,12 @@ pid=
 need_node() {
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 		echo "$suite: node and npm are needed: apt-get install -y nodejs npm"
+		exit 1
+	fi
+	# NEED_NODE=X.Y.Z: the client's own engines field
+	if [ -n "${NEED_NODE:-}" ] && ! node -e 'const [a, b] = [process.versions.node, process.argv[1]].map(v => v.split(".").map(Number));
+		process.exit((a[0] - b[0] || a[1] - b[1] || a[2] - b[2]) >= 0 ? 0 : 1)' "$NEED_NODE"; then
+		echo "$suite: Node.js $NEED_NODE or newer is needed, this is $(node --version)"
 		exit 1
 	fi
 }
