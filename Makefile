@@ -145,10 +145,14 @@ build/san/tests/hostile/%: tests/hostile/%.c tests/hostile/hostile.h build/san/c
 test-hostile: deps-test build/san/ch$(LATEST)/klab $(HOSTILE_TESTS)
 	@KLAB=$(CURDIR)/build/san/ch$(LATEST)/klab tools/run-tests.sh $(HOSTILE_TESTS)
 
-# Real clients against real `klab broker` processes on loopback (stage 3).
+# Real clients against real `klab broker` processes on loopback (stage 3):
+# kcat (librdkafka), kafkajs, @platformatic/kafka and kafka-ts (the Node.js
+# ones pinned by their package-lock.json, installed with `npm ci`), and a
+# cluster; tests/interop/*.sh, each bounded by `timeout`. Every suite runs,
+# so that one client's failure does not hide another's; then it fails.
 test-interop: deps-test build/san/ch2/klab build/san/ch3/klab
-	@for t in tests/interop/*.sh; do [ -f "$$t" ] || continue; \
-	  sh "$$t" build/san/ch3/klab || exit 1; done
+	@rc=0; for t in tests/interop/*.sh; do [ -f "$$t" ] || continue; \
+	  sh "$$t" build/san/ch3/klab || { echo "klab: $$t failed"; rc=1; }; done; exit $$rc
 
 check:
 	@tools/check-layers.sh

@@ -4,7 +4,8 @@
 #   tools/deps.sh run    what `make run` needs: a C compiler, readline, Graphviz,
 #                        the compression libraries and jansson
 #   tools/deps.sh test   also cmocka, clang with libFuzzer, clang-format, and the
-#                        real clients of the interop tests (kcat, Node.js for kafkajs)
+#                        real clients of the interop tests (kcat; Node.js >= 20.19.4
+#                        and npm for kafkajs, @platformatic/kafka and kafka-ts)
 #   tools/deps.sh bench  what `run` needs, plus what `make bench` compares the
 #                        broker with: librdkafka's headers (the benchmark's
 #                        client), redis-server and nats-server
