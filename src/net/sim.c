@@ -41,6 +41,9 @@
  *              cut_timeout_ms later, even if the cut heals meanwhile (TCP
  *              gave up).  A connect() across a cut fails (on_connected
  *              false) connect_timeout_ms after it reached the cut.
+ *   lose next  sim_lose_next(a, b): the next frame a sends b is lost and
+ *              its connection closes on both sides 1 ms later (an answer
+ *              in flight when the connection dropped).  No PRNG draw.
  *   crash      sim_crash(): the node's timers and queued events vanish, its
  *              listeners disappear, its peers see on_closed one link delay
  *              later; no on_stop.  The crash hook then lets the node's
@@ -102,6 +105,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/assert.h"
 
 enum ev_kind { EV_START, EV_CONNECT, EV_CONNECTED, EV_FRAME, EV_CLOSED, EV_TIMER };
 
@@ -537,6 +542,14 @@ transmit(struct sim *s, struct sim_conn *c, int to, const uint8_t *p, size_t len
 		trace_frame(s, from, dst, "lost(cut)", ep_id(k, 1 - to), p, len);
 		return;
 	}
+	if (s->lose_next[from][dst]) {
+		s->lose_next[from][dst] = false;
+		trace_frame(s, from, dst, "lost(drop)", ep_id(k, 1 - to), p, len);
+		c->doomed = true;
+		for (int side = 0; side < 2; side++)
+			notify_closed(s, c, side, -1, s->now_ms + 1);
+		return;
+	}
 	if (rng_chance(s, f->drop)) {
 		trace_frame(s, from, dst, "drop", ep_id(k, 1 - to), p, len);
 		return;
@@ -956,6 +969,14 @@ sim_now(const struct sim *s)
 }
 
 /* ---- partitions --------------------------------------------------------------- */
+
+void
+sim_lose_next(struct sim *s, int from, int to)
+{
+	KLAB_ASSERT(from >= 0 && from < s->nnodes && to >= 0 && to < s->nnodes,
+		    "sim_lose_next(%d, %d) of %d nodes", from, to, s->nnodes);
+	s->lose_next[from][to] = true;
+}
 
 /* Doom every live connection that now crosses a cut. */
 static void

@@ -103,8 +103,9 @@ struct sim {
 	int nnodes;
 
 	struct sim_faults faults[SIM_MAX_NODES][SIM_MAX_NODES];
-	bool cut[SIM_MAX_NODES][SIM_MAX_NODES]; /* partitions */
-	int64_t cut_timeout_ms;			/* a cut connection closes after this */
+	bool cut[SIM_MAX_NODES][SIM_MAX_NODES];	      /* partitions */
+	bool lose_next[SIM_MAX_NODES][SIM_MAX_NODES]; /* sim_lose_next */
+	int64_t cut_timeout_ms;			      /* a cut connection closes after this */
 	int64_t connect_timeout_ms;
 
 	/* The event queue: a binary min-heap ordered by (time_ms, seq). */
@@ -174,6 +175,14 @@ void sim_set_link_faults(struct sim *s, int a, int b, const struct sim_faults *f
 void sim_partition(struct sim *s, const int *group_of);
 int sim_partition_str(struct sim *s, const char *spec, struct kerr *e);
 void sim_heal(struct sim *s);
+
+/*
+ * The next frame node `from` sends node `to` is lost, and the connection
+ * it was on closes on both sides: a connection that dropped with that
+ * frame in flight (an answer written by a broker that never reaches the
+ * client).  One frame; later ones travel as usual.
+ */
+void sim_lose_next(struct sim *s, int from, int to);
 
 /* A crash: the node's memory (crash hook) and then its disk's power (disk_sim_crash). */
 void sim_crash(struct sim *s, int index);

@@ -164,6 +164,34 @@ net_group(struct cluster_shell *c, char *g, bool *named, char *spec, size_t cap,
 }
 
 /*
+ * net lose-reply ID: the next frame broker ID sends the producer is lost
+ * and that connection drops (sim_lose_next) - an answer the producer never
+ * gets for a batch the broker did append.
+ */
+static int
+net_lose_reply(struct cluster_shell *c, const char *arg)
+{
+	char *end;
+	long id = strtol(arg, &end, 10);
+	char name[32];
+	int from, to;
+
+	if (*arg == '\0' || *end != '\0' || id < 1 || id > c->nbrokers)
+		return repl_error(c->r, "net lose-reply: no broker %s (1..%d)", arg, c->nbrokers);
+	snprintf(name, sizeof(name), "broker-%ld", id);
+	from = sim_find_node(&c->sim, name);
+	to = sim_find_node(&c->sim, "producer");
+	if (from < 0 || to < 0)
+		return repl_error(c->r, "net lose-reply: no %s", from < 0 ? name : "producer");
+	sim_lose_next(&c->sim, from, to);
+	repl_printf(c->r,
+		    "the next frame broker %ld sends the producer is lost, and its "
+		    "connection drops\n",
+		    id);
+	return 0;
+}
+
+/*
  * "1,2 / 3" -> "broker-1,broker-2,admin,producer,consumer|broker-3": the
  * clients stay with the first group unless a group names "clients".
  */
@@ -184,6 +212,8 @@ cmd_net(struct repl *r, void *state, int argc, char **argv)
 		repl_printf(r, "network healed\n");
 		return 0;
 	}
+	if (argc == 3 && strcmp(argv[1], "lose-reply") == 0)
+		return net_lose_reply(c, argv[2]);
 	if (argc < 3 || strcmp(argv[1], "partition") != 0)
 		return repl_usage(r, repl_find(r, "net"));
 	for (int i = 2; i < argc; i++) {
@@ -481,10 +511,13 @@ static const struct repl_cmd cluster_cmds[] = {
 	  "partitions are unavailable until it restarts: there is no other copy\n"
 	  "before chapter 5.",
 	  2, 2, cmd_broker },
-	{ "net", "partition IDS / IDS ... | heal", "cut the network between groups of brokers",
+	{ "net", "partition IDS / IDS ... | heal | lose-reply ID",
+	  "cut the network between groups of brokers, or lose one answer",
 	  "  net partition 1,2 / 3     brokers 1 and 2 on one side, 3 alone; the clients\n"
 	  "                            stay with the first group unless a group names `clients`\n"
-	  "  net heal                  everyone can talk again",
+	  "  net heal                  everyone can talk again\n"
+	  "  net lose-reply 2          the next frame broker 2 sends the producer is lost and\n"
+	  "                            the connection drops (a Produce answer never arrives)",
 	  1, -1, cmd_net },
 	{ "run", "DURATION", "let virtual time pass (250, 250ms, 2s)", NULL, 1, 1, cmd_run },
 	{ "step", "[N]", "deliver the next N events, showing each", NULL, 0, 1, cmd_step },

@@ -9,6 +9,7 @@
  */
 #include "broker/broker.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -545,6 +546,24 @@ append_error(int rc)
  * a field whose batch sizes tile it but hold more than one is refused
  * with INVALID_RECORD, as is one whose sizes do not tile it.
  */
+
+/* A retry an idempotent producer sent again (KIP-98): said once, for traces. */
+static void
+log_duplicate(struct broker_req *r, const struct log *l, const uint8_t *batch, size_t len,
+	      const struct log_append_info *info)
+{
+	struct batch_header h;
+	const char *part = strrchr(l->dir, '/') != NULL ? strrchr(l->dir, '/') + 1 : l->dir;
+
+	if (batch_header_parse(batch, len, &h) != KLAB_OK)
+		return;
+	broker_log(r->b,
+		   "broker %d: %s: producer %" PRId64 " sent sequence %" PRId32
+		   " again; it is at offsets %" PRId64 "..%" PRId64 " already: not written twice",
+		   r->b->cfg.broker_id, part, h.producer_id, h.base_sequence, info->first_offset,
+		   info->last_offset);
+}
+
 static int16_t
 produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, int32_t len,
 		  int64_t *base_offset, const char **msg)
@@ -618,6 +637,8 @@ produce_partition(struct broker_req *r, struct log *l, const uint8_t *records, i
 		} else {
 			/* a duplicate (KIP-98) is answered with the original's offsets */
 			r->appended |= !info.duplicate;
+			if (info.duplicate)
+				log_duplicate(r, l, copy + pos, blen, &info);
 			if (pos == 0)
 				*base_offset = info.first_offset;
 		}

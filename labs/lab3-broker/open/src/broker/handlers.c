@@ -9,6 +9,7 @@
  */
 #include "broker/broker.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
