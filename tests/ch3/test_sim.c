@@ -386,6 +386,45 @@ test_ch3_sim_partition_cuts_and_heals(void **state)
 	world_free(&w);
 }
 
+/*
+ * sim_lose_next: the server's next answer is lost and that connection
+ * closes on both sides; the client reconnects and carries on, and the
+ * server saw the request (it answered it) - the shape of a lost Produce
+ * answer.  One frame only: the answers after it arrive.
+ */
+static void
+test_ch3_sim_lose_next_drops_one_answer_and_the_connection(void **state)
+{
+	struct world w;
+	uint32_t done;
+	const char *lost, *line;
+
+	(void)state;
+	world_init(&w, seed, 1000000, NULL);
+	sim_run_for(&w.sim, 200);
+	CHECK(w.client.connects_ok == 1 && w.client.done > 10, "done %u\n", w.client.done);
+	sim_lose_next(&w.sim, w.si, w.ci);
+	sim_run_for(&w.sim, 20);
+	CHECK(w.client.closed == 1, "the connection did not drop (%d)\n", w.client.closed);
+	buf_put_u8(&w.trace, 0);
+	lost = strstr((const char *)w.trace.data, "lost(drop)");
+	CHECK(lost != NULL && strstr(lost + 1, "lost(drop)") == NULL,
+	      "not exactly one frame lost:\n%s\n", (const char *)w.trace.data);
+	line = lost;
+	while (line > (const char *)w.trace.data && line[-1] != '\n')
+		line--;
+	CHECK(strstr(line, "server") < strstr(line, "-> client"),
+	      "the lost frame was not the server's: %.*s\n", (int)(lost - line) + 10, line);
+	w.trace.len--; /* the NUL */
+	done = w.client.done;
+	sim_run_for(&w.sim, 2000);
+	CHECK(w.client.connects_ok == 2 && w.client.done > done + 10,
+	      "no recovery: %d connects, %u done\n", w.client.connects_ok, w.client.done - done);
+	CHECK(w.client.closed == 1, "a second connection dropped\n");
+	expect_no_violation(&w);
+	world_free(&w);
+}
+
 /* ---- (d) crash and restart ----------------------------------------------------------- */
 
 static void
@@ -534,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_ch3_sim_same_seed_same_trace),
 		cmocka_unit_test(test_ch3_sim_faults_request_response_completes),
 		cmocka_unit_test(test_ch3_sim_partition_cuts_and_heals),
+		cmocka_unit_test(test_ch3_sim_lose_next_drops_one_answer_and_the_connection),
 		cmocka_unit_test(test_ch3_sim_crash_restart),
 		cmocka_unit_test(test_ch3_sim_time_moves_only_by_events),
 		cmocka_unit_test(test_ch3_sim_send_parts_copies_bytes),
