@@ -189,6 +189,20 @@ print_sendfile_ratio(const struct bench *b, const struct table *t)
 		       rate(on) / rate(off));
 }
 
+/* What idempotence costs: the idempotent row over the acks=1 row of the same run. */
+static void
+print_idempotent_ratio(const struct table *t)
+{
+	const struct row *plain = find_row(t, "klab", "produce acks=1"),
+			 *idem = find_row(t, "klab", "idempotent acks=all");
+
+	if (measured(plain) && measured(idem))
+		printf("idempotent acks=all / acks=1: %.2f (records/s; one replica, so acks=all "
+		       "waits for no one: the difference is InitProducerId, sequence checks and "
+		       "5 in flight)\n",
+		       rate(idem) / rate(plain));
+}
+
 /* The cluster rows over the single-broker produce row of the same run. */
 static void
 print_cluster(const struct bench *b, const struct table *t)
@@ -229,6 +243,9 @@ print_settings(const struct bench *b)
 	printf("\nsettings:\n  librdkafka %s producer:", rd_kafka_version_str());
 	for (size_t i = 0; i < producer_conf_n; i++)
 		printf(" %s=%s", producer_conf[i][0], producer_conf[i][1]);
+	printf("\n    the idempotent row:");
+	for (size_t i = 0; i < idempotent_conf_n; i++)
+		printf(" %s=%s", idempotent_conf[i][0], idempotent_conf[i][1]);
 	printf("\n    RD_KAFKA_MSG_F_COPY, null keys, partition 0 of a 1-partition topic; "
 	       "clock: first produce() to the last delivery report\n  consumer (legacy "
 	       "API, rd_kafka_consume_batch from the beginning):");
@@ -252,7 +269,9 @@ print_settings(const struct bench *b)
 	       "message, <= %d unacknowledged\n",
 	       WINDOW);
 	printf("  sync(2) before every pass (outside the clock), so that no pass pays for the "
-	       "writeback of an earlier one\n");
+	       "writeback of an earlier one;\n  klab topics deleted after their produce pass "
+	       "(but the first, which is read back), so the page cache holds no pass already "
+	       "measured\n");
 	printf("  loopback: one TCP connection in this process, a writer and a reader thread, "
 	       "%d KiB writes\n  MB/s counts value bytes (10^6 B/s); /loopback: records/s over "
 	       "the loopback row's (the same bytes);\n  klab/redis: over redis XADD (produce) "
@@ -334,6 +353,7 @@ main(int argc, char **argv)
 	for (int s = 0; s < NSIZES; s++) {
 		print_table(&b.tables[s]);
 		print_sendfile_ratio(&b, &b.tables[s]);
+		print_idempotent_ratio(&b.tables[s]);
 		if (s == 0)
 			print_cluster(&b, &b.tables[s]);
 	}

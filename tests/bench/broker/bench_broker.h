@@ -179,6 +179,8 @@ void pipeline_run(struct pipeline *p, struct meter *m, pid_t server);
 /* rdkafka.c */
 extern const char *const producer_conf[][2];
 extern const size_t producer_conf_n;
+extern const char *const idempotent_conf[][2];
+extern const size_t idempotent_conf_n;
 extern const char *const consumer_conf[][2];
 extern const size_t consumer_conf_n;
 bool binary_mentions(const char *path, const char *needle);
@@ -186,6 +188,7 @@ bool broker_start(struct bench *b, struct broker *k, int sendfile);
 void broker_stop(struct bench *b, struct broker *k);
 rd_kafka_conf_t *kafka_conf(const char *bootstrap, const char *const (*kv)[2], size_t n);
 bool kafka_ready(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions);
+bool kafka_delete_topic(rd_kafka_t *rk, const char *topic);
 void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 
 /* The systems, each adding its rows to t (v: the records of one size). */

@@ -14,9 +14,13 @@
  *   These three serve cluster.c as well.
  *
  *   bench_klab() produces PRODUCE_PASSES times, each into a fresh topic,
- *   with producer_conf (acks=1); the clock runs from the first
- *   rd_kafka_produce() to the last delivery report, and every report
- *   must be a success.  Then CONSUME_PASSES rounds read the first topic
+ *   with producer_conf (acks=1), and as many again with the idempotent
+ *   producer (idempotent_conf: acks=all, enable.idempotence=true); the
+ *   clock runs from the first rd_kafka_produce() to the last delivery
+ *   report, and every report must be a success.  Every topic but the
+ *   first is deleted (DeleteTopics) after its pass, outside the clock, so
+ *   that the page cache does not fill up with the records of passes
+ *   already measured.  Then CONSUME_PASSES rounds read the first topic
  *   back with the legacy consumer (rd_kafka_consume_batch, consumer_conf),
  *   every value compared with the one sent: one broker with
  *   klab.fetch.sendfile=true and then one with =false, restarted on the
@@ -45,6 +49,16 @@ const char *const producer_conf[][2] = {
 	{ "enable.idempotence", "false" },
 };
 const size_t producer_conf_n = sizeof(producer_conf) / sizeof(producer_conf[0]);
+
+/* The idempotent producer's row: producer_conf with these in place (KIP-98:
+ * acks=all, at most 5 requests in flight; librdkafka then sends
+ * InitProducerId and sequence numbers). */
+const char *const idempotent_conf[][2] = {
+	{ "acks", "all" },
+	{ "enable.idempotence", "true" },
+	{ "max.in.flight.requests.per.connection", "5" },
+};
+const size_t idempotent_conf_n = sizeof(idempotent_conf) / sizeof(idempotent_conf[0]);
 
 const char *const consumer_conf[][2] = {
 	{ "fetch.message.max.bytes", "4194304" }, { "fetch.max.bytes", "52428800" },
@@ -153,6 +167,38 @@ kafka_ready(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int partitions)
 	return false;
 }
 
+/*
+ * Delete topic through rk (DeleteTopics) and wait for the answer: a pass's
+ * records, once measured, should not keep the page cache full for the
+ * passes after it (on a machine whose memory cgroup holds the page cache,
+ * a fuller cache makes every later pwrite pay for reclaim).  False when
+ * the broker refused or did not answer in 30 s.
+ */
+bool
+kafka_delete_topic(rd_kafka_t *rk, const char *topic)
+{
+	rd_kafka_DeleteTopic_t *del = rd_kafka_DeleteTopic_new(topic);
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_event_t *ev;
+	bool ok = false;
+
+	rd_kafka_DeleteTopics(rk, &del, 1, NULL, q);
+	ev = rd_kafka_queue_poll(q, 30000);
+	if (ev != NULL && rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		const rd_kafka_DeleteTopics_result_t *res = rd_kafka_event_DeleteTopics_result(ev);
+		size_t n = 0;
+		const rd_kafka_topic_result_t **tr =
+			res != NULL ? rd_kafka_DeleteTopics_result_topics(res, &n) : NULL;
+
+		ok = n == 1 && rd_kafka_topic_result_error(tr[0]) == RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	if (ev != NULL)
+		rd_kafka_event_destroy(ev);
+	rd_kafka_queue_destroy(q);
+	rd_kafka_DeleteTopic_destroy(del);
+	return ok;
+}
+
 void
 on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -167,10 +213,13 @@ on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 	}
 }
 
-/* One pass: v->n records into a fresh topic; the fastest pass is kept in r. */
+/*
+ * One pass: v->n records into a fresh topic; the fastest pass is kept in r.
+ * idempotent: with idempotent_conf on top of producer_conf.
+ */
 static void
 kafka_produce(struct bench *b, struct row *r, const struct broker *k, const char *topic,
-	      const struct values *v)
+	      const struct values *v, bool idempotent, bool keep)
 {
 	rd_kafka_conf_t *c = kafka_conf(k->bootstrap, producer_conf, producer_conf_n);
 	struct delivery d = { 0 };
@@ -178,6 +227,11 @@ kafka_produce(struct bench *b, struct row *r, const struct broker *k, const char
 	struct meter m;
 	rd_kafka_t *rk;
 	char err[256];
+
+	for (size_t i = 0; idempotent && i < idempotent_conf_n; i++)
+		if (rd_kafka_conf_set(c, idempotent_conf[i][0], idempotent_conf[i][1], err,
+				      sizeof(err)) != RD_KAFKA_CONF_OK)
+			die("rd_kafka_conf_set", err);
 
 	rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
 	rd_kafka_conf_set_opaque(c, &d);
@@ -208,6 +262,10 @@ kafka_produce(struct bench *b, struct row *r, const struct broker *k, const char
 		b->failed = true;
 	} else {
 		row_keep(r, &m);
+	}
+	if (!keep && !kafka_delete_topic(rk, topic)) {
+		snprintf(r->skip, sizeof(r->skip), "DeleteTopics %s failed", topic);
+		b->failed = true;
 	}
 out:
 	rd_kafka_topic_destroy(rkt);
@@ -290,6 +348,7 @@ void
 bench_klab(struct bench *b, struct table *t, const struct values *v)
 {
 	struct row *prod = add_row(t, "klab", "produce acks=1", v);
+	struct row *idem = add_row(t, "klab", "idempotent acks=all", v);
 	struct row *on = add_row(t, "klab", b->sendfile_key ? "consume, sendfile" : "consume", v);
 	struct row *off = add_row(t, "klab", "consume, read+write", v);
 	struct broker k;
@@ -305,7 +364,11 @@ bench_klab(struct bench *b, struct table *t, const struct values *v)
 	}
 	for (int pass = 0; pass < PRODUCE_PASSES && ok_so_far(prod); pass++) {
 		snprintf(topic, sizeof(topic), "bench-%d-%d", v->size, pass);
-		kafka_produce(b, prod, &k, topic, v);
+		kafka_produce(b, prod, &k, topic, v, false, pass == 0); /* 0 is read back */
+	}
+	for (int pass = 0; pass < PRODUCE_PASSES && ok_so_far(prod) && ok_so_far(idem); pass++) {
+		snprintf(topic, sizeof(topic), "bench-%d-idem-%d", v->size, pass);
+		kafka_produce(b, idem, &k, topic, v, true, false);
 	}
 	snprintf(topic, sizeof(topic), "bench-%d-0", v->size);
 	for (int pass = 0; pass < CONSUME_PASSES && ok_so_far(prod) && ok_so_far(on); pass++) {
