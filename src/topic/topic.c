@@ -1011,6 +1011,20 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 	return rc;
 }
 
+/* Remove topic name's metadata file, durably (its directory fsynced). */
+static int
+unlink_meta(struct topic_store *s, const char *name, struct kerr *e)
+{
+	char path[4096];
+	int rc;
+
+	meta_path(s, name, path, sizeof(path));
+	if ((rc = fs_unlink(s->dir->fs, path, e)) != KLAB_OK)
+		return rc;
+	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
+	return fs_fsync_dir(s->dir->fs, path, e);
+}
+
 /*
  * Delete a refused topic: its metadata file, durably.  Its partition
  * directories are not open; a topic created under the name later clears
@@ -1019,15 +1033,10 @@ topics_create_placed(struct topic_store *s, const char *name, int32_t partitions
 static int
 forget_refused(struct topic_store *s, const char *name, struct kerr *e)
 {
-	char path[4096];
 	size_t i = 0;
 	int rc;
 
-	meta_path(s, name, path, sizeof(path));
-	if ((rc = fs_unlink(s->dir->fs, path, e)) != KLAB_OK)
-		return rc;
-	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
-	if ((rc = fs_fsync_dir(s->dir->fs, path, e)) != KLAB_OK)
+	if ((rc = unlink_meta(s, name, e)) != KLAB_OK)
 		return rc;
 	while (strcmp(s->refused[i].name, name) != 0)
 		i++;
@@ -1038,7 +1047,7 @@ forget_refused(struct topic_store *s, const char *name, struct kerr *e)
 int
 topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 {
-	char path[4096], log[TOPIC_NAME_MAX + 16];
+	char log[TOPIC_NAME_MAX + 16];
 	struct topic *t = topics_find(s, name);
 	size_t i = 0;
 	int rc;
@@ -1048,12 +1057,8 @@ topics_delete(struct topic_store *s, const char *name, struct kerr *e)
 	if (t == NULL)
 		return kerr_set(e, KLAB_ENOTFOUND, "no topic '%s' (UNKNOWN_TOPIC_OR_PARTITION)",
 				name);
-	meta_path(s, name, path, sizeof(path));
 	/* first, durably: a crash now leaves orphans, not a topic without data */
-	if ((rc = fs_unlink(s->dir->fs, path, e)) != KLAB_OK)
-		return rc;
-	snprintf(path, sizeof(path), "%s/%s", s->dir->path, TOPICS_META_DIR);
-	if ((rc = fs_fsync_dir(s->dir->fs, path, e)) != KLAB_OK)
+	if ((rc = unlink_meta(s, name, e)) != KLAB_OK)
 		return rc;
 	for (int32_t p = 0; p < t->partitions; p++) {
 		if (t->logs[p] == NULL)

@@ -231,27 +231,35 @@ produce_part(struct pvalue *resp)
 	return pvalue_at(pvalue_array(t, "partition_responses"), 0);
 }
 
-/* Produce nrec records (timestamps ts0..) at version v, acks 1; returns the error code. */
+/* Send batch b (then freed) in a Produce at version v; the error, *base its offset. */
 static int64_t
-produce(struct world *w, int16_t v, const char *topic, int32_t part, int nrec, int64_t ts0,
-	int64_t *base)
+send_batch(struct world *w, int16_t v, const char *topic, int32_t part, int16_t acks, struct buf *b,
+	   int64_t *base)
 {
-	struct buf b;
-	struct pvalue *req, *resp;
+	struct pvalue *req = produce_req(topic, part, acks, b->data, (int32_t)b->len);
+	struct pvalue *resp = rpc(w, KAPI_PRODUCE, v, req);
 	int64_t err;
 
-	buf_init(&b);
-	tu_batch_make(&b, nrec, ts0, 10, (uint32_t)nrec);
-	req = produce_req(topic, part, 1, b.data, (int32_t)b.len);
-	resp = rpc(w, KAPI_PRODUCE, v, req);
 	assert_non_null(resp);
 	err = pvalue_get_int(produce_part(resp), "error_code");
 	if (base != NULL)
 		*base = pvalue_get_int(produce_part(resp), "base_offset");
 	pvalue_free(resp);
 	pvalue_free(req);
-	buf_free(&b);
+	buf_free(b);
 	return err;
+}
+
+/* Produce nrec records (timestamps ts0..) at version v, acks 1; returns the error code. */
+static int64_t
+produce(struct world *w, int16_t v, const char *topic, int32_t part, int nrec, int64_t ts0,
+	int64_t *base)
+{
+	struct buf b;
+
+	buf_init(&b);
+	tu_batch_make(&b, nrec, ts0, 10, (uint32_t)nrec);
+	return send_batch(w, v, topic, part, 1, &b, base);
 }
 
 static struct pvalue *
@@ -1250,22 +1258,11 @@ produce_as(struct world *w, const char *topic, int64_t pid, int16_t epoch, int32
 	   int64_t *base)
 {
 	struct buf b;
-	struct pvalue *req, *resp;
-	int64_t err;
 
 	buf_init(&b);
 	tu_batch_make(&b, nrec, 1000, 10, (uint32_t)seq);
 	batch_set_producer(b.data, b.len, pid, epoch, seq);
-	req = produce_req(topic, 0, -1, b.data, (int32_t)b.len);
-	resp = rpc(w, KAPI_PRODUCE, 8, req);
-	assert_non_null(resp);
-	err = pvalue_get_int(produce_part(resp), "error_code");
-	if (base != NULL)
-		*base = pvalue_get_int(produce_part(resp), "base_offset");
-	pvalue_free(resp);
-	pvalue_free(req);
-	buf_free(&b);
-	return err;
+	return send_batch(w, 8, topic, 0, -1, &b, base);
 }
 
 /*
