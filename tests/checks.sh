@@ -7,6 +7,10 @@
 #                                $KLAB_COUNTS (make test sums them), and exit
 #                                0 only when nothing failed
 #   free_port                    a TCP port on 127.0.0.1 nobody listens on now
+#   server_properties ID PORT DIR [LINE...]
+#                                a broker's server.properties on stdout:
+#                                broker.id ID, a listener on 127.0.0.1:PORT,
+#                                log.dirs DIR, then each LINE
 pass=0 fail=0
 
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
@@ -30,4 +34,9 @@ finish() {
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' \
 		2>/dev/null || echo $((20000 + $$ % 20000))
+}
+server_properties() {
+	printf 'broker.id=%s\nlisteners=PLAINTEXT://127.0.0.1:%s\nlog.dirs=%s\n' "$1" "$2" "$3"
+	shift 3
+	[ $# = 0 ] || printf '%s\n' "$@"
 }

@@ -38,13 +38,8 @@ T=60 # seconds, for any one tool call
 port=$(free_port)
 dead=$(free_port)
 b="127.0.0.1:$port"
-cat >"$tmp/server.properties" <<EOF
-broker.id=5
-listeners=PLAINTEXT://127.0.0.1:$port
-log.dirs=$tmp/logs
-num.partitions=1
-auto.create.topics.enable=false
-EOF
+server_properties 5 "$port" "$tmp/logs" num.partitions=1 auto.create.topics.enable=false \
+	>"$tmp/server.properties"
 
 "$klab" broker -c "$tmp/server.properties" >"$tmp/broker.log" 2>&1 &
 pid=$!
@@ -262,13 +257,8 @@ p1=$(free_port)
 p2=$(free_port)
 for id in 1 2; do
 	if [ $id = 1 ]; then lp=$p1; else lp=$p2; fi
-	cat >"$tmp/c$id.properties" <<EOF
-broker.id=$id
-listeners=PLAINTEXT://127.0.0.1:$lp
-log.dirs=$tmp/clogs$id
-cluster.brokers=1@127.0.0.1:$p1,2@127.0.0.1:$p2
-auto.create.topics.enable=false
-EOF
+	server_properties $id "$lp" "$tmp/clogs$id" "cluster.brokers=1@127.0.0.1:$p1,2@127.0.0.1:$p2" \
+		auto.create.topics.enable=false >"$tmp/c$id.properties"
 	"$klab" broker -c "$tmp/c$id.properties" >"$tmp/c$id.log" 2>&1 &
 	pids="$pids $!"
 done

@@ -23,47 +23,23 @@
 # Prints "cluster: N passed, M failed"; exits 1 if anything failed or if
 # node/npm are missing, 77 (skip) when kcat is not installed.
 set -u
-klab=${1:-build/san/ch3/klab}
-case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
-dir=$(cd "$(dirname "$0")/kafkajs" && pwd)
 if ! command -v kcat >/dev/null 2>&1; then
 	echo "cluster: kcat is not installed (apt-get install -y kcat); skipped"
 	exit 77
 fi
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "cluster: node and npm are needed: apt-get install -y nodejs npm"
-	exit 1
-fi
-tmp=$(mktemp -d)
+. "$(dirname "$0")/lib/broker.sh"
+suite_init cluster "${1:-}" kafkajs
+need_node
 pid1='' pid2='' pid3=''
 lp='' bb='' pp='' # set through eval: pidN, bN and PN by a broker's id
 cleanup() {
 	for q in $pid1 $pid2 $pid3; do kill -KILL "$q" 2>/dev/null; done
 	rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-. "$(dirname "$0")/../checks.sh"
 T=30 # seconds, for any one client call
 N=3000
 PARTS=6
 topic=six
-
-# js FILE ARGS...: run cluster.js, show its lines and count its checks
-js() {
-	f=$1
-	shift
-	timeout 45 node "$dir/cluster.js" "$@" >"$f" 2>&1
-	rc=$?
-	cat "$f"
-	pass=$((pass + $(grep -c '^ok   ' "$f")))
-	fail=$((fail + $(grep -c '^FAIL ' "$f")))
-	if [ $rc = 124 ]; then
-		bad "cluster.js $1 finishes within 45 s"
-	elif ! grep -q '^cluster.js: ' "$f"; then
-		bad "cluster.js $1 exits $rc without its summary line"
-	fi
-}
 
 # Three distinct free ports: the sockets are all bound before any is closed.
 ports=$(python3 -c 'import socket
@@ -78,18 +54,12 @@ b1=127.0.0.1:$P1 b2=127.0.0.1:$P2 b3=127.0.0.1:$P3
 
 for id in 1 2 3; do
 	eval "lp=\$P$id"
-	cat >"$tmp/s$id.properties" <<EOF
-broker.id=$id
-listeners=PLAINTEXT://127.0.0.1:$lp
-log.dirs=$tmp/logs$id
-cluster.brokers=1@$b1,2@$b2,3@$b3
-num.partitions=1
-auto.create.topics.enable=false
-EOF
+	server_properties $id "$lp" "$tmp/logs$id" "cluster.brokers=1@$b1,2@$b2,3@$b3" \
+		num.partitions=1 auto.create.topics.enable=false >"$tmp/s$id.properties"
 done
 
-# start_broker ID: start it in the background; pidID is its process.
-start_broker() {
+# start_id ID: start it in the background; pidID is its process.
+start_id() {
 	"$klab" broker -c "$tmp/s$1.properties" >>"$tmp/b$1.log" 2>&1 &
 	eval "pid$1=$!"
 }
@@ -109,7 +79,7 @@ ready() {
 	return 1
 }
 
-for id in 1 2 3; do start_broker $id; done
+for id in 1 2 3; do start_id $id; done
 for id in 1 2 3; do
 	if ! ready $id; then
 		bad "broker $id starts" "$(cat "$tmp/b$id.log")"
@@ -127,7 +97,7 @@ if [ "$(cd "$dir" && node -p 'require("kafkajs/package.json").version' 2>/dev/nu
 fi
 
 # ---- a topic created through broker 1 ----------------------------------------------------
-js "$tmp/js-create" create "$b1" $topic $PARTS
+run_node "cluster.js create" 45 node "$dir/cluster.js" create "$b1" $topic $PARTS
 # leaders BROKER: "P LEADER" lines from kcat -L through that broker alone
 leaders() {
 	timeout $T kcat -b "$1" -L -t $topic 2>/dev/null |
@@ -197,9 +167,9 @@ done
 check "each leader's segment holds the records read from its partitions" "" "$out"
 
 # ---- kafkajs: produce through broker 3 only, Fetch from every leader ----------------------
-js "$tmp/js-create2" create "$b3" kjs $PARTS
+run_node "cluster.js create" 45 node "$dir/cluster.js" create "$b3" kjs $PARTS
 mkdir "$tmp/out"
-js "$tmp/js-produce" produce "$b3" kjs $N "$tmp/out"
+run_node "cluster.js produce" 45 node "$dir/cluster.js" produce "$b3" kjs $N "$tmp/out"
 if timeout $T kcat -b "$b1" -C -t kjs -o beginning -e -q -f '%p %k %s\n' >"$tmp/kgot" 2>"$tmp/err" &&
 	[ -s "$tmp/out/kjs-want" ] && [ "$(sort "$tmp/out/kjs-want")" = "$(sort "$tmp/kgot")" ] &&
 	[ "$(sort -s -n -k1,1 "$tmp/out/kjs-want")" = "$(sort -s -n -k1,1 "$tmp/kgot")" ]; then
@@ -236,7 +206,7 @@ check "broker 1 killed: its partitions ($(led_by 1 | tr '\n' ' ')) refuse record
 out=$(timeout $T kcat -b "$b2" -L -t $topic 2>&1 | grep -c '^  broker [123] at ')
 check "broker 1 killed: Metadata from broker 2 still lists three brokers (a static cluster)" 3 "$out"
 
-start_broker 1
+start_id 1
 if ready 1; then
 	out=
 	for p in $(led_by 1); do
@@ -253,29 +223,6 @@ fi
 # ---- SIGTERM: a clean shutdown for each ----------------------------------------------------
 for id in 1 2 3; do
 	eval "pp=\$pid$id"
-	[ -n "$pp" ] || continue
-	kill -TERM "$pp"
-	i=0
-	while kill -0 "$pp" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	if kill -0 "$pp" 2>/dev/null; then
-		bad "SIGTERM stops broker $id within 10 s"
-		continue
-	fi
-	wait "$pp"
-	rc=$?
-	eval "pid$id="
-	if [ $rc = 0 ] && [ -f "$tmp/logs$id/.kafka_cleanshutdown" ]; then
-		ok "SIGTERM: broker $id exits 0 and leaves the clean-shutdown marker"
-	else
-		bad "SIGTERM: broker $id exits $rc" "$(tail -n 5 "$tmp/b$id.log")"
-	fi
-done
-for id in 1 2 3; do
-	if grep -q 'Sanitizer' "$tmp/b$id.log"; then
-		bad "broker $id: no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/b$id.log")"
-	fi
+	[ -z "$pp" ] || stop_broker "broker $id" pid$id "$tmp/logs$id" "$tmp/b$id.log"
 done
 finish cluster

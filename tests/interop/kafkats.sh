@@ -20,27 +20,8 @@
 # Prints "kafkats: N passed, M failed"; exits 1 if anything failed or if
 # node/npm are missing.
 set -u
-suite=kafkats
-klab=${1:-build/san/ch3/klab}
-case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
-dir=$(cd "$(dirname "$0")/kafkats" && pwd)
-tmp=$(mktemp -d)
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$(dirname "$0")/../checks.sh"
 . "$(dirname "$0")/lib/broker.sh"
-need_node
-
-npm_ci "$dir" kafka-ts 1.5.0
-start_broker
-mkdir "$tmp/out"
+suite_init kafkats "${1:-}" kafkats
+node_client kafka-ts 1.5.0
 run_node interop.js 90 node "$dir/interop.js" "$b" "$tmp/out"
-
-# ---- the idempotent producer's batches, as stored ----------------------------------
-idempotent_batches kts-keys 3
-partition_of_agrees "$tmp/out/partition-of" 3
-stop_broker
-finish kafkats
+node_client_end kts-keys 3

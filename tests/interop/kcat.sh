@@ -14,55 +14,16 @@
 # Prints "kcat: N passed, M failed"; exits 1 if anything failed, 77 (skip)
 # when kcat is not installed.
 set -u
-klab=${1:-build/san/ch3/klab}
-case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
 if ! command -v kcat >/dev/null 2>&1; then
 	echo "kcat: not installed (apt-get install -y kcat); skipped"
 	exit 77
 fi
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$(dirname "$0")/../checks.sh"
+. "$(dirname "$0")/lib/broker.sh"
+suite_init kcat "${1:-}"
 T=60 # seconds, for any one client call
-
-
-
-port=$(free_port)
-b="127.0.0.1:$port"
-cat >"$tmp/server.properties" <<EOF
-broker.id=7
-listeners=PLAINTEXT://127.0.0.1:$port
-log.dirs=$tmp/logs
-num.partitions=1
-auto.create.topics.enable=true
-EOF
-
-start_broker() {
-	"$klab" broker -c "$tmp/server.properties" >>"$tmp/broker.log" 2>&1 &
-	pid=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		if timeout 5 kcat -b "$b" -L -m 2 >"$tmp/L" 2>/dev/null; then
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || return 1
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-if ! start_broker; then
-	bad "broker starts" "$(cat "$tmp/broker.log")"
-	echo "kcat: $pass passed, $((fail + 1)) failed"
-	exit 1
-fi
-ok "broker starts on $b"
+# ready when kcat -L gets an answer (this suite needs no node)
+broker_ready() { timeout 5 kcat -b "$b" -L -m 2 >/dev/null 2>&1; }
+start_broker
 
 # ---- kcat -L ---------------------------------------------------------------
 out=$(timeout $T kcat -b "$b" -L 2>&1)
@@ -183,31 +144,10 @@ else
 fi
 
 # ---- SIGTERM: a clean shutdown -------------------------------------------------------
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-if kill -0 "$pid" 2>/dev/null; then
-	bad "SIGTERM stops the broker within 10 s"
-else
-	wait "$pid"
-	rc=$?
-	pid=
-	if [ $rc = 0 ] && [ -f "$tmp/logs/.kafka_cleanshutdown" ]; then
-		ok "SIGTERM: exit 0 and the clean-shutdown marker"
-	else
-		bad "SIGTERM: exit $rc, marker $(ls -a "$tmp/logs" | tr '\n' ' ')" \
-			"$(tail -n 5 "$tmp/broker.log")"
-	fi
-fi
-if grep -q 'Sanitizer' "$tmp/broker.log"; then
-	bad "no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/broker.log")"
-fi
+stop_broker
 
 # ---- restart: the data is still there ----------------------------------------------------
-if start_broker; then
+if launch_broker; then
 	out=$(timeout $T kcat -b "$b" -C -t c-zstd -p 0 -o beginning -e -q -f '%o\n' 2>&1 | tail -n 1)
 	if [ "$out" = 9999 ]; then
 		ok "after a restart the records are still there"

@@ -21,26 +21,9 @@
 # Prints "platformatic: N passed, M failed"; exits 1 if anything failed or if
 # node/npm are missing.
 set -u
-suite=platformatic
-klab=${1:-build/san/ch3/klab}
-case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
-dir=$(cd "$(dirname "$0")/platformatic" && pwd)
-tmp=$(mktemp -d)
-cleanup() {
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-. "$(dirname "$0")/../checks.sh"
 . "$(dirname "$0")/lib/broker.sh"
+suite_init platformatic "${1:-}" platformatic
 NEED_NODE=20.19.4 # @platformatic/kafka 1.35.0's engines
-need_node
-
-npm_ci "$dir" @platformatic/kafka 1.35.0
-start_broker
-mkdir "$tmp/out"
+node_client @platformatic/kafka 1.35.0
 run_node interop.mjs 120 node "$dir/interop.mjs" "$b" "$tmp/out"
-idempotent_batches plt-idempotent 3
-partition_of_agrees "$tmp/out/partition-of" 3
-stop_broker
-finish platformatic
+node_client_end plt-idempotent 3

@@ -24,39 +24,15 @@ const fs = require('fs')
 const path = require('path')
 const { Kafka, logLevel, Partitioners } = require('kafkajs')
 const { fetchAll } = require('./fetch')
+const lib = require('../lib/checks')
 
 const [mode, broker, topic, arg, outdir] = process.argv.slice(2)
 const STEP = 15000 // milliseconds for any one check
 const KEYS = 100
 
-let pass = 0
-let fail = 0
-const ok = name => {
-  pass++
-  console.log(`ok   ${name}`)
-}
-const bad = (name, detail) => {
-  fail++
-  console.log(`FAIL ${name}`)
-  if (detail !== undefined) console.log(String(detail).split('\n').slice(0, 20).join('\n'))
-}
-
-const withTimeout = (p, ms = STEP) =>
-  Promise.race([
-    p,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ])
-
-// check NAME FN: FN returns true, or a string describing what is wrong.
-async function check(name, fn) {
-  try {
-    const r = await withTimeout(fn())
-    if (r === true) ok(name)
-    else bad(name, r)
-  } catch (e) {
-    bad(name, e && e.stack ? e.stack : e)
-  }
-}
+const { bad, run } = lib
+// check NAME FN: FN returns true, or a string saying what is wrong.
+const check = (name, fn) => lib.check(name, fn, STEP)
 
 const kafka = new Kafka({
   clientId: 'klab-cluster',
@@ -170,12 +146,6 @@ async function main() {
   if (mode === 'create') await create(Number(arg))
   else if (mode === 'produce') await produce(Number(arg))
   else bad(`cluster.js: unknown mode ${mode}`)
-  console.log(`cluster.js: ${pass} passed, ${fail} failed`)
-  process.exit(fail === 0 ? 0 : 1)
 }
 
-main().catch(e => {
-  bad('cluster.js', e && e.stack ? e.stack : e)
-  console.log(`cluster.js: ${pass} passed, ${fail} failed`)
-  process.exit(1)
-})
+run('cluster.js', main)

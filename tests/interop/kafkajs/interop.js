@@ -12,75 +12,14 @@ const fs = require('fs')
 const path = require('path')
 const { Kafka, logLevel, Partitioners, CompressionTypes } = require('kafkajs')
 const { fetchAll } = require('./fetch')
+const { check, run, murmur2, javaPartition, MURMUR2_CASES } = require('../lib/checks')
 
 const [broker, outdir] = process.argv.slice(2)
 const BROKER_ID = 7
 const N = 2000
 const PARTS = 4
-const STEP = 10000 // seconds for any one check
 
-let pass = 0
-let fail = 0
-const ok = name => {
-  pass++
-  console.log(`ok   ${name}`)
-}
-const bad = (name, detail) => {
-  fail++
-  console.log(`FAIL ${name}`)
-  if (detail !== undefined) console.log(String(detail).split('\n').slice(0, 20).join('\n'))
-}
-
-// An independent Java-compatible murmur2 (Kafka's Utils.murmur2).
-function murmur2(buf) {
-  const m = 0x5bd1e995
-  const r = 24
-  let h = (0x9747b28c ^ buf.length) | 0
-  const n4 = buf.length >> 2
-  for (let i = 0; i < n4; i++) {
-    const j = i * 4
-    let k = buf[j] | (buf[j + 1] << 8) | (buf[j + 2] << 16) | (buf[j + 3] << 24)
-    k = Math.imul(k, m)
-    k ^= k >>> r
-    k = Math.imul(k, m)
-    h = Math.imul(h, m)
-    h ^= k
-  }
-  const t = buf.length & ~3
-  switch (buf.length & 3) {
-    case 3:
-      h ^= buf[t + 2] << 16
-    // falls through
-    case 2:
-      h ^= buf[t + 1] << 8
-    // falls through
-    case 1:
-      h ^= buf[t]
-      h = Math.imul(h, m)
-  }
-  h ^= h >>> 13
-  h = Math.imul(h, m)
-  h ^= h >>> 15
-  return h | 0
-}
-const partitionOf = key => (murmur2(Buffer.from(key)) & 0x7fffffff) % PARTS
-
-const withTimeout = (p, ms = STEP) =>
-  Promise.race([
-    p,
-    new Promise((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ])
-
-// check NAME FN: FN returns true, or a string describing what is wrong.
-async function check(name, fn) {
-  try {
-    const r = await withTimeout(fn())
-    if (r === true) ok(name)
-    else bad(name, r)
-  } catch (e) {
-    bad(name, e && e.stack ? e.stack : e)
-  }
-}
+const partitionOf = key => javaPartition(key, PARTS)
 
 // kafkajs logs at ERROR level only; an error we provoke on purpose is not shown.
 let expectError = null
@@ -195,19 +134,8 @@ async function main() {
     return good || JSON.stringify(md)
   })
 
-  await check('murmur2 (this file) agrees with known Kafka values', async () => {
-    // Kafka's own test vectors (UtilsTest.testMurmur2) and klab partition-of.
-    const cases = [
-      ['21', -973932308],
-      ['foobar', -790332482],
-      ['a-little-bit-long-string', -985981536],
-      ['a-little-bit-longer-string', -1486304829],
-      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
-      ['abc', 479470107],
-      ['key-0', 29210041],
-      ['key-1', 193331640],
-    ]
-    const wrong = cases.filter(([k, h]) => murmur2(Buffer.from(k)) !== h)
+  await check('murmur2 (lib/checks.js) agrees with known Kafka values', async () => {
+    const wrong = MURMUR2_CASES.filter(([k, h]) => murmur2(Buffer.from(k)) !== h)
     return wrong.length === 0 || JSON.stringify(wrong)
   })
   fs.writeFileSync(
@@ -322,12 +250,6 @@ async function main() {
   })
 
   await admin.disconnect().catch(() => {})
-  console.log(`interop.js: ${pass} passed, ${fail} failed`)
-  process.exit(fail === 0 ? 0 : 1)
 }
 
-main().catch(e => {
-  bad('interop.js', e && e.stack ? e.stack : e)
-  console.log(`interop.js: ${pass} passed, ${fail} failed`)
-  process.exit(1)
-})
+run('interop.js', main)

@@ -22,7 +22,7 @@ const path = require('path')
 const { createKafkaClient, API, setLogger } = require('kafka-ts')
 const { Consumer } = require('kafka-ts/dist/consumer/consumer')
 const kmurmur2 = require('kafka-ts/dist/utils/murmur2')
-const { ok, bad, check, describe, finish, javaPartition, MURMUR2_CASES } = require('../lib/checks')
+const { check, describe, run, javaPartition, MURMUR2_CASES } = require('../lib/checks')
 
 const [broker, outdir] = process.argv.slice(2)
 const [host, port] = broker.split(':')
@@ -265,10 +265,6 @@ async function main() {
   })
 
   await cluster.disconnect().catch(() => {})
-  finish('interop.js')
 }
 
-main().catch(e => {
-  bad('interop.js', describe(e))
-  finish('interop.js')
-})
+run('interop.js', main)

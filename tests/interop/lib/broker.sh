@@ -1,20 +1,49 @@
-# broker.sh - what the Node.js interop suites share (sourced after
-# ../checks.sh, with $klab, $tmp and $suite set; not run by test-interop,
-# which runs tests/interop/*.sh only):
+# broker.sh - what the interop suites share (sourced by tests/interop/*.sh,
+# after `set -u`; it sources ../checks.sh; not run by test-interop, which
+# runs tests/interop/*.sh only):
 #
+#   suite_init NAME KLAB [DIR] $suite, $klab (KLAB or build/san/ch3/klab, made
+#                              absolute), $dir (tests/interop/DIR) and a fresh
+#                              $tmp, removed at exit with the broker $pid
 #   need_node                  node and npm (and Node.js $NEED_NODE or newer, when
 #                              set), or a failure with the install hint
 #   npm_ci DIR PKG VERSION     `npm ci` in DIR, then PKG must be VERSION
+#   node_client PKG VERSION    need_node, npm_ci $dir PKG VERSION, start_broker
+#                              and an empty $tmp/out for the client's files
 #   start_broker               a `klab broker` (broker.id=7) on a free loopback
-#                              port: sets $port, $b and $pid
-#   run_node NAME SECS CMD...  a node script printing ok/FAIL lines, counted
+#                              port: sets $port, $b and $pid; a check
+#   launch_broker              start it again from $tmp/server.properties; 0
+#                              once broker_ready (a suite may define its own;
+#                              here: the port takes a TCP connection, by node)
+#   run_node NAME SECS CMD...  a node script printing ok/FAIL lines, counted;
+#                              NAME's first word begins its summary line
 #   partition_of_agrees FILE N klab repl's partition-of (N partitions) gives
 #                              FILE's "key p" lines
 #   idempotent_batches TOPIC N the batches of TOPIC's N partitions on disk carry
 #                              one producer id, base sequence = base offset
-#   stop_broker                SIGTERM: exit 0 and the clean-shutdown marker;
-#                              no sanitizer report in the broker's log
+#   stop_broker [WHO PIDVAR LOGS LOG]
+#                              SIGTERM: exit 0 and the clean-shutdown marker;
+#                              no sanitizer report in the broker's log (default:
+#                              "the broker", $pid, $tmp/logs, $tmp/broker.log)
+#   node_client_end TOPIC N    idempotent_batches TOPIC N, partition_of_agrees
+#                              $tmp/out/partition-of N, stop_broker, finish
+. "$(dirname "$0")/../checks.sh"
 pid=
+
+suite_init() {
+	suite=$1
+	klab=${2:-build/san/ch3/klab}
+	case $klab in /*) ;; *) klab=$(pwd)/$klab ;; esac
+	[ -z "${3:-}" ] || dir=$(cd "$(dirname "$0")/$3" && pwd)
+	tmp=$(mktemp -d)
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
 
 need_node() {
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
@@ -39,7 +68,15 @@ npm_ci() {
 	check "npm ci installs $2 $3" "$3" "$v"
 }
 
-port_open() {
+node_client() {
+	need_node
+	npm_ci "$dir" "$1" "$2"
+	start_broker
+	mkdir "$tmp/out"
+}
+
+# broker_ready: the port accepts a TCP connection.
+broker_ready() {
 	node -e 'const s=require("net").connect(+process.argv[1],"127.0.0.1",()=>process.exit(0));
 		s.on("error",()=>process.exit(1))' "$port" 2>/dev/null
 }
@@ -47,27 +84,27 @@ port_open() {
 start_broker() {
 	port=$(free_port)
 	b="127.0.0.1:$port"
-	cat >"$tmp/server.properties" <<-EOF
-		broker.id=7
-		listeners=PLAINTEXT://127.0.0.1:$port
-		log.dirs=$tmp/logs
-		num.partitions=1
-		auto.create.topics.enable=true
-	EOF
+	server_properties 7 "$port" "$tmp/logs" num.partitions=1 auto.create.topics.enable=true \
+		>"$tmp/server.properties"
+	if launch_broker; then
+		ok "broker starts on $b"
+	else
+		bad "broker starts" "$(cat "$tmp/broker.log")"
+		finish "$suite"
+	fi
+}
+
+launch_broker() {
 	"$klab" broker -c "$tmp/server.properties" >>"$tmp/broker.log" 2>&1 &
 	pid=$!
 	i=0
 	while [ $i -lt 100 ]; do
-		if port_open; then
-			ok "broker starts on $b"
-			return 0
-		fi
-		kill -0 "$pid" 2>/dev/null || break
+		broker_ready && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.1
 		i=$((i + 1))
 	done
-	bad "broker starts" "$(cat "$tmp/broker.log")"
-	finish "$suite"
+	return 1
 }
 
 run_node() {
@@ -80,7 +117,7 @@ run_node() {
 	fail=$((fail + $(grep -c '^FAIL ' "$tmp/node.out")))
 	if [ $rc = 124 ]; then
 		bad "$name finishes within $secs s"
-	elif ! grep -q "^$name: " "$tmp/node.out"; then
+	elif ! grep -q "^${name%% *}: " "$tmp/node.out"; then
 		bad "$name exits $rc without its summary line"
 	fi
 }
@@ -107,26 +144,29 @@ partition_of_agrees() {
 }
 
 stop_broker() {
-	kill -TERM "$pid"
+	who=${1:-the broker} var=${2:-pid} logs=${3:-$tmp/logs} log=${4:-$tmp/broker.log}
+	bpid=
+	eval "bpid=\$$var"
+	kill -TERM "$bpid"
 	i=0
-	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+	while kill -0 "$bpid" 2>/dev/null && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		bad "SIGTERM stops the broker within 10 s"
+	if kill -0 "$bpid" 2>/dev/null; then
+		bad "SIGTERM stops $who within 10 s"
 	else
-		wait "$pid"
+		wait "$bpid"
 		rc=$?
-		pid=
-		if [ $rc = 0 ] && [ -f "$tmp/logs/.kafka_cleanshutdown" ]; then
-			ok "SIGTERM: exit 0 and the clean-shutdown marker"
+		eval "$var="
+		if [ $rc = 0 ] && [ -f "$logs/.kafka_cleanshutdown" ]; then
+			ok "SIGTERM: $who exits 0 and leaves the clean-shutdown marker"
 		else
-			bad "SIGTERM: exit $rc" "$(tail -n 5 "$tmp/broker.log")"
+			bad "SIGTERM: $who exits $rc" "$(tail -n 5 "$log")"
 		fi
 	fi
-	if grep -q 'Sanitizer' "$tmp/broker.log"; then
-		bad "no sanitizer report" "$(grep -A 10 Sanitizer "$tmp/broker.log")"
+	if grep -q 'Sanitizer' "$log"; then
+		bad "$who: no sanitizer report" "$(grep -A 10 Sanitizer "$log")"
 	fi
 }
 
@@ -152,4 +192,11 @@ idempotent_batches() {
 	else
 		bad "$1: idempotent batches on disk" "${why:-no batches}"
 	fi
+}
+
+node_client_end() {
+	idempotent_batches "$1" "$2"
+	partition_of_agrees "$tmp/out/partition-of" "$2"
+	stop_broker
+	finish "$suite"
 }

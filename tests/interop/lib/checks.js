@@ -1,6 +1,7 @@
 // checks.js - what the Node.js interop scripts share (platformatic/interop.mjs,
-// kafkats/interop.js): one "ok   NAME" or "FAIL NAME" line per check, a
-// deadline on each, and an independent Java-compatible murmur2.
+// kafkats/interop.js, kafkajs/interop.js and kafkajs/cluster.js): one
+// "ok   NAME" or "FAIL NAME" line per check, a deadline on each, and an
+// independent Java-compatible murmur2.
 'use strict'
 
 let pass = 0
@@ -56,6 +57,18 @@ function finish(script) {
   process.exit(fail === 0 ? 0 : 1)
 }
 
+// run SCRIPT MAIN: await MAIN(), then SCRIPT's summary line and the exit; an
+// error MAIN lets out is one more failure.
+function run(script, main) {
+  main().then(
+    () => finish(script),
+    e => {
+      bad(script, describe(e))
+      finish(script)
+    }
+  )
+}
+
 // Kafka's Utils.murmur2, written out again so that neither client's own
 // copy is trusted.
 function murmur2(buf) {
@@ -103,4 +116,4 @@ const MURMUR2_CASES = [
   ['key-1', 193331640],
 ]
 
-module.exports = { ok, bad, check, describe, finish, withTimeout, murmur2, javaPartition, MURMUR2_CASES }
+module.exports = { ok, bad, check, describe, finish, run, withTimeout, murmur2, javaPartition, MURMUR2_CASES }

@@ -37,7 +37,7 @@ import {
 } from '@platformatic/kafka'
 
 const require = createRequire(import.meta.url)
-const { check, describe, finish, bad, javaPartition, MURMUR2_CASES } = require('../lib/checks.js')
+const { check, describe, finish, run, bad, javaPartition, MURMUR2_CASES } = require('../lib/checks.js')
 
 const [broker, outdir] = process.argv.slice(2)
 const [host, port] = broker.split(':')
@@ -315,10 +315,6 @@ async function main() {
   })
 
   await admin.close().catch(() => {})
-  finish('interop.mjs')
 }
 
-main().catch(e => {
-  bad('interop.mjs', describe(e))
-  finish('interop.mjs')
-})
+run('interop.mjs', main)
