@@ -21,7 +21,7 @@
 STAGES  := 1 2 3
 LATEST  := $(lastword $(STAGES))
 # Stages being built: compiled and tested by `make test`, not yet the latest.
-IN_PROGRESS :=
+IN_PROGRESS := 4
 CC      ?= cc
 ifeq ($(origin CC),default)
 CC      := cc
@@ -40,6 +40,7 @@ FUZZ_SECONDS ?= 60
 include chapters/01-log/stage.mk
 include chapters/02-partitions/stage.mk
 include chapters/03-brokers/stage.mk
+include chapters/04-coordinator/stage.mk
 
 .PHONY: all run test check diagrams bench grade fuzz labs clean deps-run deps-test \
         $(foreach n,$(STAGES) $(IN_PROGRESS),ch$(n) test-ch$(n)) test-unit test-walkthroughs \
