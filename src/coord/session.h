@@ -38,7 +38,10 @@
  *
  * with Java's unsigned >>> (ZOOKEEPER-1622: with >> the time's top bit
  * would smear ones into the server id's byte).  The << 24 drops the
- * clock's top 24 bits, the >>> 8 makes room for the server id.
+ * clock's top 24 bits, the >>> 8 makes room for the server id.  The clock
+ * is Time.currentElapsedTime() (System.nanoTime() / 1000000, not the wall
+ * clock); the server id is the quorum member's myid, and 1 for a
+ * standalone server (ZooKeeperServer.createSessionTrackerServerId).
  *
  * Passwords (generatePasswd): new java.util.Random(id ^ 0xB3415C00)
  * .nextBytes(16 bytes) - a checksum of the id, not a secret ("treated
