@@ -394,6 +394,28 @@ txnlog_failed(const struct txnlog *l)
 	return l->failed;
 }
 
+int
+txnlog_check_invariants(const struct txnlog *l, struct kerr *e)
+{
+	if (l->last_committed > l->last_appended)
+		return kerr_set(e, KLAB_ESTATE,
+				"%s: invariant 2: committed 0x%" PRIx64
+				" beyond appended 0x%" PRIx64,
+				l->dir, (uint64_t)l->last_committed, (uint64_t)l->last_appended);
+	if ((l->cur == NULL) != (l->cur_name[0] == '\0'))
+		return kerr_set(e, KLAB_ESTATE, "%s: a current file without a name", l->dir);
+	if (l->cur != NULL && l->pos < TXNLOG_FILE_HEADER_BYTES)
+		return kerr_set(e, KLAB_ESTATE, "%s/%s: position %" PRIu64 " inside the header",
+				l->dir, l->cur_name, l->pos);
+	if (l->cur != NULL && l->cfg.prealloc_bytes > 0 && l->pos > l->padded_size &&
+	    l->pos - l->padded_size > (uint64_t)l->cfg.max_txn_bytes + TXNLOG_ENTRY_OVERHEAD)
+		return kerr_set(e, KLAB_ESTATE,
+				"%s/%s: position %" PRIu64
+				" more than one entry past the preallocated %" PRIu64,
+				l->dir, l->cur_name, l->pos, l->padded_size);
+	return KLAB_OK;
+}
+
 void
 txnlog_close(struct txnlog *l)
 {

@@ -52,12 +52,18 @@
 #define TXNLOG_ZXID_OFFSET 12	    /* TxnHeader.zxid: after clientId and cxid */
 #define TXNLOG_PAD_SLACK 4096	    /* FilePadding: pad when pos + 4096 >= size */
 #define TXNLOG_PREALLOC_DEFAULT (65536ull * 1024) /* zookeeper.preAllocSize, in KB */
-#define TXNLOG_MAX_TXN_DEFAULT 0xfffff		  /* jute.maxbuffer's default */
-#define TXNLOG_NAME_MAX 32			  /* "log." + 16 hex digits + NUL, rounded up */
+/*
+ * jute.maxbuffer (default 0xfffff) plus zookeeper.jute.maxbuffer.extrasize
+ * (default: jute.maxbuffer again): the longest buffer ZooKeeper's
+ * BinaryInputArchive.checkLength reads, so the longest txn it can replay.
+ */
+#define TXNLOG_JUTE_MAXBUFFER 0xfffff
+#define TXNLOG_MAX_TXN_DEFAULT (2 * TXNLOG_JUTE_MAXBUFFER)
+#define TXNLOG_NAME_MAX 32 /* "log." + 16 hex digits + NUL, rounded up */
 
 struct txnlog_config {
 	uint64_t prealloc_bytes; /* 0: no preallocation (FilePadding: preAllocSize <= 0) */
-	uint32_t max_txn_bytes;	 /* jute.maxbuffer: a longer entry is corrupt */
+	uint32_t max_txn_bytes;	 /* a longer txn is refused, a longer entry corrupt */
 	/*
 	 * forceSync=no (zookeeper.forceSync): commit skips the fsync.  UNSAFE:
 	 * a power cut then loses txns that were acknowledged.  For tests and
@@ -66,7 +72,7 @@ struct txnlog_config {
 	bool force_sync;
 };
 
-/* prealloc 64 MiB, max 0xfffff bytes, force_sync on. */
+/* prealloc 64 MiB, max TXNLOG_MAX_TXN_DEFAULT bytes, force_sync on. */
 void txnlog_config_default(struct txnlog_config *c);
 
 /* "log.<zxid in lowercase hex, no padding>" (Util.makeLogName) into out[n]. */
@@ -119,6 +125,9 @@ int txnlog_roll(struct txnlog *l, struct kerr *e);
 int64_t txnlog_last_appended(const struct txnlog *l);
 int64_t txnlog_last_committed(const struct txnlog *l);
 bool txnlog_failed(const struct txnlog *l);
+
+/* The writer's invariants (txnlog.c); KLAB_ESTATE naming the broken one. */
+int txnlog_check_invariants(const struct txnlog *l, struct kerr *e);
 
 /* Let go of the log (no I/O: appends not committed may be lost).  NULL ok. */
 void txnlog_close(struct txnlog *l);
