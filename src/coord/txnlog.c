@@ -41,6 +41,26 @@
  * transaction was partial"), reported and also a move to the next file;
  * an Adler-32 mismatch is corruption (ZooKeeper: IOException "CRC check
  * failed"), as is a length beyond jute.maxbuffer ("Unreasonable length").
+ *
+ * With the default 64 MiB a fresh file is 16 + 67108864 = 67108880 bytes
+ * after its first append: the size of every young ZooKeeper log file.
+ *
+ * Where klab differs from ZooKeeper, on purpose:
+ *   - txnlog_roll fsyncs the old file (ZooKeeper leaves it to the next
+ *     commit), which gives invariant 3.
+ *   - A commit that created a file also fsyncs version-2 (ZooKeeper does
+ *     not), so a committed txn's file name survives a power cut too.
+ *   - Names: exactly "log.<hex>"; ZooKeeper would also take "log.5.bak"
+ *     (it reads the second '.'-part only).
+ *   - The reader starts in the newest file whose first zxid <= the one
+ *     asked for (getLogFiles); FileTxnIterator.init takes the newest with
+ *     a first zxid < it, one file earlier when a file starts exactly there.
+ *   - txnlog_recover cuts a torn tail and the preallocated zeros off the
+ *     last file; ZooKeeper leaves them and starts a new file after restart.
+ *   - The reader does not check that zxids grow (neither does ZooKeeper);
+ *     the writer refuses a zxid not above the last one it appended, but
+ *     learns nothing from the files already there: after a restart the
+ *     caller passes zxids above txnlog_recover's last_zxid.
  */
 #include "coord/txnlog.h"
 
@@ -236,9 +256,12 @@ fail:
 static int
 fail_log(struct txnlog *l, int rc, struct kerr *e, const char *what)
 {
+	char why[sizeof(e->msg)];
+
 	l->failed = true;
+	snprintf(why, sizeof(why), "%s", kerr_msg(e)); /* e->msg is rewritten below */
 	return kerr_set(e, rc, "%s/%s: %s failed (%s); the log takes no more appends", l->dir,
-			l->cur_name, what, kerr_msg(e));
+			l->cur_name, what, why);
 }
 
 /* Create log.<zxid> and write its FileHeader (FileTxnLog.append). */

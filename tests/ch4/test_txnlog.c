@@ -501,6 +501,7 @@ test_ch4_txnlog_failed_fsync_fails_the_log(void **state)
 	append(l, 2);
 	assert_int_equal(disk_sim_fail_fsync(d, VDIR "/log.1", 1), KLAB_OK);
 	assert_int_equal(txnlog_commit(l, &e), KLAB_EIO);
+	assert_non_null(strstr(kerr_msg(&e), "log.1: fsync failed"));
 	assert_true(txnlog_failed(l));
 	assert_int_equal(txnlog_last_committed(l), 1);
 	make_txn(&b, 3, 40);
