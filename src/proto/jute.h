@@ -279,8 +279,9 @@ int jute_reply_header_parse(const uint8_t *frame, size_t len, struct jute_reply_
  * The handshake.  The client's first frame is ConnectRequest with no
  * header, then one readOnly byte outside the record (a client older than
  * 3.4 sends none: read as false).  The server answers ConnectResponse,
- * then the readOnly byte; the C client reads the reply as 40 or 41 bytes
- * (16-byte password), so the byte is optional on decode too.
+ * then the readOnly byte; the C client reads the frame as 41 bytes with
+ * its size (a 16-byte password) and takes 40, so the byte is optional on
+ * decode too.
  */
 int jute_connect_request_encode(const struct pvalue *req, bool read_only, struct buf *out);
 int jute_connect_response_encode(const struct pvalue *resp, bool read_only, struct buf *out);
