@@ -204,15 +204,21 @@ jute_connect_response_decode(const uint8_t *frame, size_t len, struct pvalue **o
 
 /* ---- multi --------------------------------------------------------------- */
 
-/* The ops a multi may hold (MultiOperationRecord, MultiResponse). */
+/*
+ * The ops a multi may hold: a request any create, delete, setData, check,
+ * getChildren or getData (MultiOperationRecord.java); a reply only create,
+ * create2, delete, setData, check, getChildren, getData and error
+ * (MultiResponse.java: createTTL and createContainer answer as create2).
+ */
 static bool
-multi_op_ok(int32_t type)
+multi_op_ok(int32_t type, bool reply)
 {
 	switch (type) {
+	case JUTE_OP_CREATE_CONTAINER:
+	case JUTE_OP_CREATE_TTL: return !reply;
+	case JUTE_OP_ERROR: return reply;
 	case JUTE_OP_CREATE:
 	case JUTE_OP_CREATE2:
-	case JUTE_OP_CREATE_CONTAINER:
-	case JUTE_OP_CREATE_TTL:
 	case JUTE_OP_DELETE:
 	case JUTE_OP_SET_DATA:
 	case JUTE_OP_CHECK:
@@ -247,7 +253,7 @@ multi_encode_op(const struct jute_multi_op *op, bool reply, struct buf *out)
 		buf_put_be32(out, (uint32_t)op->err); /* ErrorResponse{err} */
 		return KLAB_OK;
 	}
-	if (!multi_op_ok(op->type))
+	if (!multi_op_ok(op->type, reply))
 		return KLAB_EINVAL;
 	put_multi_header(out, op->type, false, reply ? op->err : -1);
 	return put_body(multi_body(op->type, reply), op->body, out);
@@ -304,7 +310,7 @@ multi_decode_op(struct cursor *c, bool reply, int32_t type, int32_t err, struct 
 	op->type = type;
 	op->err = err;
 	op->body = NULL;
-	if (!(reply && type == JUTE_OP_ERROR) && !multi_op_ok(type))
+	if (!multi_op_ok(type, reply))
 		return KLAB_ECORRUPT;
 	return s != NULL ? jute_decode_cursor(s, c, &op->body) : KLAB_OK;
 }

@@ -449,6 +449,10 @@ test_ch4_jute_multi_refuses_an_op_it_cannot_hold(void **state)
 	buf_init(&b);
 	assert_int_equal(jute_multi_encode(&op, 1, false, &b), KLAB_EINVAL);
 	assert_int_equal(b.len, 0);
+	/* createTTL is a request op only: MultiResponse answers it as create2 */
+	op.type = JUTE_OP_CREATE_TTL;
+	assert_int_equal(jute_multi_encode(&op, 1, true, &b), KLAB_EINVAL);
+	assert_int_equal(b.len, 0);
 	buf_free(&b);
 }
 
