@@ -452,3 +452,89 @@ jute_trace_reply(char *out, size_t n, int32_t xid, int64_t zxid, int32_t err,
 	line_body(&l, body);
 	return l.len;
 }
+
+/* A body after its header: decoded as s and shown, or its size. */
+static void
+line_frame_body(struct line *l, const struct pschema *s, const struct cursor *body)
+{
+	struct pvalue *v = NULL;
+
+	if (s != NULL && jute_decode(s, body->p, body->len, &v) == KLAB_OK)
+		line_body(l, v);
+	else if (body->len > 0)
+		line_printf(l, " <%zu bytes>", body->len);
+	pvalue_free(v);
+}
+
+/* A multi's ops by name: " ops=[create,delete]", or its size if it is bad. */
+static void
+line_multi(struct line *l, const struct cursor *body, bool reply)
+{
+	struct cursor c = *body;
+	struct jute_multi m;
+
+	if (jute_multi_decode(&c, reply, &m) != KLAB_OK) {
+		line_printf(l, " <%zu bytes>", body->len);
+		return;
+	}
+	line_printf(l, " ops=[");
+	for (size_t i = 0; i < m.n; i++) {
+		const char *name = jute_op_name(m.ops[i].type);
+
+		line_printf(l, "%s%s", i > 0 ? "," : "", name != NULL ? name : "?");
+		if (reply && m.ops[i].type == JUTE_OP_ERROR)
+			line_printf(l, ":%s", jute_err_name(m.ops[i].err));
+	}
+	line_printf(l, "]");
+	jute_multi_free(&m);
+}
+
+static bool
+is_multi(int32_t op)
+{
+	return op == JUTE_OP_MULTI || op == JUTE_OP_MULTI_READ;
+}
+
+size_t
+jute_trace_request_frame(char *out, size_t n, const uint8_t *frame, size_t len)
+{
+	struct jute_request_header h;
+	struct cursor body;
+	struct line l = { out, n, 0 };
+
+	if (jute_request_header_parse(frame, len, &h, &body) != KLAB_OK) {
+		if (n > 0)
+			out[0] = '\0';
+		line_printf(&l, "request <%zu bytes>", len);
+		return l.len;
+	}
+	l.len = jute_trace_request(out, n, h.xid, h.type, NULL);
+	if (is_multi(h.type))
+		line_multi(&l, &body, false);
+	else
+		line_frame_body(&l, jute_op_request(h.type), &body);
+	return l.len;
+}
+
+size_t
+jute_trace_reply_frame(char *out, size_t n, const uint8_t *frame, size_t len, int32_t op)
+{
+	struct jute_reply_header h;
+	struct cursor body;
+	struct line l = { out, n, 0 };
+
+	if (jute_reply_header_parse(frame, len, &h, &body) != KLAB_OK) {
+		if (n > 0)
+			out[0] = '\0';
+		line_printf(&l, "reply <%zu bytes>", len);
+		return l.len;
+	}
+	l.len = jute_trace_reply(out, n, h.xid, h.zxid, h.err, NULL);
+	if (h.xid == JUTE_XID_NOTIFICATION)
+		op = JUTE_OP_NOTIFICATION;
+	if (is_multi(op) && h.err == JUTE_OK)
+		line_multi(&l, &body, true);
+	else
+		line_frame_body(&l, h.err == JUTE_OK ? jute_op_response(op) : NULL, &body);
+	return l.len;
+}

@@ -335,4 +335,16 @@ size_t jute_trace_request(char *out, size_t n, int32_t xid, int32_t type,
 size_t jute_trace_reply(char *out, size_t n, int32_t xid, int64_t zxid, int32_t err,
 			const struct pvalue *body);
 
+/*
+ * The same from a whole frame (after its size): a request's body is
+ * decoded by its type, a reply's by op, the type of the request it
+ * answers (a client knows it from the xid; -1 when not known), a watch
+ * event (xid -1) as WatcherEvent; a multi shows its ops,
+ *   "multi xid=9 ops=[create,delete]"
+ *   "reply xid=9 zxid=0x20 err=OK ops=[error:OK,error:NONODE]"
+ * and bytes that do not decode show as "<N bytes>".
+ */
+size_t jute_trace_request_frame(char *out, size_t n, const uint8_t *frame, size_t len);
+size_t jute_trace_reply_frame(char *out, size_t n, const uint8_t *frame, size_t len, int32_t op);
+
 #endif

@@ -551,6 +551,35 @@ test_ch4_jute_trace_reply_names_the_error(void **state)
 	assert_string_equal(line, "ping xi");
 }
 
+static void
+test_ch4_jute_trace_frames(void **state)
+{
+	uint8_t frame[128] = { 0, 0, 0, 9, 0, 0, 0, 14 }; /* xid 9, multi */
+	uint8_t reply[128] = { 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, 0 };
+	char line[128];
+
+	(void)state;
+	jute_trace_request_frame(line, sizeof(line), create_golden + 4, sizeof(create_golden) - 4);
+	assert_string_equal(line, "create xid=5 path=/a data=hi acl=<1> flags=1");
+	jute_trace_reply_frame(line, sizeof(line), event_golden + 4, sizeof(event_golden) - 4, -1);
+	assert_string_equal(line,
+			    "reply xid=-1 zxid=0xffffffffffffffff err=OK type=3 state=3 path=/a");
+	jute_trace_reply_frame(line, sizeof(line), exists_reply_golden + 4, 16 + 68,
+			       JUTE_OP_EXISTS);
+	assert_string_equal(line, "reply xid=7 zxid=0x10 err=OK stat={..}");
+	memcpy(frame + 8, multi_request_golden, sizeof(multi_request_golden));
+	jute_trace_request_frame(line, sizeof(line), frame, 8 + sizeof(multi_request_golden));
+	assert_string_equal(line, "multi xid=9 ops=[create,delete]");
+	memcpy(reply + 16, multi_reply_golden, sizeof(multi_reply_golden));
+	jute_trace_reply_frame(line, sizeof(line), reply, 16 + sizeof(multi_reply_golden),
+			       JUTE_OP_MULTI);
+	assert_string_equal(line, "reply xid=9 zxid=0x20 err=OK ops=[error:OK,error:NONODE]");
+	jute_trace_request_frame(line, sizeof(line), frame, 8 + 5);
+	assert_string_equal(line, "multi xid=9 <5 bytes>");
+	jute_trace_request_frame(line, sizeof(line), frame, 3);
+	assert_string_equal(line, "request <3 bytes>");
+}
+
 int
 main(void)
 {
@@ -569,6 +598,7 @@ main(void)
 		cmocka_unit_test(test_ch4_jute_frame_size_bounded_by_maxbuffer),
 		cmocka_unit_test(test_ch4_jute_codes_and_names),
 		cmocka_unit_test(test_ch4_jute_trace_reply_names_the_error),
+		cmocka_unit_test(test_ch4_jute_trace_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

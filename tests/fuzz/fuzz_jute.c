@@ -20,7 +20,8 @@
  *      tree that encodes to the same bytes again (a fixed point);
  *   2. a record that decoded from the whole input takes all of it back
  *      (jute_decode refuses bytes left over);
- *   3. the trace of any decoded body fits the line it is given;
+ *   3. the trace of any decoded body fits the line it is given, and every
+ *      request and reply frame traces as something;
  *   and, as everywhere, no ASan, UBSan or leak report.  libFuzzer hands
  *   the input in a heap block of exactly its size, so a read past it is a
  *   heap-buffer-overflow.
@@ -122,7 +123,10 @@ request(const uint8_t *p, size_t n)
 {
 	struct jute_request_header h;
 	struct cursor c;
+	char line[64];
 
+	if (jute_trace_request_frame(line, sizeof(line), p, n) == 0)
+		fail("a request frame traced as nothing");
 	if (jute_request_header_parse(p, n, &h, &c) == KLAB_OK)
 		body(&c, h.type, false);
 }
@@ -134,9 +138,12 @@ reply(const uint8_t *p, size_t n)
 	struct cursor c;
 	char line[64];
 
-	if (n == 0 || jute_reply_header_parse(p + 1, n - 1, &h, &c) != KLAB_OK)
+	if (n == 0)
 		return;
-	jute_trace_reply(line, sizeof(line), h.xid, h.zxid, h.err, NULL);
+	if (jute_trace_reply_frame(line, sizeof(line), p + 1, n - 1, (int8_t)p[0]) == 0)
+		fail("a reply frame traced as nothing");
+	if (jute_reply_header_parse(p + 1, n - 1, &h, &c) != KLAB_OK)
+		return;
 	body(&c, h.xid == JUTE_XID_NOTIFICATION ? JUTE_OP_NOTIFICATION : (int8_t)p[0], true);
 }
 
