@@ -30,6 +30,9 @@
  * Field names are jute's own (camelCase, "ephemeralOwner"), so a field
  * can be found in zookeeper.jute by its name.  Strings in a vector<ustring>
  * may not be null (ZooKeeper never sends one; such a vector is refused).
+ * Where ZooKeeper and Kafka's rules differ, Kafka's hold: a length below
+ * -1 reads as null (BinaryInputArchive refuses it as "Unreasonable
+ * length"), and ustring bytes are not checked to be UTF-8.
  *
  * Interface:
  *   Records    jute_<record> tables (jute_records.c), jute_record(name).
