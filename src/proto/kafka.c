@@ -90,7 +90,8 @@ null_ok(const struct pfield *f, int16_t v)
 static bool
 is_array(enum ptype t)
 {
-	return t == PT_ARRAY || t == PT_ARRAY_INT32 || t == PT_ARRAY_INT64 || t == PT_ARRAY_STRING;
+	return t == PT_ARRAY || t == PT_ARRAY_INT32 || t == PT_ARRAY_INT64 ||
+	       t == PT_ARRAY_STRING || t == PT_ARRAY_BYTES;
 }
 
 static bool
@@ -120,6 +121,7 @@ elem_type(enum ptype t)
 	case PT_ARRAY_INT32: return PT_INT32;
 	case PT_ARRAY_INT64: return PT_INT64;
 	case PT_ARRAY_STRING: return PT_STRING;
+	case PT_ARRAY_BYTES: return PT_BYTES;
 	default: assert(!"elem_type of a non-array"); return t;
 	}
 }
@@ -569,6 +571,7 @@ decode_elem(struct pvalue *arr, int16_t v, struct dec *d, struct pvalue *el)
 	switch (arr->type) {
 	case PT_ARRAY: return decode_struct(arr->a.schema, v, d, el);
 	case PT_ARRAY_STRING: return decode_slice(PT_STRING, false, d, el);
+	case PT_ARRAY_BYTES: return decode_slice(PT_BYTES, false, d, el);
 	default: return decode_int(el->type, d->c, &el->i);
 	}
 }
@@ -853,8 +856,8 @@ encode_array(const struct pfield *f, int16_t v, const struct pvalue *arr, struct
 
 		if (f->type == PT_ARRAY)
 			rc = encode_struct(f->sub, v, el, e);
-		else if (f->type == PT_ARRAY_STRING)
-			rc = encode_slice(PT_STRING, false, el, e);
+		else if (f->type == PT_ARRAY_STRING || f->type == PT_ARRAY_BYTES)
+			rc = encode_slice(elem_type(f->type), false, el, e);
 		else
 			encode_int(el->type, el->i, e->b);
 	}

@@ -71,6 +71,7 @@ enum ptype {
 	PT_STRUCT,	 /* the fields of pfield.sub, inline */
 	PT_UVARINT,	 /* unsigned varint, at most 5 bytes (32 bits) */
 	PT_UUID,	 /* 16 bytes (Kafka's Uuid); the default is all zero */
+	PT_ARRAY_BYTES,	 /* int32 count + (non-null) bytes: jute's vector<ustring> */
 };
 
 /*
